@@ -1,0 +1,3 @@
+from cart_cli.cli import main
+
+main()

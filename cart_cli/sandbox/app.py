@@ -1,0 +1,346 @@
+"""The sandbox's HTTP face: Starlette routes for every endpoint of API.md, on one port."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from cart_cli.sandbox.faults import Fault, parse_fault
+from cart_cli.sandbox.state import Cart, Payment, SandboxError, State
+from cart_cli.wire import names
+from cart_cli.wire.models import Address, Item
+from cart_cli.wire.names import Err
+
+MAX_BODY = 1 << 20
+HTML_500 = "<html><head><title>500 Internal Server Error</title></head><body>oops</body></html>"
+
+
+def _sse(name: str, data: str, event_id: int | None = None) -> bytes:
+    lines = [f"event: {name}"]
+    if event_id is not None:
+        lines.append(f"id: {event_id}")
+    lines += [f"data: {part}" for part in data.split("\n")]
+    return ("\n".join(lines) + "\n\n").encode()
+
+
+def _pydantic_problem(e: ValidationError, prefix: str) -> str:
+    first = e.errors(include_input=False, include_url=False)[0]
+    loc = ".".join(str(p) for p in (prefix, *first["loc"]) if p != "")
+    return f"{loc}: {first['msg']}"
+
+
+def validate_address(obj: object, field: str) -> dict:
+    if obj is None:
+        raise SandboxError(Err.INVALID_INPUT, f"{field} is required")
+    try:
+        return Address.model_validate(obj).model_dump(exclude_none=True)
+    except ValidationError as e:
+        raise SandboxError(Err.INVALID_INPUT, _pydantic_problem(e, field)) from None
+
+
+def validate_items(obj: object) -> list[Item]:
+    if not isinstance(obj, list) or not obj:
+        raise SandboxError(Err.INVALID_INPUT, "items must be a non-empty list")
+    items = []
+    for i, raw in enumerate(obj):
+        try:
+            items.append(Item.model_validate(raw))
+        except ValidationError as e:
+            raise SandboxError(Err.INVALID_INPUT, _pydantic_problem(e, f"items.{i}")) from None
+    return items
+
+
+class RequestLog:
+    """ASGI middleware: one line per request (method, path, status, ms)."""
+
+    def __init__(self, app, log: Callable[[str], None]):
+        self.app, self.log = app, log
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start, status = time.perf_counter(), [0]
+
+        async def send_wrapper(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            ms = (time.perf_counter() - start) * 1000
+            self.log(f"{scope['method']} {scope['path']} {status[0]} {ms:.0f}ms")
+
+
+def create_app(
+    state: State,
+    *,
+    latency: float = 0.0,
+    fault: Fault | None = None,
+    log: Callable[[str], None] | None = None,
+):
+    async def pause() -> None:
+        if latency:
+            await asyncio.sleep(latency)
+
+    def fault_of(request: Request) -> Fault | None:
+        header = request.headers.get(names.H_FAULT)
+        if header:
+            try:
+                return parse_fault(header)
+            except ValueError as e:
+                raise SandboxError(Err.INVALID_INPUT, str(e)) from None
+        return fault
+
+    def device_of(request: Request, f: Fault | None) -> str:
+        device = state.device_of(request.headers.get(names.H_AUTH))
+        if f and f.name == "token-expired-once" and state.fire_once(f"token:{device}"):
+            raise SandboxError(Err.INVALID_TOKEN, "The access token has expired")
+        return device
+
+    async def read_json(request: Request) -> dict:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise SandboxError(Err.INVALID_INPUT, "request body is too large")
+        if not body:
+            return {}
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            raise SandboxError(Err.INVALID_INPUT, "request body is not valid JSON") from None
+        if not isinstance(doc, dict):
+            raise SandboxError(Err.INVALID_INPUT, "request body must be a JSON object")
+        return doc
+
+    def api(handler):
+        async def endpoint(request: Request):
+            try:
+                return await handler(request)
+            except SandboxError as e:
+                return JSONResponse(e.body(), status_code=e.status)
+
+        return endpoint
+
+    def store_context(request: Request, f: Fault | None = None):
+        m = state.merchant(request.path_params["domain"])
+        device = device_of(request, f)
+        if m.mode == "down":
+            raise SandboxError(Err.STORE_UNAVAILABLE, f"{m.display_name} is temporarily unavailable")
+        return m, device
+
+    # ---- auth and key -------------------------------------------------------------------
+    async def browser_session(request: Request):
+        if not request.headers.get(names.H_APP_ID, "").strip():
+            e = SandboxError(
+                Err.INVALID_APP_ID, "Application ID is invalid or not found", use_message=True
+            )
+            return JSONResponse(e.body(), status_code=e.status)
+        body = await read_json(request)
+        if body.get("access_token"):
+            return JSONResponse(state.renew_token(body["access_token"]))
+        return JSONResponse(state.issue_token())
+
+    async def public_key(request: Request):
+        f = fault_of(request)
+        keys = state.keys
+        fmt = request.query_params.get("format", "JWK").upper()
+        headers = {names.H_KID: keys.kid}
+        if fmt == "JWK":
+            resp = JSONResponse(keys.jwk, headers=headers)
+        elif fmt == "PEM":
+            resp = Response(keys.pem, media_type="text/plain", headers=headers)
+        elif fmt == "RSA":
+            resp = Response(keys.rsa_pem, media_type="text/plain", headers=headers)
+        else:
+            raise SandboxError(Err.INVALID_INPUT, "format must be JWK, PEM or RSA")
+        if f and f.name == "rotate-key" and state.fire_once("rotate-key"):
+            keys.rotate()
+        return resp
+
+    # ---- place-order --------------------------------------------------------------------
+    async def checkout(m, items: list[Item], shipping: dict, billing: dict, payment: Payment):
+        """The work of place-order: yields (event, data); raises SandboxError on failure."""
+        await pause()
+        yield names.CREATING_CART, {"domain": m.domain}
+        if m.mode == "down":
+            raise SandboxError(Err.STORE_UNAVAILABLE, f"{m.display_name} is temporarily unavailable")
+        cart = Cart(m)
+        for item in items:
+            await pause()
+            state.check_add(cart, item.variant_id, item.quantity)
+            yield names.ITEM_ADDED, cart.view()
+        await pause()
+        state.set_shipping(cart, shipping)
+        yield names.SHIPPING_UPDATED, cart.view()
+        await pause()
+        yield names.ORDER_PLACED, state.commit(cart, billing, payment)
+
+    async def stream(work: AsyncIterator, f: Fault | None) -> AsyncIterator[bytes]:
+        name = f.name if f else None
+        yield b": sandbox event stream\n\n"
+        if name == "stall":
+            await asyncio.sleep(f.seconds)
+        n = 0
+        try:
+            async for event, data in work:
+                if event == names.ORDER_PLACED and name == "commit-then-cut":
+                    return
+                if event == names.SHIPPING_UPDATED and name == "garbage-event":
+                    yield _sse(event, "{this is not json", None)
+                n += 1
+                chunk = _sse(event, json.dumps(data), n)
+                if name == "drip":
+                    for i in range(len(chunk)):
+                        yield chunk[i : i + 1]
+                        await asyncio.sleep(0)
+                else:
+                    yield chunk
+                if name == "cut-after" and f.arg == event:
+                    return
+        except SandboxError as e:
+            yield _sse(names.ERROR, json.dumps(e.body()))
+
+    async def place_order(request: Request):
+        f = fault_of(request)
+        m = state.merchant(request.path_params["domain"])
+        device_of(request, f)
+        if early := _http_fault(f):
+            return early
+        body = await read_json(request)
+        items = validate_items(body.get("items"))
+        shipping = validate_address(body.get("shipping_info"), "shipping_info")
+        billing = validate_address(body.get("billing_info", shipping), "billing_info")
+        payment = Payment.from_card(state.keys.decrypt_card(body.get("encrypted_card")))
+        if m.mode == "captcha" and not body.get("captcha_token"):
+            raise SandboxError(Err.CAPTCHA_REQUIRED, "This merchant requires a captcha_token")
+        work = checkout(m, items, shipping, billing, payment)
+        if request.query_params.get("sse", "false").lower() != "true":
+            if f and f.name == "stall":
+                await asyncio.sleep(f.seconds)
+            order = None
+            async for _, order in work:  # noqa: B007 - the last item is the order
+                pass
+            return JSONResponse(order)
+        return StreamingResponse(
+            stream(work, f),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+
+    def _http_fault(f: Fault | None) -> Response | None:
+        if f and f.name == "http-500-html":
+            return HTMLResponse(HTML_500, status_code=500)
+        if f and f.name == "http-502-empty":
+            return Response(b"", status_code=502)
+        return None
+
+    async def complete_order(request: Request):
+        f = fault_of(request)
+        m, device = store_context(request, f)
+        if early := _http_fault(f):
+            return early
+        body = await read_json(request)
+        billing = validate_address(body.get("billing_info"), "billing_info")
+        payment = Payment.from_card(state.keys.decrypt_card(body.get("encrypted_card")))
+        if m.mode == "captcha" and not body.get("captcha_token"):
+            raise SandboxError(Err.CAPTCHA_REQUIRED, "This merchant requires a captcha_token")
+        cart = state.cart_for(device, m, create=False)
+        if cart is None:
+            raise SandboxError(Err.CART_NOT_FOUND, f"No cart for this device on {m.domain}")
+        if not cart.lines or cart.shipping_info is None or cart.shipping_method is None:
+            raise SandboxError(
+                Err.MISSING_PARAMETERS, "The cart needs items, shipping info and a shipping method"
+            )
+        order = state.commit(cart, billing, payment)
+        state.carts.pop((device, m.domain), None)
+        return JSONResponse(order)
+
+    # ---- the existing-cart flow ------------------------------------------------------------
+    async def get_cart(request: Request):
+        m, device = store_context(request, fault_of(request))
+        return JSONResponse(state.cart_for(device, m).view())
+
+    async def add_item(request: Request):
+        m, device = store_context(request, fault_of(request))
+        await read_json(request)  # variant_handles are accepted and ignored
+        try:
+            qty = int(request.path_params["qty"])
+        except ValueError:
+            qty = 0
+        if qty < 1:
+            raise SandboxError(Err.INVALID_INPUT, "quantity must be a whole number >= 1")
+        cart = state.cart_for(device, m)
+        if request.query_params.get("flush_cart", "false").lower() == "true":
+            cart.lines.clear()
+        state.check_add(cart, request.path_params["sku"], qty)
+        return JSONResponse(cart.view())
+
+    async def shipping_info(request: Request):
+        m, device = store_context(request, fault_of(request))
+        address = validate_address(await read_json(request), "shipping_info")
+        cart = state.cart_for(device, m)
+        state.set_shipping(cart, address)
+        return JSONResponse(cart.view())
+
+    async def shipping_method(request: Request):
+        m, device = store_context(request, fault_of(request))
+        body = await read_json(request)
+        cart = state.cart_for(device, m)
+        state.set_method(cart, body.get("shipping_method"))
+        return JSONResponse(cart.view())
+
+    async def clear_cart(request: Request):
+        m, device = store_context(request, fault_of(request))
+        cart = state.cart_for(device, m)
+        cart.lines.clear()
+        cart.choose_cheapest_if_needed()
+        return JSONResponse(cart.view())
+
+    # ---- inspection ----------------------------------------------------------------------
+    async def list_orders(request: Request):
+        return JSONResponse({"orders": [o.record() for o in state.orders]})
+
+    async def stock(request: Request):
+        return JSONResponse(state.stock)
+
+    async def reset(request: Request):
+        state.reset()
+        return JSONResponse({"ok": True})
+
+    async def http_error(request: Request, exc: HTTPException):
+        e = SandboxError(Err.NOT_FOUND, f"{request.method} {request.url.path}: {exc.detail}")
+        return JSONResponse({**e.body(), "code": exc.status_code}, status_code=exc.status_code)
+
+    d = "/api/v1/domains/{domain}/cart"
+    p = "/api/v1/payment"
+    routes = [
+        Route("/api/v1/browser-session", api(browser_session), methods=["POST"]),
+        Route(f"{p}/key", api(public_key), methods=["GET"]),
+        Route(f"{p}/domains/{{domain}}/place-order", api(place_order), methods=["POST"]),
+        Route(f"{p}/domains/{{domain}}/complete-order", api(complete_order), methods=["POST"]),
+        Route(d, api(get_cart), methods=["GET"]),
+        Route(f"{d}/line-items/{{sku}}/quantity/{{qty}}", api(add_item), methods=["POST"]),
+        Route(f"{d}/shipping-info", api(shipping_info), methods=["POST"]),
+        Route(f"{d}/shipping-method", api(shipping_method), methods=["POST"]),
+        Route(f"{d}/line-items", api(clear_cart), methods=["DELETE"]),
+        Route("/__sandbox/orders", list_orders, methods=["GET"]),
+        Route("/__sandbox/stock", stock, methods=["GET"]),
+        Route("/__sandbox/reset", reset, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    return RequestLog(app, log) if log else app
+
+
+def stderr_log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

@@ -1,0 +1,51 @@
+"""Scripted failures: ``x-sandbox-fault: NAME[:ARG]`` per request, or ``--fault`` for a whole run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cart_cli.wire.names import EVENT_ORDER
+
+# name -> (takes an argument, what it does)
+FAULTS = {
+    "cut-after": (True, "close the stream right after EVENT"),
+    "commit-then-cut": (False, "place the order, then close the stream before order-placed"),
+    "http-500-html": (False, "place-order/complete-order answer 500 with an HTML page"),
+    "http-502-empty": (False, "place-order/complete-order answer 502 with an empty body"),
+    "stall": (True, "send nothing for SECONDS before the answer"),
+    "drip": (False, "send the event stream one byte at a time"),
+    "garbage-event": (False, "send an event whose data is not JSON before shipping-updated"),
+    "token-expired-once": (False, "a device's first authenticated call answers 401 InvalidToken"),
+    "rotate-key": (False, "rotate the key right after it is first fetched"),
+}
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    arg: str | None = None
+
+    @property
+    def seconds(self) -> float:
+        return float(self.arg or 0)
+
+
+def parse_fault(text: str | None) -> Fault | None:
+    """'cut-after:item-added' -> Fault. Raises ValueError naming what is wrong."""
+    if not text:
+        return None
+    name, _, arg = text.strip().partition(":")
+    if name not in FAULTS:
+        raise ValueError(f"unknown sandbox fault {name!r}; known: {', '.join(FAULTS)}")
+    takes_arg = FAULTS[name][0]
+    if takes_arg and not arg:
+        raise ValueError(f"sandbox fault {name!r} needs an argument ({name}:ARG)")
+    if name == "cut-after" and arg not in EVENT_ORDER:
+        raise ValueError(f"cut-after takes an event name: {', '.join(EVENT_ORDER)}")
+    if name == "stall":
+        try:
+            if not 0 <= float(arg) <= 3600:
+                raise ValueError
+        except ValueError:
+            raise ValueError("stall takes a number of seconds (0-3600)") from None
+    return Fault(name, arg or None)

@@ -1,0 +1,95 @@
+"""Running the sandbox: embedded in a background thread (tests, ``place --sandbox``) or in the
+foreground (``cart-cli sandbox``). uvicorn serves; we only hand it a bound socket."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class SandboxConfig:
+    host: str = "127.0.0.1"
+    port: int = 0  # 0: a free port
+    latency: float = 0.0
+    catalog: str | Path | None = None
+    token_ttl: int = 3600
+    fault: str | None = None
+    log: Callable[[str], None] | None = None
+
+
+class Sandbox:
+    def __init__(self, config: SandboxConfig | None = None, **overrides) -> None:
+        import uvicorn
+
+        from cart_cli.sandbox.app import create_app
+        from cart_cli.sandbox.catalog import load_catalog
+        from cart_cli.sandbox.faults import parse_fault
+        from cart_cli.sandbox.state import State
+
+        self.config = config or SandboxConfig(**overrides)
+        c = self.config
+        self.state = State(load_catalog(c.catalog), token_ttl=c.token_ttl)
+        app = create_app(state=self.state, latency=c.latency, fault=parse_fault(c.fault), log=c.log)
+        self._server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                http="h11",
+                lifespan="off",
+                log_config=None,
+                log_level="warning",
+                access_log=False,
+                timeout_graceful_shutdown=1,
+            )
+        )
+        family = socket.AF_INET6 if ":" in c.host else socket.AF_INET
+        self._sock = socket.socket(family, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((c.host, c.port))
+        self._sock.listen(128)
+        self.port = self._sock.getsockname()[1]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+        return f"http://{host}:{self.port}"
+
+    def serve_forever(self) -> None:
+        """Run in the foreground until Ctrl-C (uvicorn handles the signal and shuts down)."""
+        self._server.run(sockets=[self._sock])
+
+    def start(self) -> str:
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the embedded sandbox did not start")
+            time.sleep(0.01)
+        return self.url
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._sock.close()
+
+    def reset(self) -> None:
+        self.state.reset()
+
+    def orders(self) -> list[dict]:
+        return [o.record() for o in self.state.orders]
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,447 @@
+"""The sandbox's state and rules: keys, tokens, carts, pricing, stock and orders.
+
+No HTTP here: ``app.py`` maps requests onto these methods. Money is integer cents throughout.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from cart_cli.sandbox.catalog import Merchant
+from cart_cli.wire import cards
+from cart_cli.wire.money import mul_rate_half_up, to_wire
+from cart_cli.wire.names import Err
+
+TAX_RATES = {"WA": Decimal("0.1025"), "CA": Decimal("0.0725"), "NY": Decimal("0.08875")}
+STATE_NAMES = {"washington": "WA", "california": "CA", "new york": "NY"}
+FLAT_RATE = ("flatrate_flatrate", "Flat Rate (5-7 days)", 500)
+FREE_SHIPPING = ("freeshipping_freeshipping", "Free Shipping", 0)
+FREE_SHIPPING_FROM = 10_000
+RENEW_WINDOW = 7 * 24 * 3600
+STATUS = {
+    Err.INVALID_INPUT: 400,
+    Err.PRODUCT_NOT_FOUND: 404,
+    Err.NOT_ENOUGH_STOCK: 400,
+    Err.PAYMENT_DECLINED: 402,
+    Err.STORE_UNAVAILABLE: 503,
+    Err.STORE_NOT_FOUND: 404,
+    Err.MISSING_PARAMETERS: 400,
+    Err.CART_NOT_FOUND: 404,
+    Err.CAPTCHA_REQUIRED: 400,
+    Err.INVALID_TOKEN: 401,
+    Err.UNAUTHORIZED: 401,
+    Err.MISSING_AUTH: 401,
+    Err.INVALID_APP_ID: 400,
+    Err.NOT_FOUND: 404,
+}
+
+
+class SandboxError(Exception):
+    """An API error answer: name, description, and the status of the contract's table."""
+
+    def __init__(self, name: str, description: str, *, use_message: bool = False):
+        super().__init__(description)
+        self.name = name
+        self.description = description
+        self.status = STATUS.get(name, 400)
+        self.use_message = use_message  # browser-session errors say `message`
+
+    def body(self) -> dict:
+        key = "message" if self.use_message else "description"
+        return {"code": self.status, "error": self.name, key: self.description}
+
+
+def _b64url_uint(n: int) -> str:
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+class KeyRing:
+    """The RSA key pair for card encryption. Parsed once; rotation replaces it."""
+
+    def __init__(self) -> None:
+        self.rotate()
+
+    def rotate(self) -> None:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        pub = key.public_key()
+        numbers = pub.public_numbers()
+        self.private_key = key
+        self.kid = "sbx-" + secrets.token_hex(8)
+        self.jwk = {
+            "kid": self.kid,
+            "kty": "RSA",
+            "n": _b64url_uint(numbers.n),
+            "e": _b64url_uint(numbers.e),
+            "use": "enc",
+            "alg": "RSA-OAEP-256",
+        }
+        self.pem = pub.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
+        self.rsa_pem = pub.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.PKCS1
+        ).decode()
+
+    def decrypt_card(self, token: object) -> dict:
+        """The card payload of API.md section 3, checked. Errors name the problem, never a value."""
+        from jose import jwe
+        from jose.exceptions import JOSEError
+
+        if not isinstance(token, str) or token.count(".") != 4:
+            raise SandboxError(Err.INVALID_INPUT, "encrypted_card is not a compact JWE (5 parts)")
+        try:
+            header = jwe.get_unverified_header(token)
+        except JOSEError:
+            raise SandboxError(Err.INVALID_INPUT, "encrypted_card has a malformed header") from None
+        if header.get("alg") != "RSA-OAEP-256" or header.get("enc") != "A256GCM":
+            raise SandboxError(
+                Err.INVALID_INPUT, "encrypted_card must use alg RSA-OAEP-256 and enc A256GCM"
+            )
+        if header.get("kid") != self.kid:
+            raise SandboxError(
+                Err.INVALID_INPUT, "encrypted_card was made with an unknown key (kid); fetch the key"
+            )
+        try:
+            plain = jwe.decrypt(token, self.private_key)
+        except JOSEError:
+            plain = None
+        if not plain:
+            raise SandboxError(Err.INVALID_INPUT, "encrypted_card could not be decrypted")
+        try:
+            card = json.loads(plain)
+        except ValueError:
+            card = None
+        finally:
+            del plain
+        if not isinstance(card, dict):
+            raise SandboxError(Err.INVALID_INPUT, "encrypted_card payload is not a JSON object")
+        for name in ("number", "name", "verification_value", "month", "year"):
+            if not isinstance(card.get(name), str) or not card[name]:
+                raise SandboxError(Err.INVALID_INPUT, f"encrypted_card payload lacks {name!r}")
+        if not (len(card["month"]) == 2 and card["month"].isdigit() and 1 <= int(card["month"]) <= 12):
+            raise SandboxError(Err.INVALID_INPUT, "card month must be two digits, 01-12")
+        if not (len(card["year"]) == 4 and card["year"].isdigit()):
+            raise SandboxError(Err.INVALID_INPUT, "card year must be four digits")
+        if not (card["verification_value"].isdigit() and 3 <= len(card["verification_value"]) <= 4):
+            raise SandboxError(Err.INVALID_INPUT, "card verification_value must be 3 or 4 digits")
+        if not cards.luhn_ok(card["number"]):
+            raise SandboxError(Err.INVALID_INPUT, "card number fails the Luhn check")
+        return card
+
+
+@dataclass
+class Payment:
+    """What the sandbox keeps of a card: never the number or CVV."""
+
+    card_type: str
+    last_four: str
+    month: int
+    year: int
+    decline: str | None
+
+    @classmethod
+    def from_card(cls, card: dict) -> Payment:
+        number = card["number"]
+        month, year = int(card["month"]), int(card["year"])
+        test = cards.BY_NUMBER.get(number)
+        now = datetime.now(timezone.utc)
+        decline = test.decline if test else None
+        if decline is None and cards.expired(month, year, now.year, now.month):
+            decline = "expired card"
+        return cls(
+            card_type=test.brand if test else cards.brand(number),
+            last_four=number[-4:],
+            month=month,
+            year=year,
+            decline=decline,
+        )
+
+    def summary(self) -> dict:
+        return {
+            "payment_type": "CreditCard",
+            "card_type": self.card_type,
+            "last_four": self.last_four,
+            "month": self.month,
+            "year": self.year,
+        }
+
+
+@dataclass
+class Cart:
+    merchant: Merchant
+    cart_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    lines: dict[str, int] = field(default_factory=dict)  # sku -> quantity, in order added
+    shipping_info: dict | None = None
+    shipping_method: str | None = None
+
+    def sub_total(self) -> int:
+        return sum(self.merchant.products[s].price * q for s, q in self.lines.items())
+
+    def shipping_options(self) -> list[tuple[str, str, int]]:
+        if self.shipping_info is None:
+            return []
+        opts = [FLAT_RATE]
+        if self.sub_total() >= FREE_SHIPPING_FROM:
+            opts.append(FREE_SHIPPING)
+        return opts
+
+    def choose_cheapest_if_needed(self) -> None:
+        opts = self.shipping_options()
+        if opts and self.shipping_method not in {o[0] for o in opts}:
+            self.shipping_method = min(opts, key=lambda o: o[2])[0]
+
+    def shipping_total(self) -> int:
+        for sku, _, price in self.shipping_options():
+            if sku == self.shipping_method:
+                return price
+        return 0
+
+    def tax(self) -> int:
+        if not self.shipping_info:
+            return 0
+        state = str(self.shipping_info.get("state_or_province", "")).strip()
+        code = STATE_NAMES.get(state.lower(), state.upper())
+        rate = TAX_RATES.get(code)
+        return mul_rate_half_up(self.sub_total(), rate) if rate else 0
+
+    def view(self, status: str = "active") -> dict:
+        m, cur = self.merchant, self.merchant.currency
+        sub, ship, tax, discount = self.sub_total(), self.shipping_total(), self.tax(), 0
+        lines = []
+        for sku, qty in self.lines.items():
+            p = m.products[sku]
+            lines.append(
+                {
+                    "line_item_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.cart_id}/{sku}")),
+                    "sku": sku,
+                    "base_sku": sku.split("-")[0],
+                    "description": p.description,
+                    "quantity": qty,
+                    "price": to_wire(p.price, cur),
+                    "line_price": to_wire(p.price * qty, cur),
+                    "image": {"url": f"https://{m.domain}/media/catalog/{sku}.jpg"},
+                }
+            )
+        view = {
+            "cart_id": self.cart_id,
+            "cart_status": status,
+            "display_name": m.display_name,
+            "platform_id": m.platform_id,
+            "shop_id": m.domain,
+            "line_items": lines,
+            "sub_total": to_wire(sub, cur),
+            "shipping_total": to_wire(ship, cur),
+            "tax": to_wire(tax, cur),
+            "cart_discount": to_wire(discount, cur),
+            "total": to_wire(sub + ship + tax - discount, cur),
+            "payment_method_options": [{"type": "CreditCard", "wallet": "user"}],
+        }
+        if self.shipping_info is not None:
+            opts = self.shipping_options()
+            view["shipping_info"] = self.shipping_info
+            view["shipping_method"] = next(
+                (
+                    {"sku": s, "description": d, "price": to_wire(p, cur)}
+                    for s, d, p in opts
+                    if s == self.shipping_method
+                ),
+                None,
+            )
+            view["shipping_method_options"] = [
+                {"sku": s, "description": d, "price": to_wire(p, cur)} for s, d, p in opts
+            ]
+        return view
+
+
+@dataclass
+class PlacedOrder:
+    number: str
+    merchant: str
+    cart_id: str
+    items: list[dict]
+    totals: dict
+    payment: Payment
+    submitted_at: str
+
+    def record(self) -> dict:
+        return {
+            "order_number": self.number,
+            "merchant": self.merchant,
+            "cart_id": self.cart_id,
+            "items": self.items,
+            "totals": self.totals,
+            "card_type": self.payment.card_type,
+            "last_four": self.payment.last_four,
+            "submitted_at": self.submitted_at,
+        }
+
+
+class State:
+    """Everything the sandbox remembers. Mutations take the lock; none of them awaits."""
+
+    def __init__(self, merchants: dict[str, Merchant], token_ttl: int = 3600) -> None:
+        self.merchants = merchants
+        self.token_ttl = token_ttl
+        self.keys = KeyRing()
+        self.secret = secrets.token_bytes(32)
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.stock = {
+                d: {s: p.stock for s, p in m.products.items()} for d, m in self.merchants.items()
+            }
+            self.carts: dict[tuple[str, str], Cart] = {}
+            self.orders: list[PlacedOrder] = []
+            self.counters = dict.fromkeys(self.merchants, 0)
+            self.fired: set[str] = set()  # one-shot faults that already happened
+
+    # ---- merchants and auth -------------------------------------------------------------
+    def merchant(self, domain: str) -> Merchant:
+        m = self.merchants.get(domain)
+        if m is None:
+            raise SandboxError(Err.STORE_NOT_FOUND, f"No store is configured for domain {domain}")
+        return m
+
+    def issue_token(self, device_id: str | None = None) -> dict:
+        from jose import jwt
+
+        now = int(time.time())
+        device_created = device_id is None
+        device_id = device_id or str(uuid.uuid4())
+        exp = now + self.token_ttl
+        claims = {"device_id": device_id, "iat": now, "exp": exp, "jti": secrets.token_hex(8)}
+        token = jwt.encode(claims, self.secret, algorithm="HS256")
+        return {
+            "device_created": device_created,
+            "access_token": token,
+            "expires_in": self.token_ttl,
+            "expires": exp,
+            "device_id": device_id,
+        }
+
+    def renew_token(self, old: object) -> dict:
+        from jose import jwt
+        from jose.exceptions import JOSEError
+
+        try:
+            claims = jwt.decode(
+                str(old), self.secret, algorithms=["HS256"], options={"verify_exp": False}
+            )
+        except JOSEError:
+            raise SandboxError(
+                Err.INVALID_TOKEN, "The token to renew is invalid", use_message=True
+            ) from None
+        if int(claims.get("exp", 0)) < time.time() - RENEW_WINDOW:
+            raise SandboxError(
+                Err.INVALID_TOKEN, "The token expired more than a week ago", use_message=True
+            )
+        return self.issue_token(claims["device_id"])
+
+    def device_of(self, header: str | None) -> str:
+        from jose import jwt
+        from jose.exceptions import ExpiredSignatureError, JOSEError
+
+        if not header:
+            raise SandboxError(Err.MISSING_AUTH, "The x-firmly-authorization header is missing")
+        token = header[7:] if header.lower().startswith("bearer ") else header
+        try:
+            claims = jwt.decode(token, self.secret, algorithms=["HS256"])
+        except ExpiredSignatureError:
+            raise SandboxError(Err.INVALID_TOKEN, "The access token has expired") from None
+        except JOSEError:
+            raise SandboxError(Err.INVALID_TOKEN, "The access token is invalid") from None
+        return claims["device_id"]
+
+    def fire_once(self, key: str) -> bool:
+        """True the first time ``key`` is seen since start or reset."""
+        with self.lock:
+            if key in self.fired:
+                return False
+            self.fired.add(key)
+            return True
+
+    # ---- carts ---------------------------------------------------------------------------
+    def check_add(self, cart: Cart, sku: str, qty: int) -> None:
+        """Add ``qty`` of ``sku`` to ``cart`` if the product exists and stock allows."""
+        m = cart.merchant
+        if sku not in m.products:
+            raise SandboxError(Err.PRODUCT_NOT_FOUND, f"Product {sku} was not found")
+        wanted = cart.lines.get(sku, 0) + qty
+        left = self.stock[m.domain][sku]
+        if wanted > left:
+            raise SandboxError(Err.NOT_ENOUGH_STOCK, f"Only {left} left of {sku}")
+        cart.lines[sku] = wanted
+        cart.choose_cheapest_if_needed()
+
+    def cart_for(self, device: str, m: Merchant, create: bool = True) -> Cart | None:
+        key = (device, m.domain)
+        cart = self.carts.get(key)
+        if cart is None and create:
+            cart = self.carts[key] = Cart(m)
+        return cart
+
+    def set_shipping(self, cart: Cart, address: dict) -> None:
+        cart.shipping_info = address
+        cart.choose_cheapest_if_needed()
+
+    def set_method(self, cart: Cart, method: object) -> None:
+        if method not in {o[0] for o in cart.shipping_options()}:
+            if cart.shipping_info is None:
+                raise SandboxError(Err.MISSING_PARAMETERS, "Set shipping info before the method")
+            raise SandboxError(Err.INVALID_INPUT, f"Unknown shipping method {method!r}")
+        cart.shipping_method = method
+
+    # ---- orders --------------------------------------------------------------------------
+    def commit(self, cart: Cart, billing: dict, payment: Payment) -> dict:
+        """Place the order atomically: stock is checked and taken for every line, or for none."""
+        m = cart.merchant
+        if payment.decline:
+            raise SandboxError(Err.PAYMENT_DECLINED, f"The card was declined: {payment.decline}")
+        with self.lock:
+            stock = self.stock[m.domain]
+            for sku, qty in cart.lines.items():
+                if stock[sku] < qty:
+                    raise SandboxError(Err.NOT_ENOUGH_STOCK, f"Only {stock[sku]} left of {sku}")
+            for sku, qty in cart.lines.items():
+                stock[sku] -= qty
+            self.counters[m.domain] += 1
+            number = f"{self.counters[m.domain]:09d}"
+            now = datetime.now(timezone.utc)
+            submitted_at = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+            view = cart.view(status="submitted")
+            self.orders.append(
+                PlacedOrder(
+                    number=number,
+                    merchant=m.domain,
+                    cart_id=cart.cart_id,
+                    items=[{"sku": s, "quantity": q} for s, q in cart.lines.items()],
+                    totals={
+                        k: view[k]["number"]
+                        for k in ("sub_total", "shipping_total", "tax", "cart_discount", "total")
+                    },
+                    payment=payment,
+                    submitted_at=submitted_at,
+                )
+            )
+        view.update(
+            platform_order_number=number,
+            submitted_at=submitted_at,
+            urls={"thank_you_page": f"https://{m.domain}/checkout/onepage/success"},
+            billing_info=billing,
+            payment_summary=payment.summary(),
+        )
+        return view

@@ -1,0 +1,50 @@
+"""Pydantic wire models shared by the client's order model and the sandbox's request checks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=200),
+]
+
+ADDRESS_REQUIRED = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "address1",
+    "city",
+    "state_or_province",
+    "country",
+    "postal_code",
+)
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    first_name: Text
+    last_name: Text
+    email: Email
+    phone: Text
+    address1: Text
+    address2: Text | None = None
+    company: Text | None = None
+    city: Text
+    state_or_province: Text
+    country: Text
+    postal_code: Text
+
+
+class Item(BaseModel):
+    """An order line: the merchant's variant id (the sandbox also accepts ``sku``)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    variant_id: Text = Field(validation_alias=AliasChoices("variant_id", "sku"))
+    quantity: int = Field(ge=1, le=10_000, strict=True)

@@ -1,0 +1,71 @@
+"""Money: integer minor units on the inside, the contract's money object on the wire.
+
+Never binary-float arithmetic: a float ``value`` from the wire is read through ``Decimal(str(v))``.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "$", "AUD": "$", "JPY": "¥"}
+CENT = Decimal("0.01")
+
+
+def parse_decimal(text: str | int | float) -> int:
+    """'22.00' -> 2200. Raises ValueError for anything that is not an exact amount of cents."""
+    try:
+        d = Decimal(str(text))
+    except InvalidOperation:
+        raise ValueError(f"not an amount: {text!r}") from None
+    if not d.is_finite() or d != d.quantize(CENT):
+        raise ValueError(f"not an exact amount of cents: {text!r}")
+    return int(d * 100)
+
+
+def to_cents(money: object) -> int | None:
+    """Minor units of a wire money object; prefers ``number``, falls back to ``value``."""
+    if isinstance(money, dict):
+        number = money.get("number")
+        if isinstance(number, int) and not isinstance(number, bool):
+            return number
+        value = money.get("value")
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            try:
+                d = Decimal(str(value))
+            except InvalidOperation:
+                return None
+            if d.is_finite():
+                return int((d * 100).quantize(Decimal(1), ROUND_HALF_UP))
+    return None
+
+
+def currency_of(money: object, default: str = "USD") -> str:
+    if isinstance(money, dict) and isinstance(money.get("currency"), str):
+        return money["currency"]
+    return default
+
+
+def to_wire(cents: int, currency: str = "USD") -> dict:
+    """The four-member money object of API.md 4a."""
+    return {
+        "currency": currency,
+        "value": float(Decimal(cents) / 100),  # a conversion for JSON, not arithmetic
+        "symbol": SYMBOLS.get(currency, ""),
+        "number": cents,
+    }
+
+
+def fmt(cents: int | None, currency: str = "USD") -> str:
+    """2200 -> '$22.00'; None -> '-'."""
+    if cents is None:
+        return "-"
+    sign = "-" if cents < 0 else ""
+    major, minor = divmod(abs(cents), 100)
+    symbol = SYMBOLS.get(currency)
+    amount = f"{major:,}.{minor:02d}"
+    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency}"
+
+
+def mul_rate_half_up(cents: int, rate: Decimal) -> int:
+    """cents x rate, rounded half-up to the cent (tax)."""
+    return int((Decimal(cents) * rate).quantize(Decimal(1), ROUND_HALF_UP))
