@@ -136,7 +136,9 @@ def create_app(
         m = state.merchant(request.path_params["domain"])
         device = device_of(request, f)
         if m.mode == "down":
-            raise SandboxError(Err.STORE_UNAVAILABLE, f"{m.display_name} is temporarily unavailable")
+            raise SandboxError(
+                Err.STORE_UNAVAILABLE, f"{m.display_name} is temporarily unavailable"
+            )
         return m, device
 
     # ---- auth and key -------------------------------------------------------------------
@@ -174,7 +176,9 @@ def create_app(
         await pause()
         yield names.CREATING_CART, {"domain": m.domain}
         if m.mode == "down":
-            raise SandboxError(Err.STORE_UNAVAILABLE, f"{m.display_name} is temporarily unavailable")
+            raise SandboxError(
+                Err.STORE_UNAVAILABLE, f"{m.display_name} is temporarily unavailable"
+            )
         cart = Cart(m)
         for item in items:
             await pause()
@@ -186,30 +190,52 @@ def create_app(
         await pause()
         yield names.ORDER_PLACED, state.commit(cart, billing, payment)
 
+    running: set[asyncio.Task] = set()  # work outlives a client that hangs up, as on a real server
+
+    def start_work(work: AsyncIterator) -> tuple[asyncio.Task, asyncio.Queue]:
+        queue: asyncio.Queue = asyncio.Queue()
+
+        async def run() -> None:
+            try:
+                async for item in work:
+                    await queue.put(item)
+            except SandboxError as e:
+                await queue.put(e)
+            finally:
+                await queue.put(None)
+
+        task = asyncio.get_running_loop().create_task(run())
+        running.add(task)
+        task.add_done_callback(running.discard)
+        return task, queue
+
     async def stream(work: AsyncIterator, f: Fault | None) -> AsyncIterator[bytes]:
         name = f.name if f else None
+        task, queue = start_work(work)
         yield b": sandbox event stream\n\n"
         if name == "stall":
             await asyncio.sleep(f.seconds)
         n = 0
-        try:
-            async for event, data in work:
-                if event == names.ORDER_PLACED and name == "commit-then-cut":
-                    return
-                if event == names.SHIPPING_UPDATED and name == "garbage-event":
-                    yield _sse(event, "{this is not json", None)
-                n += 1
-                chunk = _sse(event, json.dumps(data), n)
-                if name == "drip":
-                    for i in range(len(chunk)):
-                        yield chunk[i : i + 1]
-                        await asyncio.sleep(0)
-                else:
-                    yield chunk
-                if name == "cut-after" and f.arg == event:
-                    return
-        except SandboxError as e:
-            yield _sse(names.ERROR, json.dumps(e.body()))
+        while (item := await queue.get()) is not None:
+            if isinstance(item, SandboxError):
+                yield _sse(names.ERROR, json.dumps(item.body()))
+                return
+            event, data = item
+            if event == names.ORDER_PLACED and name == "commit-then-cut":
+                return
+            if event == names.SHIPPING_UPDATED and name == "garbage-event":
+                yield _sse(event, "{this is not json", None)
+            n += 1
+            chunk = _sse(event, json.dumps(data), n)
+            if name == "drip":
+                for i in range(len(chunk)):
+                    yield chunk[i : i + 1]
+                    await asyncio.sleep(0)
+            else:
+                yield chunk
+            if name == "cut-after" and f.arg == event:
+                task.cancel()  # the server gives up mid-work: nothing more is done
+                return
 
     async def place_order(request: Request):
         f = fault_of(request)

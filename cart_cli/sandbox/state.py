@@ -111,7 +111,8 @@ class KeyRing:
             )
         if header.get("kid") != self.kid:
             raise SandboxError(
-                Err.INVALID_INPUT, "encrypted_card was made with an unknown key (kid); fetch the key"
+                Err.INVALID_INPUT,
+                "encrypted_card was made with an unknown key (kid); fetch the key",
             )
         try:
             plain = jwe.decrypt(token, self.private_key)
@@ -130,7 +131,9 @@ class KeyRing:
         for name in ("number", "name", "verification_value", "month", "year"):
             if not isinstance(card.get(name), str) or not card[name]:
                 raise SandboxError(Err.INVALID_INPUT, f"encrypted_card payload lacks {name!r}")
-        if not (len(card["month"]) == 2 and card["month"].isdigit() and 1 <= int(card["month"]) <= 12):
+        if not (
+            len(card["month"]) == 2 and card["month"].isdigit() and 1 <= int(card["month"]) <= 12
+        ):
             raise SandboxError(Err.INVALID_INPUT, "card month must be two digits, 01-12")
         if not (len(card["year"]) == 4 and card["year"].isdigit()):
             raise SandboxError(Err.INVALID_INPUT, "card year must be four digits")

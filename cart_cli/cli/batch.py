@@ -1,0 +1,258 @@
+"""cart-cli batch: many orders at once, for CI smoke tests and scripted runs."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cart_cli.cli import common as c
+
+RUN = "Running"
+REPORTS = "Reports and ledger"
+
+
+class _PlainBatch:
+    """One plain line per finished order, on stderr."""
+
+    def __init__(self, console) -> None:
+        self.console = console
+
+    def started(self, job) -> None: ...
+    def event(self, job, ev) -> None: ...
+
+    def finished(self, o) -> None:
+        from cart_cli.cli.render import order_total
+
+        r = o.result
+        parts = [o.status.upper() if o.status != "placed" else "placed", o.job.name,
+                 o.job.order.merchant]  # fmt: skip
+        if r and r.ok:
+            parts += [str(r.order.get("platform_order_number")), order_total(r.order)]
+        elif r and r.error:
+            parts += [r.error.code]
+        if o.note:
+            parts.append(o.note)
+        parts.append(f"{o.seconds:.1f}s")
+        print("  ".join(parts), file=self.console.file, flush=True)
+
+    def close(self) -> None: ...
+
+
+class _LiveBatch:
+    """An overall bar (done/failed/total, orders/s, ETA) and a line per in-flight order."""
+
+    def __init__(self, console, total: int) -> None:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn,
+                                   TextColumn, TimeElapsedColumn, TimeRemainingColumn)  # fmt: skip
+
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+            MofNCompleteColumn(), TextColumn("{task.fields[extra]}"), TimeRemainingColumn(),
+            TimeElapsedColumn(), console=console, transient=False,
+        )  # fmt: skip
+        self.start = time.monotonic()
+        self.done = self.failed = 0
+        self.overall = self.progress.add_task("orders", total=total, extra="")
+        self.lines: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.progress.start()
+
+    def started(self, job) -> None:
+        with self.lock:
+            self.lines[job.id] = self.progress.add_task(f"  {job.name}", total=None,
+                                                        extra="starting")  # fmt: skip
+
+    def event(self, job, ev) -> None:
+        kind = type(ev).__name__
+        stage = ev.name if kind == "Step" else {
+            "CreatingCart": "creating cart", "ItemAdded": f"item {getattr(ev, 'index', '')}",
+            "ShippingUpdated": "shipping", "OrderPlaced": "placed"}.get(kind)  # fmt: skip
+        with self.lock:
+            if stage and job.id in self.lines:
+                self.progress.update(self.lines[job.id], extra=stage)
+
+    def finished(self, o) -> None:
+        with self.lock:
+            task = self.lines.pop(o.job.id, None)
+            if task is not None:
+                self.progress.remove_task(task)
+            self.done += 1
+            self.failed += o.status in ("failed", "unresolved")
+            rate = self.done / max(time.monotonic() - self.start, 1e-6)
+            self.progress.update(self.overall, advance=1,
+                                 description=f"orders ([red]{self.failed} failed[/])",
+                                 extra=f"{rate:.1f}/s")  # fmt: skip
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def batch(
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="PATH...",
+            help="Order files, directories of *.yaml/*.yml, or multi-order files.",
+        ),
+    ],  # fmt: skip
+    repeat: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Place each order N times.", rich_help_panel=RUN)
+    ] = 1,  # fmt: skip
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=64, help="Orders in flight.", rich_help_panel=RUN)
+    ] = 4,  # fmt: skip
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            metavar="I/N",
+            help="Run only the I-th of N deterministic slices (CI matrix).",
+            rich_help_panel=RUN,
+        ),
+    ] = None,  # fmt: skip
+    fail_fast: Annotated[
+        bool, typer.Option(help="Launch no new order after a failure.", rich_help_panel=RUN)
+    ] = False,  # fmt: skip
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            min=0.01, metavar="N", help="At most N orders started per second.", rich_help_panel=RUN
+        ),
+    ] = None,  # fmt: skip
+    ledger: Annotated[
+        Path,
+        typer.Option(
+            metavar="FILE",
+            help="Append-only record of every order's outcome.",
+            rich_help_panel=REPORTS,
+        ),
+    ] = Path(".cart-cli-ledger.jsonl"),  # fmt: skip
+    resume: Annotated[
+        bool,
+        typer.Option(
+            help="Skip orders the ledger says were placed; list those whose outcome is unknown.",
+            rich_help_panel=REPORTS,
+        ),
+    ] = False,  # fmt: skip
+    jsonl: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE", help="One result per order, as JSON Lines.", rich_help_panel=REPORTS
+        ),
+    ] = None,  # fmt: skip
+    junit: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE", help="JUnit XML, one testcase per order.", rich_help_panel=REPORTS
+        ),
+    ] = None,  # fmt: skip
+    json_out: Annotated[
+        bool,
+        typer.Option("--json", help="A summary JSON document on stdout.", rich_help_panel=c.OUTPUT),
+    ] = False,  # fmt: skip
+    api_url: c.ApiUrlOpt = None,
+    payment_url: c.PaymentUrlOpt = None,
+    app_id: c.AppIdOpt = None,
+    sandbox: c.SandboxOpt = False,
+    sandbox_latency: c.SandboxLatencyOpt = 0.0,
+    sandbox_fault: c.SandboxFaultOpt = None,
+    timeout: c.TimeoutOpt = None,
+    ca_bundle: c.CaBundleOpt = None,
+    header: c.HeaderOpt = None,
+    quiet: c.QuietOpt = False,
+    debug: c.DebugOpt = False,
+) -> None:
+    """Place many orders concurrently, with a ledger, resume, shards and reports."""
+    c.setup_logging(debug)
+    with c.guarded(c.Guard(debug=debug)):
+        from cart_cli.cli.render import is_live, print_json, stderr_console, stdout_console
+        from cart_cli.core import batch as core
+        from cart_cli.core.reports import JsonlReport, JunitReport
+
+        jobs = core.plan(core.collect(paths), repeat, core.parse_shard(shard))
+        err = stderr_console()
+        listeners = []
+        if not quiet:
+            listeners.append(_LiveBatch(err, len(jobs)) if is_live(err) else _PlainBatch(err))
+        if jsonl:
+            listeners.append(JsonlReport(jsonl))
+        if junit:
+            listeners.append(JunitReport(junit))
+        stop = threading.Event()
+        target = c.Target(api_url, payment_url, app_id, sandbox, sandbox_latency, sandbox_fault,
+                          timeout, ca_bundle, header or [])  # fmt: skip
+        with _stop_on_signals(stop, err), c.open_client(target, pool_size=concurrency) as client:
+            try:
+                summary = core.run(client, jobs, concurrency=concurrency,
+                                   ledger=core.Ledger(ledger), resume=resume, fail_fast=fail_fast,
+                                   rate=rate, stop=stop, listeners=listeners)  # fmt: skip
+            finally:
+                for li in listeners:
+                    li.close()
+        _report(summary, json_out, err, stdout_console(), print_json)
+        raise typer.Exit(int(summary.exit_code))
+
+
+class _stop_on_signals:
+    """First Ctrl-C/SIGTERM: stop launching and let in-flight orders finish. Second: give up."""
+
+    def __init__(self, stop: threading.Event, console) -> None:
+        self.stop, self.console, self.saved = stop, console, {}
+
+    def _handler(self, signum, frame) -> None:
+        if self.stop.is_set():
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        self.stop.set()
+        self.console.print("stopping: no new orders; waiting for the ones in flight "
+                           "(Ctrl-C again to abandon them)", markup=False)  # fmt: skip
+
+    def __enter__(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.saved[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+
+
+def _report(summary, json_out: bool, err, out, print_json) -> None:
+    from rich.table import Table
+
+    from cart_cli.cli.render import order_total
+
+    if json_out:
+        print_json(summary.to_json())
+    else:
+        table = Table(title="Batch summary", title_justify="left")
+        for col in ("Order", "Merchant", "Result", "Order number", "Total", "Seconds", "Error"):
+            table.add_column(col, justify="right" if col in ("Total", "Seconds") else "left")
+        for o in sorted(summary.outcomes, key=lambda o: (o.job.file, o.job.index, o.job.repeat)):
+            r = o.result
+            table.add_row(
+                o.job.name, o.job.order.merchant, o.status,
+                str(r.order.get("platform_order_number")) if r and r.ok else "",
+                order_total(r.order) if r and r.ok else "",
+                f"{o.seconds:.2f}" if r else "",
+                (r.error.code if r and r.error else "") or o.note,
+            )  # fmt: skip
+        out.print(table)
+    line = (f"{summary.count('placed')} placed, {summary.count('failed')} failed, "
+            f"{summary.count('skipped')} already placed, {summary.count('unresolved')} unresolved, "
+            f"{len(summary.not_run)} not run in {summary.elapsed:.1f}s")  # fmt: skip
+    err.print(line, markup=False)
+    unresolved = [o for o in summary.outcomes if o.status == "unresolved"]
+    if unresolved:
+        err.print("Outcome unknown from an earlier run; check these with the merchant before "
+                  "placing them again:", markup=False)  # fmt: skip
+        for o in unresolved:
+            err.print(f"  {o.job.name} ({o.job.order.merchant})", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("batch")(batch)

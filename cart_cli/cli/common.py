@@ -1,0 +1,198 @@
+"""What every command shares: where to send, how to fail, and the options for both."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import typer
+
+from cart_cli.core.errors import MAY_BE_PLACED, CartError, Exit, UsageError
+
+WHERE = "Where to send"
+OUTPUT = "Output"
+
+ApiUrlOpt = Annotated[
+    str | None,
+    typer.Option("--api-url", envvar="CART_CLI_API_URL", rich_help_panel=WHERE,
+                 help="API base URL (session, carts). Default: https://api.firmly.work"),
+]  # fmt: skip
+PaymentUrlOpt = Annotated[
+    str | None,
+    typer.Option("--payment-url", envvar="CART_CLI_PAYMENT_URL", rich_help_panel=WHERE,
+                 help="Payment base URL (key, orders). Default: https://cc.firmly.work"),
+]  # fmt: skip
+AppIdOpt = Annotated[
+    str | None,
+    typer.Option("--app-id", envvar="CART_CLI_APP_ID", rich_help_panel=WHERE,
+                 help="Firmly application id."),
+]  # fmt: skip
+SandboxOpt = Annotated[
+    bool,
+    typer.Option("--sandbox", rich_help_panel=WHERE,
+                 help="Start the embedded sandbox on a free port and use it."),
+]  # fmt: skip
+SandboxLatencyOpt = Annotated[
+    float,
+    typer.Option("--sandbox-latency", min=0, max=30, rich_help_panel=WHERE,
+                 help="With --sandbox: seconds before each step."),
+]  # fmt: skip
+SandboxFaultOpt = Annotated[
+    str | None,
+    typer.Option("--sandbox-fault", rich_help_panel=WHERE, metavar="NAME[:ARG]",
+                 help="With --sandbox: a scripted failure for the whole run."),
+]  # fmt: skip
+TimeoutOpt = Annotated[
+    float | None,
+    typer.Option("--timeout", min=0.1, metavar="SECONDS", rich_help_panel=WHERE,
+                 help="Bound on connecting and on each read. Default: 10 connect, 60 read."),
+]  # fmt: skip
+CaBundleOpt = Annotated[
+    str | None,
+    typer.Option("--ca-bundle", metavar="FILE", rich_help_panel=WHERE,
+                 help="CA certificates to trust (private CAs). TLS is always verified."),
+]  # fmt: skip
+HeaderOpt = Annotated[
+    list[str] | None,
+    typer.Option("--header", "-H", metavar="'NAME: VALUE'", rich_help_panel=WHERE,
+                 help="Extra header on every request (repeatable), e.g. 'x-sandbox-fault: drip'."),
+]  # fmt: skip
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", rich_help_panel=OUTPUT, help="No progress output.")
+]
+DebugOpt = Annotated[
+    bool,
+    typer.Option("--debug", rich_help_panel=OUTPUT,
+                 help="Log requests (secrets redacted) and show tracebacks."),
+]  # fmt: skip
+
+
+@dataclass
+class Target:
+    api_url: str | None = None
+    payment_url: str | None = None
+    app_id: str | None = None
+    sandbox: bool = False
+    sandbox_latency: float = 0.0
+    sandbox_fault: str | None = None
+    timeout: float | None = None
+    ca_bundle: str | None = None
+    headers: list[str] = field(default_factory=list)
+
+
+def parse_headers(values: list[str]) -> dict:
+    out = {}
+    for v in values:
+        name, sep, value = v.partition(":")
+        if not sep or not name.strip():
+            raise UsageError(f"--header {v!r} must look like 'Name: value'")
+        out[name.strip()] = value.strip()
+    return out
+
+
+@contextmanager
+def open_client(target: Target, pool_size: int = 10) -> Iterator:
+    """A Client for the target; with --sandbox, an embedded sandbox lives as long as it does."""
+    from cart_cli.core.client import DEFAULT_API_URL, DEFAULT_PAYMENT_URL, Client, Endpoints
+    from cart_cli.core.tokencache import TokenCache
+
+    headers = parse_headers(target.headers)
+    sandbox = None
+    if target.sandbox:
+        from cart_cli.sandbox import Sandbox
+        from cart_cli.sandbox.faults import parse_fault
+
+        try:
+            parse_fault(target.sandbox_fault)
+        except ValueError as e:
+            raise UsageError(f"--sandbox-fault: {e}") from None
+        sandbox = Sandbox(latency=target.sandbox_latency, fault=target.sandbox_fault)
+        sandbox.start()
+        endpoints = Endpoints(sandbox.url, sandbox.url, "sandbox")
+        cache = None  # a throwaway server: its tokens are worth nothing after this run
+    else:
+        endpoints = Endpoints(
+            target.api_url or DEFAULT_API_URL,
+            target.payment_url or DEFAULT_PAYMENT_URL,
+            target.app_id or "",
+        )
+        cache = TokenCache()
+    timeout = (target.timeout, target.timeout) if target.timeout else (10.0, 60.0)
+    try:
+        client = Client(endpoints, timeout=timeout, ca_bundle=target.ca_bundle,
+                        token_cache=cache, extra_headers=headers, pool_size=pool_size)  # fmt: skip
+        try:
+            yield client
+        finally:
+            client.close()
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+
+
+def setup_logging(debug: bool) -> None:
+    if debug:
+        logging.basicConfig(
+            level=logging.DEBUG,
+            stream=sys.stderr,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+
+
+def say_error(message: str) -> None:
+    from cart_cli.cli.render import stderr_console
+
+    stderr_console().print(f"[bold red]error:[/] {_escape(message)}")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+@dataclass
+class Guard:
+    """State the error handler needs: did the order leave, and how to report in --json."""
+
+    debug: bool = False
+    submitted: bool = False
+    json_doc: object = None  # callable(CartError) -> dict, for --json failures
+
+
+@contextmanager
+def guarded(guard: Guard) -> Iterator[Guard]:
+    """One clear message and a documented exit code for every failure; a traceback only with
+    --debug."""
+    try:
+        yield guard
+    except typer.Exit:
+        raise
+    except CartError as e:
+        if guard.debug:
+            traceback.print_exc()
+        say_error(e.describe())
+        if guard.json_doc:
+            from cart_cli.cli.render import print_json
+
+            print_json(guard.json_doc(e))
+        raise typer.Exit(int(e.exit_code)) from None
+    except KeyboardInterrupt:
+        msg = "interrupted."
+        if guard.submitted:
+            msg = "interrupted after the order was sent. " + MAY_BE_PLACED
+        say_error(msg)
+        raise typer.Exit(int(Exit.INTERRUPTED)) from None
+    except Exception:
+        if guard.debug:
+            traceback.print_exc()
+        say_error(
+            "internal error (a bug in cart-cli). Run again with --debug for a traceback, "
+            "and report it."
+        )
+        raise typer.Exit(int(Exit.INTERNAL)) from None

@@ -1,0 +1,136 @@
+"""cart-cli place: one order, from a YAML file and/or flags."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cart_cli.cli import common as c
+
+ORDER = "Order (override or replace the file)"
+
+
+def prompt_card() -> dict:
+    """Ask for the card on the terminal; number and CVV are not echoed."""
+    import click
+
+    number = click.prompt("Card number", hide_input=True, err=True)
+    name = click.prompt("Name on card", err=True)
+    expiry = click.prompt("Expiry (MM/YYYY)", err=True)
+    cvv = click.prompt("CVV", hide_input=True, err=True)
+    month, _, year = expiry.partition("/")
+    return {"number": number, "name": name, "month": month.strip(), "year": year.strip(),
+            "cvv": cvv}  # fmt: skip
+
+
+def place(
+    order_file: Annotated[
+        Path | None, typer.Argument(metavar="[ORDER.yaml]", help="Order file (YAML).")
+    ] = None,
+    merchant: Annotated[
+        str | None,
+        typer.Option(help="Merchant domain, e.g. staging.luma.gift.", rich_help_panel=ORDER),
+    ] = None,  # fmt: skip
+    item: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--item",
+            metavar="SKU[:QTY]",
+            help="An item (repeatable); replaces the file's items.",
+            rich_help_panel=ORDER,
+        ),
+    ] = None,  # fmt: skip
+    shipping: Annotated[
+        str | None,
+        typer.Option(metavar="FILE", help="Shipping address file.", rich_help_panel=ORDER),
+    ] = None,  # fmt: skip
+    billing: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE|same_as_shipping", help="Billing address file.", rich_help_panel=ORDER
+        ),
+    ] = None,  # fmt: skip
+    card: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ALIAS|FILE|-",
+            help="test:visa etc., a YAML/JSON card file, or - for stdin. Never a number.",
+            rich_help_panel=ORDER,
+        ),
+    ] = None,  # fmt: skip
+    captcha_token: Annotated[str | None, typer.Option(rich_help_panel=ORDER)] = None,
+    api_url: c.ApiUrlOpt = None,
+    payment_url: c.PaymentUrlOpt = None,
+    app_id: c.AppIdOpt = None,
+    sandbox: c.SandboxOpt = False,
+    sandbox_latency: c.SandboxLatencyOpt = 0.0,
+    sandbox_fault: c.SandboxFaultOpt = None,
+    timeout: c.TimeoutOpt = None,
+    ca_bundle: c.CaBundleOpt = None,
+    header: c.HeaderOpt = None,
+    no_sse: Annotated[
+        bool,
+        typer.Option(
+            "--no-sse",
+            help="One JSON answer instead of the event stream.",
+            rich_help_panel=c.OUTPUT,
+        ),
+    ] = False,  # fmt: skip
+    json_out: Annotated[
+        bool, typer.Option("--json", help="One JSON document on stdout.", rich_help_panel=c.OUTPUT)
+    ] = False,  # fmt: skip
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run",
+            help="Validate, fetch the key, encrypt, and show what would be sent. Sends no order.",
+            rich_help_panel=c.OUTPUT,
+        ),
+    ] = False,  # fmt: skip
+    quiet: c.QuietOpt = False,
+    debug: c.DebugOpt = False,
+) -> None:
+    """Place one order and show its progress and receipt."""
+    c.setup_logging(debug)
+    guard = c.Guard(debug=debug)
+    with c.guarded(guard):
+        from cart_cli.cli.render import print_json, progress_for, receipt, stdout_console
+        from cart_cli.core.checkout import KeyProvider, OrderResult, place_order
+        from cart_cli.core.checkout import dry_run as make_dry_run
+        from cart_cli.core.order import Overrides, load_order
+
+        if json_out:
+            guard.json_doc = lambda e: OrderResult(merchant, False, error=e).to_json()
+        overrides = Overrides(merchant=merchant, items=item or [], shipping=shipping,
+                              billing=billing, card=card, captcha_token=captcha_token)  # fmt: skip
+        order = load_order(order_file, overrides,
+                           prompt_card=prompt_card if sys.stdin.isatty() else None)  # fmt: skip
+        merchant = order.merchant
+        target = c.Target(api_url, payment_url, app_id, sandbox, sandbox_latency, sandbox_fault,
+                          timeout, ca_bundle, header or [])  # fmt: skip
+        with c.open_client(target) as client:
+            keys = KeyProvider(client)
+            if dry_run:
+                print_json({"dry_run": True, **make_dry_run(order, keys)})
+                return
+            with progress_for(order.merchant, quiet=quiet) as progress:
+
+                def on_event(ev) -> None:
+                    if type(ev).__name__ == "Step" and ev.name == "submit":
+                        guard.submitted = True
+                    progress(ev)
+
+                placed = place_order(order, client, keys=keys, sse=not no_sse, on_event=on_event)
+        if json_out:
+            result = OrderResult(order.merchant, True, order=placed.order,
+                                 elapsed_ms=placed.elapsed_ms, stage_ms=placed.stage_ms)  # fmt: skip
+            print_json(result.to_json())
+        else:
+            stdout_console().print(receipt(placed.order, order.merchant))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("place")(place)

@@ -1,0 +1,56 @@
+"""cart-cli sandbox: run the local merchant API in the foreground."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cart_cli.cli import common as c
+
+
+def sandbox(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: a free one).")] = 8787,
+    latency: Annotated[
+        float, typer.Option(min=0, max=30, help="Seconds before each step of place-order.")
+    ] = 0.0,  # fmt: skip
+    catalog: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE", help="Merchants and products YAML, replacing the built-in ones."
+        ),
+    ] = None,  # fmt: skip
+    token_ttl: Annotated[int, typer.Option(min=1, help="Token lifetime, seconds.")] = 3600,
+    fault: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME[:ARG]", help="A scripted failure for every request (see README)."
+        ),
+    ] = None,  # fmt: skip
+    debug: c.DebugOpt = False,
+) -> None:
+    """Serve the sandbox merchant API (api and payment roles on one port) until Ctrl-C."""
+    c.setup_logging(debug)
+    with c.guarded(c.Guard(debug=debug)):
+        from cart_cli.core.errors import UsageError
+        from cart_cli.sandbox import Sandbox
+        from cart_cli.sandbox.app import stderr_log
+        from cart_cli.sandbox.catalog import CatalogError
+        from cart_cli.sandbox.faults import parse_fault
+
+        try:
+            parse_fault(fault)
+            server = Sandbox(host=host, port=port, latency=latency, catalog=catalog,
+                             token_ttl=token_ttl, fault=fault, log=stderr_log)  # fmt: skip
+        except (ValueError, CatalogError) as e:
+            raise UsageError(str(e)) from None
+        except OSError as e:
+            raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+        stderr_log(f"sandbox listening on {server.url} (api and payment); Ctrl-C stops it")
+        server.serve_forever()
+        stderr_log("sandbox stopped")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sandbox")(sandbox)

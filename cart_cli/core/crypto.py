@@ -1,0 +1,30 @@
+"""The encrypted card: a compact JWE (RSA-OAEP-256 + A256GCM) made with python-jose."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PublicKey:
+    kid: str
+    jwk: dict
+
+
+def encrypt_card(payload: dict, key: PublicKey) -> str:
+    """JWE compact serialization of ``payload`` (API.md section 3): fresh CEK and IV each call."""
+    from jose import jwe
+
+    plaintext = json.dumps(payload, separators=(",", ":")).encode()
+    try:
+        token = jwe.encrypt(
+            plaintext, key.jwk, encryption="A256GCM", algorithm="RSA-OAEP-256", kid=key.kid
+        )
+    finally:
+        del plaintext
+    return token.decode() if isinstance(token, bytes) else token
+
+
+def describe_jwe(token: str, kid: str) -> str:
+    return f"JWE (kid {kid}, {token.count('.') + 1} parts)"

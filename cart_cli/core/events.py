@@ -1,0 +1,121 @@
+"""Typed progress events, and the decoding of place-order's SSE stream into them.
+
+The SSE framing is sseclient-py's (it follows the standard: multi-line data, CRLF, comments,
+id/retry fields, chunks split anywhere). This module turns its events into typed ones."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from cart_cli.wire import names
+
+MAX_EVENT_BYTES = 2 << 20  # one event's data; more is not a cart
+
+
+@dataclass(frozen=True)
+class Step:
+    """A local step before the order is sent: 'session', 'key', 'encrypt', 'submit'."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class CreatingCart:
+    domain: str
+
+
+@dataclass(frozen=True)
+class ItemAdded:
+    cart: dict
+    index: int  # 1-based
+    total: int | None  # items in the order, when known
+
+
+@dataclass(frozen=True)
+class ShippingUpdated:
+    cart: dict
+
+
+@dataclass(frozen=True)
+class OrderPlaced:
+    order: dict
+
+
+@dataclass(frozen=True)
+class ErrorEvent:
+    error: dict
+
+
+@dataclass(frozen=True)
+class Garbled:
+    """A known event whose data could not be read; progress only, so it is skipped."""
+
+    event: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The flow is done: ``ok`` and the elapsed milliseconds."""
+
+    ok: bool
+    elapsed_ms: int
+    stage_ms: dict = field(default_factory=dict)
+
+
+Event = Step | CreatingCart | ItemAdded | ShippingUpdated | OrderPlaced | ErrorEvent | Garbled
+
+
+class StreamTooLarge(Exception):
+    pass
+
+
+def limited(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > limit:
+            raise StreamTooLarge(f"the answer is larger than {limit // (1 << 20)} MiB")
+        yield chunk
+
+
+def decode(chunks: Iterable[bytes], total_items: int | None = None) -> Iterator[Event]:
+    """Typed events from the raw bytes of an SSE stream. Unknown events are ignored."""
+    from sseclient import SSEClient
+
+    class _Source:  # SSEClient wants an iterable with close()
+        def __iter__(self):
+            return iter(chunks)
+
+        def close(self):
+            close = getattr(chunks, "close", None)
+            if close:
+                close()
+
+    items = 0
+    for raw in SSEClient(_Source()).events():
+        name = raw.event
+        if name not in (*names.EVENT_ORDER, names.ERROR):
+            continue
+        if len(raw.data) > MAX_EVENT_BYTES:
+            raise StreamTooLarge(f"a {name} event is larger than {MAX_EVENT_BYTES >> 20} MiB")
+        try:
+            data = json.loads(raw.data) if raw.data.strip() else {}
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            yield Garbled(name, "data is not a JSON object")
+            continue
+        if name == names.CREATING_CART:
+            yield CreatingCart(str(data.get("domain", "")))
+        elif name == names.ITEM_ADDED:
+            items += 1
+            yield ItemAdded(data, items, total_items)
+        elif name == names.SHIPPING_UPDATED:
+            yield ShippingUpdated(data)
+        elif name == names.ORDER_PLACED:
+            yield OrderPlaced(data)
+        else:
+            yield ErrorEvent(data)

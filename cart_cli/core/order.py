@@ -1,0 +1,426 @@
+"""The order: its model, and how it is assembled from a YAML file and/or flags and validated.
+
+Validation is complete before any network call, and every problem names file, field and line.
+Card values never appear in a message: pydantic is told to hide inputs, and our own messages
+say what is wrong, not what was given."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from cart_cli.core.errors import OrderInvalid, Problem
+from cart_cli.core.yamldoc import Doc, fmt_path, load_file, load_text
+from cart_cli.wire import cards
+from cart_cli.wire.models import Address, Item, Text
+
+Domain = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True,
+        to_lower=True,
+        max_length=253,
+        pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$",
+    ),
+]
+SAME_AS_SHIPPING = "same_as_shipping"
+FIELDS = ("merchant", "items", "shipping_info", "billing_info", "card", "captcha_token")
+
+
+class Card(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    number: SecretStr
+    name: Text
+    month: int
+    year: int
+    cvv: SecretStr
+
+    @field_validator("number", mode="before")
+    @classmethod
+    def _number(cls, v: Any) -> str:
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = str(v)
+        if not isinstance(v, str):
+            raise ValueError("card number must be a string of digits")
+        digits = re.sub(r"[ -]", "", v)
+        if not digits.isdigit() or not 12 <= len(digits) <= 19:
+            raise ValueError("card number must be 12 to 19 digits")
+        if not cards.luhn_ok(digits):
+            raise ValueError("card number fails the Luhn check (a typo?)")
+        return digits
+
+    @field_validator("cvv", mode="before")
+    @classmethod
+    def _cvv(cls, v: Any) -> str:
+        if isinstance(v, int) and not isinstance(v, bool):
+            v = str(v)
+        if not (isinstance(v, str) and v.isdigit() and 3 <= len(v) <= 4):
+            raise ValueError("CVV must be 3 or 4 digits (quote it in YAML)")
+        return v
+
+    @field_validator("month", mode="before")
+    @classmethod
+    def _month(cls, v: Any) -> int:
+        if isinstance(v, str) and v.strip().isdigit():
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 12:
+            raise ValueError("month must be 1-12")
+        return v
+
+    @field_validator("year", mode="before")
+    @classmethod
+    def _year(cls, v: Any) -> int:
+        if isinstance(v, str) and v.strip().isdigit():
+            v = int(v)
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError("year must be a number like 2030")
+        if 0 <= v < 100:
+            v += 2000
+        if not 2000 <= v <= 2099:
+            raise ValueError("year must be a four-digit year like 2030")
+        return v
+
+    @model_validator(mode="after")
+    def _not_expired(self) -> Card:
+        today = date.today()
+        if cards.expired(self.month, self.year, today.year, today.month):
+            raise ValueError(f"card expired ({self.month:02d}/{self.year})")
+        return self
+
+    def payload(self) -> dict:
+        """The JWE plaintext of API.md section 3: every value a string."""
+        return {
+            "number": self.number.get_secret_value(),
+            "name": self.name,
+            "verification_value": self.cvv.get_secret_value(),
+            "month": f"{self.month:02d}",
+            "year": f"{self.year:04d}",
+        }
+
+    @property
+    def last_four(self) -> str:
+        return self.number.get_secret_value()[-4:]
+
+
+class Order(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    merchant: Domain
+    items: list[Item] = Field(min_length=1, max_length=200)
+    shipping_info: Address
+    billing_info: Address | None = None
+    card: Card
+    captcha_token: Text | None = None
+
+    @field_validator("billing_info", mode="before")
+    @classmethod
+    def _same(cls, v: Any) -> Any:
+        return None if v == SAME_AS_SHIPPING else v
+
+    @property
+    def billing(self) -> Address:
+        return self.billing_info or self.shipping_info
+
+    def wire_body(self, encrypted_card: str) -> dict:
+        body = {
+            "encrypted_card": encrypted_card,
+            "shipping_info": self.shipping_info.model_dump(exclude_none=True),
+            "billing_info": self.billing.model_dump(exclude_none=True),
+            "items": [{"variant_id": i.variant_id, "quantity": i.quantity} for i in self.items],
+        }
+        if self.captcha_token:
+            body["captcha_token"] = self.captcha_token
+        return body
+
+    def fingerprint(self) -> dict:
+        """The order without its card secrets: for hashing, ledgers and reports."""
+        data = self.model_dump(mode="json", exclude={"card"})
+        data["card"] = {"last_four": self.card.last_four, "month": self.card.month,
+                        "year": self.card.year}  # fmt: skip
+        return data
+
+
+# ---- assembling an order from a file and flags ------------------------------------------------
+
+
+@dataclass
+class Overrides:
+    """What flags add to or replace in an order file."""
+
+    merchant: str | None = None
+    items: list[str] = field(default_factory=list)  # "SKU[:QTY]"
+    shipping: str | None = None  # a YAML/JSON address file
+    billing: str | None = None  # a file, or same_as_shipping
+    card: str | None = None  # test:ALIAS, a YAML/JSON file, or "-" (stdin)
+    captcha_token: str | None = None
+
+
+def test_card(alias: str, holder: str = "Test Tester") -> dict:
+    """A sandbox test card, by alias ('visa' or 'test:visa'); expiry safely in the future."""
+    name = alias.removeprefix(cards.ALIAS_PREFIX)
+    card = cards.BY_ALIAS.get(name)
+    if card is None:
+        known = ", ".join(cards.ALIAS_PREFIX + a for a in cards.BY_ALIAS)
+        raise KeyError(f"unknown test card {alias!r}; known: {known}")
+    cvv = "1234" if card.brand == "American Express" else "123"
+    return {"number": card.number, "name": holder, "month": 12, "year": date.today().year + 3,
+            "cvv": cvv}  # fmt: skip
+
+
+_ERROR_TEXT = {
+    "missing": "is required",
+    "extra_forbidden": "unknown field (check the spelling)",
+}
+_PATTERN_TEXT = {
+    "merchant": "must be a domain like staging.luma.gift",
+    "email": "must be an e-mail address like ada@example.com",
+}
+
+
+def _message(err: dict) -> str:
+    if err["type"] in _ERROR_TEXT:
+        return _ERROR_TEXT[err["type"]]
+    if err["type"] == "value_error":
+        return str(err["ctx"]["error"])
+    if err["type"] == "string_pattern_mismatch":
+        return _PATTERN_TEXT.get(str(err["loc"][-1]), "is not in the expected form")
+    return err["msg"][:1].lower() + err["msg"][1:]
+
+
+class _Sources:
+    """Which file each top-level field came from, to name file and line in problems."""
+
+    def __init__(self, main: Doc) -> None:
+        self.main = main
+        self.by_field: dict[str, tuple[Doc, tuple]] = {}
+
+    def set(self, name: str, doc: Doc, prefix: tuple = ()) -> None:
+        self.by_field[name] = (doc, prefix)
+
+    def problem(self, path: tuple, message: str) -> Problem:
+        if path and path[0] in self.by_field:
+            doc, prefix = self.by_field[path[0]]
+            line = doc.line((*prefix, *path[1:]))
+            return Problem(doc.file, fmt_path(path), line, message)
+        return Problem(self.main.file, fmt_path(path), self.main.line(path), message)
+
+
+def validate(
+    data: Any, sources: _Sources, earlier: list[Problem] = (), explained: set[str] = frozenset()
+) -> Order:
+    """Build the Order or raise OrderInvalid with every problem.
+
+    ``explained``: field paths whose problems were already reported (a missing file or ${VAR})."""
+    problems = list(earlier)
+    if not isinstance(data, dict):
+        problems.append(sources.problem((), "an order must be a mapping of fields"))
+        raise OrderInvalid(problems)
+    try:
+        order = Order.model_validate(data)
+    except ValidationError as e:
+        seen = {p.path for p in problems if p.path} | set(explained)
+        for err in e.errors(include_input=False, include_url=False):
+            loc = err["loc"]
+            path_text = fmt_path(loc)
+            if any(path_text == s or path_text.startswith(s + ".") or
+                   path_text.startswith(s + "[") for s in seen):  # fmt: skip
+                continue  # already explained (e.g. a missing ${VAR})
+            problems.append(sources.problem(loc, _message(err)))
+        raise OrderInvalid(problems) from None
+    if problems:
+        raise OrderInvalid(problems)
+    return order
+
+
+def _parse_item_flag(text: str) -> dict:
+    sku, sep, qty = text.rpartition(":")
+    if sep and qty.isdigit():
+        return {"variant_id": sku, "quantity": int(qty)}
+    if sep and not qty.isdigit() and sku:
+        raise ValueError(f"--item {text!r}: quantity must be a whole number (SKU:QTY)")
+    return {"variant_id": text, "quantity": 1}
+
+
+def load_order(
+    path: str | Path | None,
+    overrides: Overrides | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin_text: Callable[[], str] | None = None,
+    prompt_card: Callable[[], dict] | None = None,
+) -> Order:
+    """An order from a file and/or flags, fully validated. Raises OrderInvalid, never sends."""
+    env = os.environ if env is None else env
+    main = load_file(path, env) if path else Doc("flags", data={})
+    if isinstance(main.data, dict) and "orders" in main.data:
+        problem = main.problem(("orders",), "a multi-order file: use `cart-cli batch`")
+        raise OrderInvalid([problem])
+    explained = {fmt_path(p) for p in main.bad_paths}
+    return _assemble(main.data, _Sources(main), list(main.problems), explained,
+                     overrides or Overrides(), env, stdin_text, prompt_card)  # fmt: skip
+
+
+BATCH_KEYS = {"defaults", "orders"}
+
+
+def load_orders(path: str | Path, env: Mapping[str, str] | None = None) -> list[tuple[int, Order]]:
+    """Every order of a file: a single order, or ``defaults:`` merged into each of ``orders:``.
+
+    Returns (index, order) pairs; raises OrderInvalid with the problems of every entry."""
+    env = os.environ if env is None else env
+    doc = load_file(path, env)
+    data = doc.data
+    if not (isinstance(data, dict) and "orders" in data):
+        explained = {fmt_path(p) for p in doc.bad_paths}
+        order = _assemble(data, _Sources(doc), list(doc.problems), explained, Overrides(), env)
+        return [(0, order)]
+    problems = list(doc.problems)
+    for key in data:
+        if key not in BATCH_KEYS:
+            problems.append(doc.problem((key,), "unknown field in a multi-order file "
+                                        "(expected defaults: and orders:)"))  # fmt: skip
+    defaults = data.get("defaults") or {}
+    entries = data.get("orders")
+    if not isinstance(defaults, dict):
+        problems.append(doc.problem(("defaults",), "must be a mapping of order fields"))
+        defaults = {}
+    if not isinstance(entries, list) or not entries:
+        problems.append(doc.problem(("orders",), "must be a non-empty list of orders"))
+        raise OrderInvalid(problems)
+    out = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict):
+            problems.append(doc.problem(("orders", i), "must be a mapping of order fields"))
+            continue
+        sources = _Sources(doc)
+        merged = {**defaults, **entry}
+        for name in merged:
+            prefix = ("orders", i, name) if name in entry else ("defaults", name)
+            sources.set(str(name), doc, prefix)
+        explained = {fmt_path(p[3:] if p[0] == "orders" else p[1:]) for p in doc.bad_paths
+                     if p[:2] == ("orders", i) or p[:1] == ("defaults",)}  # fmt: skip
+        try:
+            out.append((i, _assemble(merged, sources, [], explained, Overrides(), env)))
+        except OrderInvalid as e:
+            problems.extend(p for p in e.problems if p not in problems)
+    if problems:
+        raise OrderInvalid(problems)
+    return out
+
+
+def _assemble(
+    data: Any,
+    sources: _Sources,
+    problems: list[Problem],
+    explained: set[str],
+    ov: Overrides,
+    env: Mapping[str, str],
+    stdin_text=None,
+    prompt_card=None,
+) -> Order:
+    """Apply flag overrides and test-card aliases to raw order data, then validate it."""
+    if not isinstance(data, dict):
+        raise OrderInvalid([*problems, sources.problem((), "an order must be a mapping of fields")])
+    data = dict(data)
+
+    def flag_problem(flag: str, message: str) -> None:
+        problems.append(Problem(f"--{flag}", "", None, message))
+
+    def side_file(name: str, file: str) -> Any:
+        try:
+            doc = load_file(file, env)
+        except OrderInvalid as e:
+            problems.extend(e.problems)
+            explained.add(name)
+            return None
+        problems.extend(doc.problems)
+        sources.set(name, doc)
+        return doc.data
+
+    if ov.merchant:
+        data["merchant"] = ov.merchant
+        sources.set("merchant", Doc("--merchant"))
+    if ov.items:
+        items = []
+        for text in ov.items:
+            try:
+                items.append(_parse_item_flag(text))
+            except ValueError as e:
+                flag_problem("item", str(e))
+                explained.add("items")
+        data["items"] = items
+        sources.set("items", Doc("--item"))
+    if ov.shipping:
+        data["shipping_info"] = side_file("shipping_info", ov.shipping)
+    if ov.billing:
+        if ov.billing == SAME_AS_SHIPPING:
+            data["billing_info"] = SAME_AS_SHIPPING
+        else:
+            data["billing_info"] = side_file("billing_info", ov.billing)
+    if ov.captcha_token:
+        data["captcha_token"] = ov.captcha_token
+
+    if ov.card:
+        data["card"] = _card_from_flag(ov.card, env, stdin_text, sources, problems)
+        if data["card"] is None:
+            explained.add("card")
+    elif "card" not in data and prompt_card is not None:
+        data["card"] = prompt_card()
+        sources.set("card", Doc("prompt"))
+
+    card = data.get("card")
+    if isinstance(card, str) and card.startswith(cards.ALIAS_PREFIX):
+        ship = data.get("shipping_info")
+        holder = "Test Tester"
+        if isinstance(ship, dict) and ship.get("first_name") and ship.get("last_name"):
+            holder = f"{ship['first_name']} {ship['last_name']}"
+        try:
+            data["card"] = test_card(card, holder)
+        except KeyError as e:
+            problems.append(sources.problem(("card",), e.args[0]))
+            explained.add("card")
+    return validate(data, sources, problems, explained)
+
+
+def _card_from_flag(value, env, stdin_text, sources: _Sources, problems: list) -> Any:
+    if value.startswith(cards.ALIAS_PREFIX):
+        sources.set("card", Doc("--card"))
+        return value
+    if re.fullmatch(r"[\d -]{12,}", value):
+        problems.append(Problem("--card", "", None, "a card number is never accepted as a flag "
+                                "value (it would leak into ps and shell history); use a file, "
+                                "- for stdin, or a test:ALIAS"))  # fmt: skip
+        return None
+    try:
+        if value == "-":
+            reader = stdin_text or sys.stdin.read
+            doc = load_text(reader(), "<stdin>", env)
+        else:
+            doc = load_file(value, env)
+    except OrderInvalid as e:
+        problems.extend(e.problems)
+        return None
+    problems.extend(doc.problems)
+    sources.set("card", doc)
+    if isinstance(doc.data, dict) and isinstance(doc.data.get("card"), dict):
+        sources.set("card", doc, ("card",))
+        return doc.data["card"]
+    return doc.data

@@ -1,0 +1,62 @@
+"""The device-token cache: one file per (api URL, app id), mode 0600 in a 0700 directory."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def default_dir() -> Path:
+    env = os.environ.get("CART_CLI_CACHE_DIR")
+    if env:
+        return Path(env)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("cart-cli"))
+
+
+class TokenCache:
+    def __init__(self, directory: Path | None = None) -> None:
+        self.dir = directory or default_dir()
+
+    def path(self, api_url: str, app_id: str) -> Path:
+        digest = hashlib.sha256(f"{api_url}\n{app_id}".encode()).hexdigest()[:24]
+        return self.dir / f"session-{digest}.json"
+
+    def load(self, api_url: str, app_id: str) -> dict | None:
+        try:
+            data = json.loads(self.path(api_url, app_id).read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        ok = isinstance(data, dict) and isinstance(data.get("access_token"), str)
+        return data if ok and isinstance(data.get("expires"), (int, float)) else None
+
+    def save(self, api_url: str, app_id: str, session: dict) -> None:
+        """Best effort: a cache that can't be written only costs a new session next time."""
+        record = {
+            "api_url": api_url,
+            "app_id": app_id,
+            "access_token": session["access_token"],
+            "expires": session["expires"],
+            "device_id": session.get("device_id"),
+        }
+        try:
+            self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(self.dir, 0o700)
+            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".session-", suffix=".tmp")
+            try:
+                os.fchmod(fd, 0o600)
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    json.dump(record, fh)
+                os.replace(tmp, self.path(api_url, app_id))
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError:
+            pass
+
+    def forget(self, api_url: str, app_id: str) -> None:
+        self.path(api_url, app_id).unlink(missing_ok=True)
