@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from cart_cli.cli import common as c
+from cart_cli.core.defaults import LEDGER_DEFAULT
 
 RUN = "Running"
 REPORTS = "Reports and ledger"
@@ -29,8 +30,11 @@ class _PlainBatch:
         from cart_cli.cli.render import order_total
 
         r = o.result
-        parts = [o.status.upper() if o.status != "placed" else "placed", o.job.name,
-                 o.job.order.merchant]  # fmt: skip
+        parts = [
+            o.status.upper() if o.status != "placed" else "placed",
+            o.job.name,
+            o.job.order.merchant,
+        ]
         if r and r.ok:
             parts += [str(r.order.get("platform_order_number")), order_total(r.order)]
         elif r and r.error:
@@ -47,14 +51,27 @@ class _LiveBatch:
     """An overall bar (done/failed/total, orders/s, ETA) and a line per in-flight order."""
 
     def __init__(self, console, total: int) -> None:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn,
-                                   TextColumn, TimeElapsedColumn, TimeRemainingColumn)  # fmt: skip
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.progress = Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-            MofNCompleteColumn(), TextColumn("{task.fields[extra]}"), TimeRemainingColumn(),
-            TimeElapsedColumn(), console=console, transient=False,
-        )  # fmt: skip
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[extra]}"),
+            TimeRemainingColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
         self.start = time.monotonic()
         self.done = self.failed = 0
         self.overall = self.progress.add_task("orders", total=total, extra="")
@@ -64,14 +81,22 @@ class _LiveBatch:
 
     def started(self, job) -> None:
         with self.lock:
-            self.lines[job.id] = self.progress.add_task(f"  {job.name}", total=None,
-                                                        extra="starting")  # fmt: skip
+            self.lines[job.id] = self.progress.add_task(
+                f"  {job.name}", total=None, extra="starting"
+            )
 
     def event(self, job, ev) -> None:
         kind = type(ev).__name__
-        stage = ev.name if kind == "Step" else {
-            "CreatingCart": "creating cart", "ItemAdded": f"item {getattr(ev, 'index', '')}",
-            "ShippingUpdated": "shipping", "OrderPlaced": "placed"}.get(kind)  # fmt: skip
+        stage = (
+            ev.name
+            if kind == "Step"
+            else {
+                "CreatingCart": "creating cart",
+                "ItemAdded": f"item {getattr(ev, 'index', '')}",
+                "ShippingUpdated": "shipping",
+                "OrderPlaced": "placed",
+            }.get(kind)
+        )
         with self.lock:
             if stage and job.id in self.lines:
                 self.progress.update(self.lines[job.id], extra=stage)
@@ -84,9 +109,12 @@ class _LiveBatch:
             self.done += 1
             self.failed += o.status in ("failed", "unresolved")
             rate = self.done / max(time.monotonic() - self.start, 1e-6)
-            self.progress.update(self.overall, advance=1,
-                                 description=f"orders ([red]{self.failed} failed[/])",
-                                 extra=f"{rate:.1f}/s")  # fmt: skip
+            self.progress.update(
+                self.overall,
+                advance=1,
+                description=f"orders ([red]{self.failed} failed[/])",
+                extra=f"{rate:.1f}/s",
+            )
 
     def close(self) -> None:
         self.progress.stop()
@@ -99,13 +127,13 @@ def batch(
             metavar="PATH...",
             help="Order files, directories of *.yaml/*.yml, or multi-order files.",
         ),
-    ],  # fmt: skip
+    ],
     repeat: Annotated[
         int, typer.Option(min=1, max=10_000, help="Place each order N times.", rich_help_panel=RUN)
-    ] = 1,  # fmt: skip
+    ] = 1,
     concurrency: Annotated[
         int, typer.Option(min=1, max=64, help="Orders in flight.", rich_help_panel=RUN)
-    ] = 4,  # fmt: skip
+    ] = 4,
     shard: Annotated[
         str | None,
         typer.Option(
@@ -113,16 +141,16 @@ def batch(
             help="Run only the I-th of N deterministic slices (CI matrix).",
             rich_help_panel=RUN,
         ),
-    ] = None,  # fmt: skip
+    ] = None,
     fail_fast: Annotated[
         bool, typer.Option(help="Launch no new order after a failure.", rich_help_panel=RUN)
-    ] = False,  # fmt: skip
+    ] = False,
     rate: Annotated[
         float | None,
         typer.Option(
             min=0.01, metavar="N", help="At most N orders started per second.", rich_help_panel=RUN
         ),
-    ] = None,  # fmt: skip
+    ] = None,
     ledger: Annotated[
         Path,
         typer.Option(
@@ -130,30 +158,30 @@ def batch(
             help="Append-only record of every order's outcome.",
             rich_help_panel=REPORTS,
         ),
-    ] = Path(".cart-cli-ledger.jsonl"),  # fmt: skip
+    ] = Path(LEDGER_DEFAULT),
     resume: Annotated[
         bool,
         typer.Option(
             help="Skip orders the ledger says were placed; list those whose outcome is unknown.",
             rich_help_panel=REPORTS,
         ),
-    ] = False,  # fmt: skip
+    ] = False,
     jsonl: Annotated[
         Path | None,
         typer.Option(
             metavar="FILE", help="One result per order, as JSON Lines.", rich_help_panel=REPORTS
         ),
-    ] = None,  # fmt: skip
+    ] = None,
     junit: Annotated[
         Path | None,
         typer.Option(
             metavar="FILE", help="JUnit XML, one testcase per order.", rich_help_panel=REPORTS
         ),
-    ] = None,  # fmt: skip
+    ] = None,
     json_out: Annotated[
         bool,
         typer.Option("--json", help="A summary JSON document on stdout.", rich_help_panel=c.OUTPUT),
-    ] = False,  # fmt: skip
+    ] = False,
     api_url: c.ApiUrlOpt = None,
     payment_url: c.PaymentUrlOpt = None,
     app_id: c.AppIdOpt = None,
@@ -183,13 +211,30 @@ def batch(
         if junit:
             listeners.append(JunitReport(junit))
         stop = threading.Event()
-        target = c.Target(api_url, payment_url, app_id, sandbox, sandbox_latency, sandbox_fault,
-                          timeout, ca_bundle, header or [])  # fmt: skip
+        target = c.Target(
+            api_url,
+            payment_url,
+            app_id,
+            sandbox,
+            sandbox_latency,
+            sandbox_fault,
+            timeout,
+            ca_bundle,
+            header or [],
+        )
         with _stop_on_signals(stop, err), c.open_client(target, pool_size=concurrency) as client:
             try:
-                summary = core.run(client, jobs, concurrency=concurrency,
-                                   ledger=core.Ledger(ledger), resume=resume, fail_fast=fail_fast,
-                                   rate=rate, stop=stop, listeners=listeners)  # fmt: skip
+                summary = core.run(
+                    client,
+                    jobs,
+                    concurrency=concurrency,
+                    ledger=core.Ledger(ledger),
+                    resume=resume,
+                    fail_fast=fail_fast,
+                    rate=rate,
+                    stop=stop,
+                    listeners=listeners,
+                )
             finally:
                 for li in listeners:
                     li.close()
@@ -208,8 +253,11 @@ class _stop_on_signals:
             signal.signal(signal.SIGINT, signal.default_int_handler)
             raise KeyboardInterrupt
         self.stop.set()
-        self.console.print("stopping: no new orders; waiting for the ones in flight "
-                           "(Ctrl-C again to abandon them)", markup=False)  # fmt: skip
+        self.console.print(
+            "stopping: no new orders; waiting for the ones in flight "
+            "(Ctrl-C again to abandon them)",
+            markup=False,
+        )
 
     def __enter__(self):
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -235,21 +283,28 @@ def _report(summary, json_out: bool, err, out, print_json) -> None:
         for o in sorted(summary.outcomes, key=lambda o: (o.job.file, o.job.index, o.job.repeat)):
             r = o.result
             table.add_row(
-                o.job.name, o.job.order.merchant, o.status,
+                o.job.name,
+                o.job.order.merchant,
+                o.status,
                 str(r.order.get("platform_order_number")) if r and r.ok else "",
                 order_total(r.order) if r and r.ok else "",
                 f"{o.seconds:.2f}" if r else "",
                 (r.error.code if r and r.error else "") or o.note,
-            )  # fmt: skip
+            )
         out.print(table)
-    line = (f"{summary.count('placed')} placed, {summary.count('failed')} failed, "
-            f"{summary.count('skipped')} already placed, {summary.count('unresolved')} unresolved, "
-            f"{len(summary.not_run)} not run in {summary.elapsed:.1f}s")  # fmt: skip
+    line = (
+        f"{summary.count('placed')} placed, {summary.count('failed')} failed, "
+        f"{summary.count('skipped')} already placed, {summary.count('unresolved')} unresolved, "
+        f"{len(summary.not_run)} not run in {summary.elapsed:.1f}s"
+    )
     err.print(line, markup=False)
     unresolved = [o for o in summary.outcomes if o.status == "unresolved"]
     if unresolved:
-        err.print("Outcome unknown from an earlier run; check these with the merchant before "
-                  "placing them again:", markup=False)  # fmt: skip
+        err.print(
+            "Outcome unknown from an earlier run; check these with the merchant before "
+            "placing them again:",
+            markup=False,
+        )
         for o in unresolved:
             err.print(f"  {o.job.name} ({o.job.order.merchant})", markup=False)
 

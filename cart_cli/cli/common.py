@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from cart_cli.core import defaults
 from cart_cli.core.errors import MAY_BE_PLACED, CartError, Exit, UsageError
 
 WHERE = "Where to send"
@@ -19,57 +20,96 @@ OUTPUT = "Output"
 
 ApiUrlOpt = Annotated[
     str | None,
-    typer.Option("--api-url", envvar="CART_CLI_API_URL", rich_help_panel=WHERE,
-                 help="API base URL (session, carts). Default: https://api.firmly.work"),
-]  # fmt: skip
+    typer.Option(
+        "--api-url",
+        envvar="CART_CLI_API_URL",
+        rich_help_panel=WHERE,
+        help=f"API base URL (session, carts). Default: {defaults.DEFAULT_API_URL}",
+    ),
+]
 PaymentUrlOpt = Annotated[
     str | None,
-    typer.Option("--payment-url", envvar="CART_CLI_PAYMENT_URL", rich_help_panel=WHERE,
-                 help="Payment base URL (key, orders). Default: https://cc.firmly.work"),
-]  # fmt: skip
+    typer.Option(
+        "--payment-url",
+        envvar="CART_CLI_PAYMENT_URL",
+        rich_help_panel=WHERE,
+        help=f"Payment base URL (key, orders). Default: {defaults.DEFAULT_PAYMENT_URL}",
+    ),
+]
 AppIdOpt = Annotated[
     str | None,
-    typer.Option("--app-id", envvar="CART_CLI_APP_ID", rich_help_panel=WHERE,
-                 help="Firmly application id."),
-]  # fmt: skip
+    typer.Option(
+        "--app-id", envvar="CART_CLI_APP_ID", rich_help_panel=WHERE, help="Firmly application id."
+    ),
+]
 SandboxOpt = Annotated[
     bool,
-    typer.Option("--sandbox", rich_help_panel=WHERE,
-                 help="Start the embedded sandbox on a free port and use it."),
-]  # fmt: skip
+    typer.Option(
+        "--sandbox",
+        rich_help_panel=WHERE,
+        help="Start the embedded sandbox on a free port and use it.",
+    ),
+]
 SandboxLatencyOpt = Annotated[
     float,
-    typer.Option("--sandbox-latency", min=0, max=30, rich_help_panel=WHERE,
-                 help="With --sandbox: seconds before each step."),
-]  # fmt: skip
+    typer.Option(
+        "--sandbox-latency",
+        min=0,
+        max=30,
+        rich_help_panel=WHERE,
+        help="With --sandbox: seconds before each step.",
+    ),
+]
 SandboxFaultOpt = Annotated[
     str | None,
-    typer.Option("--sandbox-fault", rich_help_panel=WHERE, metavar="NAME[:ARG]",
-                 help="With --sandbox: a scripted failure for the whole run."),
-]  # fmt: skip
+    typer.Option(
+        "--sandbox-fault",
+        rich_help_panel=WHERE,
+        metavar="NAME[:ARG]",
+        help="With --sandbox: a scripted failure for the whole run.",
+    ),
+]
 TimeoutOpt = Annotated[
     float | None,
-    typer.Option("--timeout", min=0.1, metavar="SECONDS", rich_help_panel=WHERE,
-                 help="Bound on connecting and on each read. Default: 10 connect, 60 read."),
-]  # fmt: skip
+    typer.Option(
+        "--timeout",
+        min=0.1,
+        metavar="SECONDS",
+        rich_help_panel=WHERE,
+        help=f"Bound on connecting and on each read. Default: {defaults.CONNECT_TIMEOUT:g} "
+        f"connect, {defaults.READ_TIMEOUT:g} read.",
+    ),
+]
 CaBundleOpt = Annotated[
     str | None,
-    typer.Option("--ca-bundle", metavar="FILE", rich_help_panel=WHERE,
-                 help="CA certificates to trust (private CAs). TLS is always verified."),
-]  # fmt: skip
+    typer.Option(
+        "--ca-bundle",
+        metavar="FILE",
+        rich_help_panel=WHERE,
+        help="CA certificates to trust (private CAs). TLS is always verified.",
+    ),
+]
 HeaderOpt = Annotated[
     list[str] | None,
-    typer.Option("--header", "-H", metavar="'NAME: VALUE'", rich_help_panel=WHERE,
-                 help="Extra header on every request (repeatable), e.g. 'x-sandbox-fault: drip'."),
-]  # fmt: skip
+    typer.Option(
+        "--header",
+        "-H",
+        metavar="'NAME: VALUE'",
+        rich_help_panel=WHERE,
+        help="Extra header on every request (repeatable), e.g. 'x-sandbox-fault: drip'.",
+    ),
+]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", rich_help_panel=OUTPUT, help="No progress output.")
 ]
 DebugOpt = Annotated[
     bool,
-    typer.Option("--debug", rich_help_panel=OUTPUT,
-                 help="Log requests (secrets redacted) and show tracebacks."),
-]  # fmt: skip
+    typer.Option(
+        "--debug",
+        rich_help_panel=OUTPUT,
+        help="Log requests (secrets redacted) and show tracebacks.",
+    ),
+]
 
 
 @dataclass
@@ -98,7 +138,7 @@ def parse_headers(values: list[str]) -> dict:
 @contextmanager
 def open_client(target: Target, pool_size: int = 10) -> Iterator:
     """A Client for the target; with --sandbox, an embedded sandbox lives as long as it does."""
-    from cart_cli.core.client import DEFAULT_API_URL, DEFAULT_PAYMENT_URL, Client, Endpoints
+    from cart_cli.core.client import Client, Endpoints
     from cart_cli.core.tokencache import TokenCache
 
     headers = parse_headers(target.headers)
@@ -113,19 +153,29 @@ def open_client(target: Target, pool_size: int = 10) -> Iterator:
             raise UsageError(f"--sandbox-fault: {e}") from None
         sandbox = Sandbox(latency=target.sandbox_latency, fault=target.sandbox_fault)
         sandbox.start()
-        endpoints = Endpoints(sandbox.url, sandbox.url, "sandbox")
+        endpoints = Endpoints(sandbox.url, sandbox.url, defaults.SANDBOX_APP_ID)
         cache = None  # a throwaway server: its tokens are worth nothing after this run
     else:
         endpoints = Endpoints(
-            target.api_url or DEFAULT_API_URL,
-            target.payment_url or DEFAULT_PAYMENT_URL,
+            target.api_url or defaults.DEFAULT_API_URL,
+            target.payment_url or defaults.DEFAULT_PAYMENT_URL,
             target.app_id or "",
         )
         cache = TokenCache()
-    timeout = (target.timeout, target.timeout) if target.timeout else (10.0, 60.0)
+    timeout = (
+        (target.timeout,) * 2
+        if target.timeout
+        else (defaults.CONNECT_TIMEOUT, defaults.READ_TIMEOUT)
+    )
     try:
-        client = Client(endpoints, timeout=timeout, ca_bundle=target.ca_bundle,
-                        token_cache=cache, extra_headers=headers, pool_size=pool_size)  # fmt: skip
+        client = Client(
+            endpoints,
+            timeout=timeout,
+            ca_bundle=target.ca_bundle,
+            token_cache=cache,
+            extra_headers=headers,
+            pool_size=pool_size,
+        )
         try:
             yield client
         finally:
@@ -135,13 +185,32 @@ def open_client(target: Target, pool_size: int = 10) -> Iterator:
             sandbox.stop()
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (tests swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+_handler = _StderrHandler()
+_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+
 def setup_logging(debug: bool) -> None:
+    root = logging.getLogger()
     if debug:
-        logging.basicConfig(
-            level=logging.DEBUG,
-            stream=sys.stderr,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        if _handler not in root.handlers:
+            root.addHandler(_handler)
+        root.setLevel(logging.DEBUG)
+    else:
+        if _handler in root.handlers:
+            root.removeHandler(_handler)
+        root.setLevel(logging.WARNING)
 
 
 def say_error(message: str) -> None:

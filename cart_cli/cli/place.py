@@ -22,8 +22,13 @@ def prompt_card() -> dict:
     expiry = click.prompt("Expiry (MM/YYYY)", err=True)
     cvv = click.prompt("CVV", hide_input=True, err=True)
     month, _, year = expiry.partition("/")
-    return {"number": number, "name": name, "month": month.strip(), "year": year.strip(),
-            "cvv": cvv}  # fmt: skip
+    return {
+        "number": number,
+        "name": name,
+        "month": month.strip(),
+        "year": year.strip(),
+        "cvv": cvv,
+    }
 
 
 def place(
@@ -33,7 +38,7 @@ def place(
     merchant: Annotated[
         str | None,
         typer.Option(help="Merchant domain, e.g. staging.luma.gift.", rich_help_panel=ORDER),
-    ] = None,  # fmt: skip
+    ] = None,
     item: Annotated[
         list[str] | None,
         typer.Option(
@@ -42,17 +47,17 @@ def place(
             help="An item (repeatable); replaces the file's items.",
             rich_help_panel=ORDER,
         ),
-    ] = None,  # fmt: skip
+    ] = None,
     shipping: Annotated[
         str | None,
         typer.Option(metavar="FILE", help="Shipping address file.", rich_help_panel=ORDER),
-    ] = None,  # fmt: skip
+    ] = None,
     billing: Annotated[
         str | None,
         typer.Option(
             metavar="FILE|same_as_shipping", help="Billing address file.", rich_help_panel=ORDER
         ),
-    ] = None,  # fmt: skip
+    ] = None,
     card: Annotated[
         str | None,
         typer.Option(
@@ -60,7 +65,7 @@ def place(
             help="test:visa etc., a YAML/JSON card file, or - for stdin. Never a number.",
             rich_help_panel=ORDER,
         ),
-    ] = None,  # fmt: skip
+    ] = None,
     captcha_token: Annotated[str | None, typer.Option(rich_help_panel=ORDER)] = None,
     api_url: c.ApiUrlOpt = None,
     payment_url: c.PaymentUrlOpt = None,
@@ -78,10 +83,10 @@ def place(
             help="One JSON answer instead of the event stream.",
             rich_help_panel=c.OUTPUT,
         ),
-    ] = False,  # fmt: skip
+    ] = False,
     json_out: Annotated[
         bool, typer.Option("--json", help="One JSON document on stdout.", rich_help_panel=c.OUTPUT)
-    ] = False,  # fmt: skip
+    ] = False,
     dry_run: Annotated[
         bool,
         typer.Option(
@@ -89,7 +94,7 @@ def place(
             help="Validate, fetch the key, encrypt, and show what would be sent. Sends no order.",
             rich_help_panel=c.OUTPUT,
         ),
-    ] = False,  # fmt: skip
+    ] = False,
     quiet: c.QuietOpt = False,
     debug: c.DebugOpt = False,
 ) -> None:
@@ -104,13 +109,29 @@ def place(
 
         if json_out:
             guard.json_doc = lambda e: OrderResult(merchant, False, error=e).to_json()
-        overrides = Overrides(merchant=merchant, items=item or [], shipping=shipping,
-                              billing=billing, card=card, captcha_token=captcha_token)  # fmt: skip
-        order = load_order(order_file, overrides,
-                           prompt_card=prompt_card if sys.stdin.isatty() else None)  # fmt: skip
+        overrides = Overrides(
+            merchant=merchant,
+            items=item or [],
+            shipping=shipping,
+            billing=billing,
+            card=card,
+            captcha_token=captcha_token,
+        )
+        order = load_order(
+            order_file, overrides, prompt_card=prompt_card if sys.stdin.isatty() else None
+        )
         merchant = order.merchant
-        target = c.Target(api_url, payment_url, app_id, sandbox, sandbox_latency, sandbox_fault,
-                          timeout, ca_bundle, header or [])  # fmt: skip
+        target = c.Target(
+            api_url,
+            payment_url,
+            app_id,
+            sandbox,
+            sandbox_latency,
+            sandbox_fault,
+            timeout,
+            ca_bundle,
+            header or [],
+        )
         with c.open_client(target) as client:
             keys = KeyProvider(client)
             if dry_run:
@@ -125,8 +146,13 @@ def place(
 
                 placed = place_order(order, client, keys=keys, sse=not no_sse, on_event=on_event)
         if json_out:
-            result = OrderResult(order.merchant, True, order=placed.order,
-                                 elapsed_ms=placed.elapsed_ms, stage_ms=placed.stage_ms)  # fmt: skip
+            result = OrderResult(
+                order.merchant,
+                True,
+                order=placed.order,
+                elapsed_ms=placed.elapsed_ms,
+                stage_ms=placed.stage_ms,
+            )
             print_json(result.to_json())
         else:
             stdout_console().print(receipt(placed.order, order.merchant))

@@ -60,9 +60,12 @@ class Progress:
         kind = type(ev).__name__
         if kind == "Step":
             self._enter("prepare")
-            self.detail["prepare"] = {"session": "session", "key": "public key",
-                                      "encrypt": "encrypting card", "submit": "sending order"
-                                      }.get(ev.name, ev.name)  # fmt: skip
+            self.detail["prepare"] = {
+                "session": "session",
+                "key": "public key",
+                "encrypt": "encrypting card",
+                "submit": "sending order",
+            }.get(ev.name, ev.name)
             if ev.name == "submit":
                 self.submitted = True
                 self._enter(names.CREATING_CART)
@@ -155,8 +158,9 @@ class LiveDisplay(Progress):
         from rich.live import Live
 
         self.console = console
-        self.live = Live(console=console, refresh_per_second=12, transient=False,
-                         get_renderable=self.render)  # fmt: skip
+        self.live = Live(
+            console=console, refresh_per_second=12, transient=False, get_renderable=self.render
+        )
         self.live.start()
 
     def render(self):
@@ -170,8 +174,11 @@ class LiveDisplay(Progress):
         now = time.monotonic()
         for key, label in STAGES:
             state = self.state[key]
-            mark = {"pending": Text("·", style="dim"), "done": Text("✓", style="green"),
-                    "failed": Text("✗", style="red")}.get(state)  # fmt: skip
+            mark = {
+                "pending": Text("·", style="dim"),
+                "done": Text("✓", style="green"),
+                "failed": Text("✗", style="red"),
+            }.get(state)
             icon = Spinner("dots", style="cyan") if state == "active" else mark
             elapsed = ""
             if state != "pending":
@@ -203,9 +210,15 @@ def progress_for(merchant: str, *, quiet: bool, console: Console | None = None) 
 
 def _one_line_address(a: dict) -> str:
     name = " ".join(x for x in (a.get("first_name"), a.get("last_name")) if x)
-    parts = [name, a.get("company"), a.get("address1"), a.get("address2"), a.get("city"),
-             " ".join(x for x in (a.get("state_or_province"), a.get("postal_code")) if x),
-             a.get("country")]  # fmt: skip
+    parts = [
+        name,
+        a.get("company"),
+        a.get("address1"),
+        a.get("address2"),
+        a.get("city"),
+        " ".join(x for x in (a.get("state_or_province"), a.get("postal_code")) if x),
+        a.get("country"),
+    ]
     return ", ".join(str(p) for p in parts if p)
 
 
@@ -224,15 +237,29 @@ def receipt(order: dict, merchant: str):
         total = to_cents(line.get("line_price"))
         if total is None and unit is not None:
             total = unit * qty
-        items.add_row(str(line.get("description", "")), str(line.get("sku", "")), str(qty),
-                      fmt(unit, cur), fmt(total, cur))  # fmt: skip
+        items.add_row(
+            str(line.get("description", "")),
+            str(line.get("sku", "")),
+            str(qty),
+            fmt(unit, cur),
+            fmt(total, cur),
+        )
     method = (order.get("shipping_method") or {}).get("description") or ""
     items.add_section()
-    for label, note, key in (("Subtotal", "", "sub_total"), ("Shipping", method, "shipping_total"),
-                             ("Tax", "", "tax"), ("Discount", "", "cart_discount")):  # fmt: skip
+    for label, note, key in (
+        ("Subtotal", "", "sub_total"),
+        ("Shipping", method, "shipping_total"),
+        ("Tax", "", "tax"),
+        ("Discount", "", "cart_discount"),
+    ):
         items.add_row(label, note, "", "", fmt(to_cents(order.get(key)), cur))
-    items.add_row(Text("Total", style="bold"), "", "", "",
-                  Text(fmt(to_cents(order.get("total")), cur), style="bold"))  # fmt: skip
+    items.add_row(
+        Text("Total", style="bold"),
+        "",
+        "",
+        "",
+        Text(fmt(to_cents(order.get("total")), cur), style="bold"),
+    )
 
     facts = Table.grid(padding=(0, 2))
     facts.add_column(style="bold")

@@ -14,20 +14,20 @@ def sandbox(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: a free one).")] = 8787,
     latency: Annotated[
         float, typer.Option(min=0, max=30, help="Seconds before each step of place-order.")
-    ] = 0.0,  # fmt: skip
+    ] = 0.0,
     catalog: Annotated[
         str | None,
         typer.Option(
             metavar="FILE", help="Merchants and products YAML, replacing the built-in ones."
         ),
-    ] = None,  # fmt: skip
+    ] = None,
     token_ttl: Annotated[int, typer.Option(min=1, help="Token lifetime, seconds.")] = 3600,
     fault: Annotated[
         str | None,
         typer.Option(
             metavar="NAME[:ARG]", help="A scripted failure for every request (see README)."
         ),
-    ] = None,  # fmt: skip
+    ] = None,
     debug: c.DebugOpt = False,
 ) -> None:
     """Serve the sandbox merchant API (api and payment roles on one port) until Ctrl-C."""
@@ -41,8 +41,15 @@ def sandbox(
 
         try:
             parse_fault(fault)
-            server = Sandbox(host=host, port=port, latency=latency, catalog=catalog,
-                             token_ttl=token_ttl, fault=fault, log=stderr_log)  # fmt: skip
+            server = Sandbox(
+                host=host,
+                port=port,
+                latency=latency,
+                catalog=catalog,
+                token_ttl=token_ttl,
+                fault=fault,
+                log=stderr_log,
+            )
         except (ValueError, CatalogError) as e:
             raise UsageError(str(e)) from None
         except OSError as e:

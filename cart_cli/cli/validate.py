@@ -16,7 +16,7 @@ def validate(
             metavar="FILE...",
             help="Order files or directories (*.yaml, *.yml); multi-order files too.",
         ),
-    ],  # fmt: skip
+    ],
     debug: c.DebugOpt = False,
 ) -> None:
     """Check order files without sending anything; name file, field and line of each problem."""

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from cart_cli.core.checkout import KeyProvider, OrderResult, attempt
-from cart_cli.core.errors import SEVERITY, Exit, OrderInvalid, Problem, UsageError
+from cart_cli.core.errors import SEVERITY, CartError, Exit, OrderInvalid, UsageError
 from cart_cli.core.order import Order, load_orders
 
-LEDGER_DEFAULT = ".cart-cli-ledger.jsonl"
+log = logging.getLogger("cart_cli.batch")
 PLACED, FAILED, SKIPPED, UNRESOLVED, NOT_RUN = (
     "placed",
     "failed",
@@ -171,21 +172,31 @@ class Ledger:
                 os.close(fd)
 
     def submitting(self, job: Job) -> None:
-        self._append({"event": "submitting", "id": job.id, "run": self.run_id, "at": _now(),
-                      "source": job.source(), "merchant": job.order.merchant})  # fmt: skip
+        self._append(
+            {
+                "event": "submitting",
+                "id": job.id,
+                "run": self.run_id,
+                "at": _now(),
+                "source": job.source(),
+                "merchant": job.order.merchant,
+            }
+        )
 
     def result(self, job: Job, result: OrderResult) -> None:
-        if result.ok:
-            outcome = "placed"
-        else:
-            outcome = result.error.outcome if result.error else "unknown"
-        self._append({
-            "event": "result", "id": job.id, "run": self.run_id, "at": _now(),
-            "outcome": outcome or "not_placed",
-            "order_number": (result.order or {}).get("platform_order_number"),
-            "code": result.error.code if result.error else None,
-            "exit_code": int(result.exit_code),
-        })  # fmt: skip
+        outcome = "placed" if result.ok else (result.error.outcome if result.error else None)
+        self._append(
+            {
+                "event": "result",
+                "id": job.id,
+                "run": self.run_id,
+                "at": _now(),
+                "outcome": outcome or "not_placed",
+                "order_number": (result.order or {}).get("platform_order_number"),
+                "code": result.error.code if result.error else None,
+                "exit_code": int(result.exit_code),
+            }
+        )
 
 
 # ---- running -------------------------------------------------------------------------------------
@@ -200,11 +211,21 @@ class JobOutcome:
     seconds: float = 0.0
 
     def to_json(self) -> dict:
-        doc = self.result.to_json() if self.result else {
-            "schema": "cart-cli.order-result/1", "ok": self.status == SKIPPED,
-            "merchant": self.job.order.merchant}  # fmt: skip
-        return {**doc, "status": self.status, "note": self.note or None,
-                "source": self.job.source()}  # fmt: skip
+        doc = (
+            self.result.to_json()
+            if self.result
+            else {
+                "schema": "cart-cli.order-result/1",
+                "ok": self.status == SKIPPED,
+                "merchant": self.job.order.merchant,
+            }
+        )
+        return {
+            **doc,
+            "status": self.status,
+            "note": self.note or None,
+            "source": self.job.source(),
+        }
 
 
 @dataclass
@@ -309,13 +330,24 @@ def run(
                 for li in listeners:
                     li.event(job, ev)
 
-            result = attempt(job.order, client, keys=keys, sse=sse, on_event=on_event)
+            try:
+                result = attempt(job.order, client, keys=keys, sse=sse, on_event=on_event)
+            except Exception as e:  # a bug: still record it, and never as "not placed" if sent
+                log.exception("internal error in %s", job.name)
+                err = CartError(
+                    f"internal error: {type(e).__name__}",
+                    outcome="unknown" if sent else "not_placed",
+                )
+                result = OrderResult(job.order.merchant, False, error=err)
             if sent:
                 ledger.result(job, result)
             if not result.ok:
                 failed.set()
-            finish(JobOutcome(job, PLACED if result.ok else FAILED, result,
-                              seconds=time.monotonic() - t0))  # fmt: skip
+            finish(
+                JobOutcome(
+                    job, PLACED if result.ok else FAILED, result, seconds=time.monotonic() - t0
+                )
+            )
         finally:
             slots.release()
 
@@ -323,12 +355,21 @@ def run(
         for k, job in enumerate(jobs):
             prior = known.get(job.id)
             if prior and prior["state"] == "placed":
-                finish(JobOutcome(job, SKIPPED, note=f"already placed as "
-                                  f"{prior.get('order_number') or '?'}"))  # fmt: skip
+                finish(
+                    JobOutcome(
+                        job, SKIPPED, note=f"already placed as {prior.get('order_number') or '?'}"
+                    )
+                )
                 continue
             if prior and prior["state"] == "unknown":
-                finish(JobOutcome(job, UNRESOLVED, note="outcome unknown in an earlier run: "
-                                  "check the merchant before placing it again"))  # fmt: skip
+                finish(
+                    JobOutcome(
+                        job,
+                        UNRESOLVED,
+                        note="outcome unknown in an earlier run: "
+                        "check the merchant before placing it again",
+                    )
+                )
                 continue
             while not slots.acquire(timeout=0.1):
                 if stop.is_set():

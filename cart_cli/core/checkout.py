@@ -160,5 +160,10 @@ def attempt(order: Order, client: Client, **kw) -> OrderResult:
     except CartError as e:
         ms = int((time.perf_counter() - started) * 1000)
         return OrderResult(order.merchant, False, error=e, elapsed_ms=ms)
-    return OrderResult(order.merchant, True, order=placed.order, elapsed_ms=placed.elapsed_ms,
-                       stage_ms=placed.stage_ms)  # fmt: skip
+    return OrderResult(
+        order.merchant,
+        True,
+        order=placed.order,
+        elapsed_ms=placed.elapsed_ms,
+        stage_ms=placed.stage_ms,
+    )

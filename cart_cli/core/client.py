@@ -19,6 +19,12 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
 from cart_cli.core.crypto import PublicKey
+from cart_cli.core.defaults import (
+    CONNECT_TIMEOUT,
+    DEFAULT_API_URL,
+    DEFAULT_PAYMENT_URL,
+    READ_TIMEOUT,
+)
 from cart_cli.core.errors import (
     ApiError,
     CartError,
@@ -28,15 +34,13 @@ from cart_cli.core.errors import (
     ServerError,
     UsageError,
 )
-from cart_cli.core.events import Event, ErrorEvent, Garbled, OrderPlaced, StreamTooLarge, decode
+from cart_cli.core.events import ErrorEvent, Event, Garbled, OrderPlaced, StreamTooLarge, decode
 from cart_cli.core.events import limited as limit_stream
 from cart_cli.core.tokencache import TokenCache
 from cart_cli.wire import names
 
 log = logging.getLogger("cart_cli.http")
 
-DEFAULT_API_URL = "https://api.firmly.work"
-DEFAULT_PAYMENT_URL = "https://cc.firmly.work"
 MAX_BODY = 8 << 20
 MAX_STREAM = 32 << 20
 RENEW_BEFORE = 120  # seconds of validity left below which the token is renewed
@@ -119,7 +123,7 @@ class Session:
 @dataclass
 class Client:
     endpoints: Endpoints
-    timeout: tuple[float, float] = (10.0, 60.0)
+    timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)
     ca_bundle: str | None = None
     token_cache: TokenCache | None = None
     extra_headers: dict = field(default_factory=dict)
@@ -141,10 +145,16 @@ class Client:
             pool_connections=4,
             pool_maxsize=self.pool_size,
             max_retries=Retry(
-                total=3, connect=3, read=2, status=2, backoff_factor=0.2,
-                status_forcelist=(502, 503, 504), allowed_methods=None, raise_on_status=False,
+                total=3,
+                connect=3,
+                read=2,
+                status=2,
+                backoff_factor=0.2,
+                status_forcelist=(502, 503, 504),
+                allowed_methods=None,
+                raise_on_status=False,
             ),
-        )  # fmt: skip
+        )
         self.http.mount(self.session_url, safe)
         self.http.mount(self.key_url, safe)
         self._lock = threading.Lock()
@@ -166,8 +176,17 @@ class Client:
         self.http.close()
 
     # ---- the wire ----------------------------------------------------------------------------
-    def _send(self, method: str, url: str, *, token: str | None = None, body=None, params=None,
-              app_id: bool = False, placing: bool = False):  # fmt: skip
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        token: str | None = None,
+        body=None,
+        params=None,
+        app_id: bool = False,
+        placing: bool = False,
+    ):
         """One HTTP exchange. Returns (response, request id); response is streamed."""
         rq = self._requests
         rid = uuid.uuid4().hex
@@ -177,12 +196,25 @@ class Client:
         if app_id:
             headers[names.H_APP_ID] = self.endpoints.app_id
         if log.isEnabledFor(logging.DEBUG):
-            log.debug("-> %s %s params=%s headers=%s body=%s", method, url, params,
-                      redact_headers(headers), json.dumps(redact_body(body)))  # fmt: skip
+            log.debug(
+                "-> %s %s params=%s headers=%s body=%s",
+                method,
+                url,
+                params,
+                redact_headers(headers),
+                json.dumps(redact_body(body)),
+            )
         started = time.perf_counter()
         try:
-            resp = self.http.request(method, url, headers=headers, json=body, params=params,
-                                     timeout=self.timeout, stream=True)  # fmt: skip
+            resp = self.http.request(
+                method,
+                url,
+                headers=headers,
+                json=body,
+                params=params,
+                timeout=self.timeout,
+                stream=True,
+            )
         except rq.exceptions.SSLError as e:
             raise NetworkError(
                 f"TLS verification failed for {urlsplit(url).hostname}: {_reason(e)}",
@@ -200,8 +232,14 @@ class Client:
                 hint="Check the URL, your network, or --timeout.",
                 request_id=rid,
             ) from None
-        log.debug("<- %s %s %s in %.0f ms [%s]", resp.status_code, method, urlsplit(url).path,
-                  (time.perf_counter() - started) * 1000, resp.headers.get("content-type"))  # fmt: skip
+        log.debug(
+            "<- %s %s %s in %.0f ms [%s]",
+            resp.status_code,
+            method,
+            urlsplit(url).path,
+            (time.perf_counter() - started) * 1000,
+            resp.headers.get("content-type"),
+        )
         return resp, rid
 
     def _read_json(self, resp, rid: str, *, placing: bool = False):
@@ -304,8 +342,9 @@ class Client:
                 raise err
             log.debug("token refused (%s); renewing once", err.code)
             token = self._refresh_after_401(token)
-            resp, rid = self._send(method, url, token=token, body=body, params=params,
-                                   placing=placing)  # fmt: skip
+            resp, rid = self._send(
+                method, url, token=token, body=body, params=params, placing=placing
+            )
             if resp.status_code == 401:
                 err = self._error(resp, rid, "request", placing=placing)
                 if isinstance(err, ApiError):
@@ -319,8 +358,9 @@ class Client:
         if resp.status_code != 200:
             raise self._error(resp, rid, "fetching the public key")
         data, _ = self._read_json(resp, rid)
-        if not (isinstance(data, dict) and data.get("kty") == "RSA" and data.get("n")
-                and data.get("e")):  # fmt: skip
+        if not (
+            isinstance(data, dict) and data.get("kty") == "RSA" and data.get("n") and data.get("e")
+        ):
             raise ServerError("the public key answer is not an RSA JWK", request_id=rid)
         kid = resp.headers.get(names.H_KID) or data.get("kid")
         if not kid:
@@ -328,13 +368,20 @@ class Client:
         return PublicKey(kid=str(kid), jwk=data)
 
     # ---- place-order ---------------------------------------------------------------------------
-    def place_order(self, domain: str, body: dict, *, sse: bool = True,
-                    on_event: Callable[[Event], None] = lambda e: None,
-                    total_items: int | None = None) -> tuple[dict, str]:  # fmt: skip
+    def place_order(
+        self,
+        domain: str,
+        body: dict,
+        *,
+        sse: bool = True,
+        on_event: Callable[[Event], None] = lambda e: None,
+        total_items: int | None = None,
+    ) -> tuple[dict, str]:
         """Send place-order once. Returns (order, request id) or raises a CartError."""
         params = {"sse": "true"} if sse else None
-        resp, rid = self._authed("POST", self.order_url(domain), body=body, params=params,
-                                 placing=True)  # fmt: skip
+        resp, rid = self._authed(
+            "POST", self.order_url(domain), body=body, params=params, placing=True
+        )
         if resp.status_code != 200:
             raise self._error(resp, rid, "place-order", placing=True)
         if not resp.headers.get("content-type", "").startswith("text/event-stream"):
@@ -365,12 +412,14 @@ class Client:
                         request_id=rid,
                     )
                 if isinstance(ev, Garbled) and ev.event == names.ERROR:
-                    raise ApiError("ErrorUnknown", "the server reported an unreadable error",
-                                   request_id=rid)  # fmt: skip
+                    raise ApiError(
+                        "ErrorUnknown", "the server reported an unreadable error", request_id=rid
+                    )
                 on_event(ev)
         except (rq.exceptions.RequestException, StreamTooLarge) as e:
-            raise OutcomeUnknown(f"the event stream broke off ({_reason(e)})",
-                                 request_id=rid) from None  # fmt: skip
+            raise OutcomeUnknown(
+                f"the event stream broke off ({_reason(e)})", request_id=rid
+            ) from None
         finally:
             resp.close()
         raise OutcomeUnknown(

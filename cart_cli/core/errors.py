@@ -28,7 +28,7 @@ EXIT_MEANING = {
     Exit.USAGE: "usage error or invalid order file",
     Exit.DECLINED: "payment declined",
     Exit.PRODUCT: "product not found or not enough stock",
-    Exit.STORE: "store unavailable, or another server error whose answer says the order was not placed",
+    Exit.STORE: "store unavailable, or another server error that says the order was not placed",
     Exit.AUTH: "authentication failed (bad app id, token refused after renewal)",
     Exit.NETWORK: "network error or timeout before the order was submitted",
     Exit.UNKNOWN: "outcome unknown: the order may have been placed",
@@ -37,8 +37,18 @@ EXIT_MEANING = {
 }
 
 # How serious a failure is when a batch has several: unknown outcome first.
-SEVERITY = [Exit.UNKNOWN, Exit.INTERNAL, Exit.AUTH, Exit.NETWORK, Exit.STORE, Exit.CAPTCHA,
-            Exit.DECLINED, Exit.PRODUCT, Exit.USAGE, Exit.INTERRUPTED]  # fmt: skip
+SEVERITY = [
+    Exit.UNKNOWN,
+    Exit.INTERNAL,
+    Exit.AUTH,
+    Exit.NETWORK,
+    Exit.STORE,
+    Exit.CAPTCHA,
+    Exit.DECLINED,
+    Exit.PRODUCT,
+    Exit.USAGE,
+    Exit.INTERRUPTED,
+]
 
 EXIT_FOR_ERROR = {
     Err.PAYMENT_DECLINED: Exit.DECLINED,
@@ -76,9 +86,16 @@ class CartError(Exception):
     code: str = "InternalError"
     outcome: str | None = NOT_PLACED
 
-    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None,
-                 request_id: str | None = None, exit_code: Exit | None = None,
-                 outcome: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        hint: str | None = None,
+        request_id: str | None = None,
+        exit_code: Exit | None = None,
+        outcome: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
@@ -144,8 +161,15 @@ class OrderInvalid(UsageError):
 class ApiError(CartError):
     """The server answered with an API error body: mapped by its ``error`` name."""
 
-    def __init__(self, name: str, description: str, *, status: int | None = None,
-                 request_id: str | None = None, outcome: str = NOT_PLACED) -> None:  # fmt: skip
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        outcome: str = NOT_PLACED,
+    ) -> None:
         self.status = status
         super().__init__(
             description or name,

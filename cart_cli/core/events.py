@@ -77,7 +77,7 @@ def limited(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
     for chunk in chunks:
         total += len(chunk)
         if total > limit:
-            raise StreamTooLarge(f"the answer is larger than {limit // (1 << 20)} MiB")
+            raise StreamTooLarge(f"the answer is larger than the {limit:,}-byte limit")
         yield chunk
 
 
@@ -100,7 +100,7 @@ def decode(chunks: Iterable[bytes], total_items: int | None = None) -> Iterator[
         if name not in (*names.EVENT_ORDER, names.ERROR):
             continue
         if len(raw.data) > MAX_EVENT_BYTES:
-            raise StreamTooLarge(f"a {name} event is larger than {MAX_EVENT_BYTES >> 20} MiB")
+            raise StreamTooLarge(f"a {name} event is larger than {MAX_EVENT_BYTES:,} bytes")
         try:
             data = json.loads(raw.data) if raw.data.strip() else {}
         except ValueError:

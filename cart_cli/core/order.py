@@ -153,8 +153,11 @@ class Order(BaseModel):
     def fingerprint(self) -> dict:
         """The order without its card secrets: for hashing, ledgers and reports."""
         data = self.model_dump(mode="json", exclude={"card"})
-        data["card"] = {"last_four": self.card.last_four, "month": self.card.month,
-                        "year": self.card.year}  # fmt: skip
+        data["card"] = {
+            "last_four": self.card.last_four,
+            "month": self.card.month,
+            "year": self.card.year,
+        }
         return data
 
 
@@ -181,8 +184,13 @@ def test_card(alias: str, holder: str = "Test Tester") -> dict:
         known = ", ".join(cards.ALIAS_PREFIX + a for a in cards.BY_ALIAS)
         raise KeyError(f"unknown test card {alias!r}; known: {known}")
     cvv = "1234" if card.brand == "American Express" else "123"
-    return {"number": card.number, "name": holder, "month": 12, "year": date.today().year + 3,
-            "cvv": cvv}  # fmt: skip
+    return {
+        "number": card.number,
+        "name": holder,
+        "month": 12,
+        "year": date.today().year + 3,
+        "cvv": cvv,
+    }
 
 
 _ERROR_TEXT = {
@@ -240,8 +248,10 @@ def validate(
         for err in e.errors(include_input=False, include_url=False):
             loc = err["loc"]
             path_text = fmt_path(loc)
-            if any(path_text == s or path_text.startswith(s + ".") or
-                   path_text.startswith(s + "[") for s in seen):  # fmt: skip
+            if any(
+                path_text == s or path_text.startswith(s + ".") or path_text.startswith(s + "[")
+                for s in seen
+            ):
                 continue  # already explained (e.g. a missing ${VAR})
             problems.append(sources.problem(loc, _message(err)))
         raise OrderInvalid(problems) from None
@@ -274,8 +284,16 @@ def load_order(
         problem = main.problem(("orders",), "a multi-order file: use `cart-cli batch`")
         raise OrderInvalid([problem])
     explained = {fmt_path(p) for p in main.bad_paths}
-    return _assemble(main.data, _Sources(main), list(main.problems), explained,
-                     overrides or Overrides(), env, stdin_text, prompt_card)  # fmt: skip
+    return _assemble(
+        main.data,
+        _Sources(main),
+        list(main.problems),
+        explained,
+        overrides or Overrides(),
+        env,
+        stdin_text,
+        prompt_card,
+    )
 
 
 BATCH_KEYS = {"defaults", "orders"}
@@ -295,8 +313,11 @@ def load_orders(path: str | Path, env: Mapping[str, str] | None = None) -> list[
     problems = list(doc.problems)
     for key in data:
         if key not in BATCH_KEYS:
-            problems.append(doc.problem((key,), "unknown field in a multi-order file "
-                                        "(expected defaults: and orders:)"))  # fmt: skip
+            problems.append(
+                doc.problem(
+                    (key,), "unknown field in a multi-order file (expected defaults: and orders:)"
+                )
+            )
     defaults = data.get("defaults") or {}
     entries = data.get("orders")
     if not isinstance(defaults, dict):
@@ -315,8 +336,11 @@ def load_orders(path: str | Path, env: Mapping[str, str] | None = None) -> list[
         for name in merged:
             prefix = ("orders", i, name) if name in entry else ("defaults", name)
             sources.set(str(name), doc, prefix)
-        explained = {fmt_path(p[3:] if p[0] == "orders" else p[1:]) for p in doc.bad_paths
-                     if p[:2] == ("orders", i) or p[:1] == ("defaults",)}  # fmt: skip
+        explained = {
+            fmt_path(p[3:] if p[0] == "orders" else p[1:])
+            for p in doc.bad_paths
+            if p[:2] == ("orders", i) or p[:1] == ("defaults",)
+        }
         try:
             out.append((i, _assemble(merged, sources, [], explained, Overrides(), env)))
         except OrderInvalid as e:
@@ -405,9 +429,16 @@ def _card_from_flag(value, env, stdin_text, sources: _Sources, problems: list) -
         sources.set("card", Doc("--card"))
         return value
     if re.fullmatch(r"[\d -]{12,}", value):
-        problems.append(Problem("--card", "", None, "a card number is never accepted as a flag "
-                                "value (it would leak into ps and shell history); use a file, "
-                                "- for stdin, or a test:ALIAS"))  # fmt: skip
+        problems.append(
+            Problem(
+                "--card",
+                "",
+                None,
+                "a card number is never accepted as a flag "
+                "value (it would leak into ps and shell history); use a file, "
+                "- for stdin, or a test:ALIAS",
+            )
+        )
         return None
     try:
         if value == "-":

@@ -56,9 +56,13 @@ class JunitReport(Listener):
         suite = ET.Element("testsuite", name=self.suite)
         for o in self.outcomes:
             total_time += o.seconds
-            case = ET.SubElement(suite, "testcase", name=o.job.name,
-                                 classname=f"cart-cli.{o.job.order.merchant}",
-                                 time=f"{o.seconds:.3f}")  # fmt: skip
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                name=o.job.name,
+                classname=f"cart-cli.{o.job.order.merchant}",
+                time=f"{o.seconds:.3f}",
+            )
             props = {"file": o.job.file, "index": o.job.index, "repeat": o.job.repeat}
             r = o.result
             if r and r.ok:
@@ -89,8 +93,14 @@ class JunitReport(Listener):
         suite.set("errors", str(errors))
         suite.set("skipped", str(skipped))
         suite.set("time", f"{total_time:.3f}")
-        root = ET.Element("testsuites", name="cart-cli", tests=suite.get("tests"),
-                          failures=str(failures), errors=str(errors), time=suite.get("time"))  # fmt: skip
+        root = ET.Element(
+            "testsuites",
+            name="cart-cli",
+            tests=suite.get("tests"),
+            failures=str(failures),
+            errors=str(errors),
+            time=suite.get("time"),
+        )
         root.append(suite)
         return root
 

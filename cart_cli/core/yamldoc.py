@@ -142,8 +142,9 @@ class _Builder:
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
-                self.doc.problems.append(Problem(self.doc.file, fmt_path(path), line,
-                                                 "keys must be plain text"))  # fmt: skip
+                self.doc.problems.append(
+                    Problem(self.doc.file, fmt_path(path), line, "keys must be plain text")
+                )
                 self.doc.bad_paths.add(path)
                 continue
             key = self.scalar(key_node, path, substitute=False)

@@ -143,7 +143,8 @@ def create_app(
 
     # ---- auth and key -------------------------------------------------------------------
     async def browser_session(request: Request):
-        if not request.headers.get(names.H_APP_ID, "").strip():
+        app_id = request.headers.get(names.H_APP_ID, "").strip()
+        if not app_id or (state.app_ids is not None and app_id not in state.app_ids):
             e = SandboxError(
                 Err.INVALID_APP_ID, "Application ID is invalid or not found", use_message=True
             )

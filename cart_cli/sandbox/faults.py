@@ -1,4 +1,4 @@
-"""Scripted failures: ``x-sandbox-fault: NAME[:ARG]`` per request, or ``--fault`` for a whole run."""
+"""Scripted failures: header ``x-sandbox-fault: NAME[:ARG]`` per request, or ``--fault`` per run."""
 
 from __future__ import annotations
 

@@ -20,6 +20,9 @@ class SandboxConfig:
     token_ttl: int = 3600
     fault: str | None = None
     log: Callable[[str], None] | None = None
+    app_ids: frozenset[str] | None = None  # None: any non-empty app id
+    ssl_certfile: str | None = None  # serve https with this certificate chain (PEM)
+    ssl_keyfile: str | None = None
 
 
 class Sandbox:
@@ -33,7 +36,7 @@ class Sandbox:
 
         self.config = config or SandboxConfig(**overrides)
         c = self.config
-        self.state = State(load_catalog(c.catalog), token_ttl=c.token_ttl)
+        self.state = State(load_catalog(c.catalog), token_ttl=c.token_ttl, app_ids=c.app_ids)
         app = create_app(state=self.state, latency=c.latency, fault=parse_fault(c.fault), log=c.log)
         self._server = uvicorn.Server(
             uvicorn.Config(
@@ -44,6 +47,8 @@ class Sandbox:
                 log_level="warning",
                 access_log=False,
                 timeout_graceful_shutdown=1,
+                ssl_certfile=c.ssl_certfile,
+                ssl_keyfile=c.ssl_keyfile,
             )
         )
         family = socket.AF_INET6 if ":" in c.host else socket.AF_INET
@@ -57,7 +62,8 @@ class Sandbox:
     @property
     def url(self) -> str:
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.config.ssl_certfile else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     def serve_forever(self) -> None:
         """Run in the foreground until Ctrl-C (uvicorn handles the signal and shuts down)."""

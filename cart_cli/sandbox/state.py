@@ -294,9 +294,15 @@ class PlacedOrder:
 class State:
     """Everything the sandbox remembers. Mutations take the lock; none of them awaits."""
 
-    def __init__(self, merchants: dict[str, Merchant], token_ttl: int = 3600) -> None:
+    def __init__(
+        self,
+        merchants: dict[str, Merchant],
+        token_ttl: int = 3600,
+        app_ids: frozenset[str] | None = None,
+    ) -> None:
         self.merchants = merchants
         self.token_ttl = token_ttl
+        self.app_ids = app_ids  # None: any non-empty application id is valid
         self.keys = KeyRing()
         self.secret = secrets.token_bytes(32)
         self.lock = threading.Lock()
@@ -366,7 +372,15 @@ class State:
         except ExpiredSignatureError:
             raise SandboxError(Err.INVALID_TOKEN, "The access token has expired") from None
         except JOSEError:
-            raise SandboxError(Err.INVALID_TOKEN, "The access token is invalid") from None
+            try:
+                jwt.get_unverified_claims(token)
+            except JOSEError:
+                raise SandboxError(Err.INVALID_TOKEN, "The access token is malformed") from None
+            raise SandboxError(
+                Err.UNAUTHORIZED, "The access token was not issued by this server"
+            ) from None
+        if not isinstance(claims.get("device_id"), str):
+            raise SandboxError(Err.INVALID_TOKEN, "The access token has no device")
         return claims["device_id"]
 
     def fire_once(self, key: str) -> bool:

@@ -1,4 +1,4 @@
-"""Card facts shared by the client (validation, test aliases) and the sandbox (test-card results)."""
+"""Card facts shared by the client (validation, test aliases) and the sandbox (test cards)."""
 
 from __future__ import annotations
 

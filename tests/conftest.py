@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import SECRET_CARD
+
+pytest_plugins = []  # the cart_sandbox fixtures come from cart-cli's own pytest plugin
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path, monkeypatch):
+    """Each test gets its own cache dir and working dir, and no stray config."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CART_CLI_CACHE_DIR", str(cache))
+    for var in ("CART_CLI_API_URL", "CART_CLI_PAYMENT_URL", "CART_CLI_APP_ID", "NO_COLOR"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return cache
+
+
+@pytest.fixture
+def cache_dir(tmp_path):
+    return tmp_path / "cache"
+
+
+@pytest.fixture
+def secret_card_file(tmp_path):
+    import yaml
+
+    path = tmp_path / "card.yaml"
+    path.write_text(yaml.safe_dump(SECRET_CARD))
+    return path
