@@ -21,8 +21,13 @@ CLI = str(Path(sys.executable).with_name("cart-cli"))
 # output, log, report, ledger or cache file, a secret leaked.
 SECRET_NUMBER = "4242424242424242"
 SECRET_CVV = "8317"
-SECRET_CARD = {"number": SECRET_NUMBER, "name": "Sec Ret", "month": 11, "year": 2031,
-               "cvv": SECRET_CVV}  # fmt: skip
+SECRET_CARD = {
+    "number": SECRET_NUMBER,
+    "name": "Sec Ret",
+    "month": 11,
+    "year": 2031,
+    "cvv": SECRET_CVV,
+}
 ADDRESS = {
     "first_name": "Ada",
     "last_name": "Lovelace",
@@ -73,12 +78,19 @@ def cli(args: list[str], *, env: dict | None = None, input: str | None = None) -
     return Run(result.exit_code, result.stdout, result.stderr)
 
 
-def cli_subprocess(args: list[str], *, env: dict | None = None, input: str | None = None,
-                   timeout: float = 60) -> Run:  # fmt: skip
+def cli_subprocess(
+    args: list[str], *, env: dict | None = None, input: str | None = None, timeout: float = 60
+) -> Run:
     """Run the installed `cart-cli` console script."""
     full_env = {**os.environ, **(env or {})}
-    p = subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, env=full_env,
-                       input=input, timeout=timeout)  # fmt: skip
+    p = subprocess.run(
+        [CLI, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        input=input,
+        timeout=timeout,
+    )
     return Run(p.returncode, p.stdout, p.stderr)
 
 
@@ -90,8 +102,9 @@ def sandbox_orders(sandbox) -> list[dict]:
     return requests.get(f"{sandbox.url}/__sandbox/orders", timeout=10).json()["orders"]
 
 
-def assert_no_secrets(*texts: str, paths: list[Path] = (), tokens: list[str] = (),
-                      token_free_paths: list[Path] = ()) -> None:  # fmt: skip
+def assert_no_secrets(
+    *texts: str, paths: list[Path] = (), tokens: list[str] = (), token_free_paths: list[Path] = ()
+) -> None:
     """No card number or CVV in any text or file under ``paths``; no full token in the texts or
     in ``token_free_paths`` (the token cache itself may, of course, hold the token)."""
     number_forms = [SECRET_NUMBER, "4242 4242 4242 4242", "4242-4242-4242-4242"]

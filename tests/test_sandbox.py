@@ -35,8 +35,14 @@ class Api:
         return PublicKey(r.headers["x-firmly-kid"], r.json())
 
     def jwe(self, number="4111111111111111", month="08", year="2030", cvv="123", **extra):
-        card = {"number": number, "name": "Ada Lovelace", "verification_value": cvv,
-                "month": month, "year": year, **extra}  # fmt: skip
+        card = {
+            "number": number,
+            "name": "Ada Lovelace",
+            "verification_value": cvv,
+            "month": month,
+            "year": year,
+            **extra,
+        }
         return encrypt_card(card, self.key())
 
     def body(self, items=None, **over) -> dict:
@@ -51,8 +57,12 @@ class Api:
 
     def place(self, domain="staging.luma.gift", body=None, sse=False, headers=None, **kw):
         url = f"{self.url}{P}/domains/{domain}/place-order" + ("?sse=true" if sse else "")
-        return requests.post(url, json=body if body is not None else self.body(**kw),
-                             headers=self.h(**(headers or {})), stream=sse)  # fmt: skip
+        return requests.post(
+            url,
+            json=body if body is not None else self.body(**kw),
+            headers=self.h(**(headers or {})),
+            stream=sse,
+        )
 
     def cart(self, method, path="", domain="staging.luma.gift", **kw):
         url = f"{self.url}/api/v1/domains/{domain}/cart{path}"
@@ -83,12 +93,13 @@ def stock(sandbox, sku, domain="staging.luma.gift"):
     return requests.get(f"{sandbox.url}/__sandbox/stock").json()[domain][sku]
 
 
-# ---- browser session and tokens -----------------------------------------------------------
+# ---- browser session and tokens ---
 
 
 def test_browser_session_gives_a_signed_token_with_device_and_expiry(cart_sandbox):
-    r = requests.post(f"{cart_sandbox.url}/api/v1/browser-session",
-                      headers={"x-firmly-app-id": "app"})  # fmt: skip
+    r = requests.post(
+        f"{cart_sandbox.url}/api/v1/browser-session", headers={"x-firmly-app-id": "app"}
+    )
     s = r.json()
     assert r.status_code == 200 and s["device_created"] is True
     assert s["access_token"].count(".") == 2 and s["expires_in"] == 3600
@@ -99,8 +110,11 @@ def test_browser_session_gives_a_signed_token_with_device_and_expiry(cart_sandbo
 def test_missing_app_id_is_invalid_app_id_with_message(cart_sandbox):
     r = requests.post(f"{cart_sandbox.url}/api/v1/browser-session")
     assert r.status_code == 400
-    assert r.json() == {"code": 400, "error": "InvalidAppId",
-                        "message": "Application ID is invalid or not found"}  # fmt: skip
+    assert r.json() == {
+        "code": 400,
+        "error": "InvalidAppId",
+        "message": "Application ID is invalid or not found",
+    }
 
 
 def test_app_id_allow_list():
@@ -113,9 +127,11 @@ def test_app_id_allow_list():
 
 def test_renewal_keeps_the_device_and_its_cart(api, cart_sandbox):
     api.cart("POST", "/line-items/24-MB01/quantity/1")
-    r = requests.post(f"{cart_sandbox.url}/api/v1/browser-session",
-                      headers={"x-firmly-app-id": "tests"},
-                      json={"access_token": api.token})  # fmt: skip
+    r = requests.post(
+        f"{cart_sandbox.url}/api/v1/browser-session",
+        headers={"x-firmly-app-id": "tests"},
+        json={"access_token": api.token},
+    )
     renewed = r.json()
     assert renewed["device_id"] == api.session["device_id"]
     assert renewed["device_created"] is False
@@ -124,8 +140,11 @@ def test_renewal_keeps_the_device_and_its_cart(api, cart_sandbox):
 
 
 def test_renewing_garbage_is_401_with_message(cart_sandbox):
-    r = requests.post(f"{cart_sandbox.url}/api/v1/browser-session",
-                      headers={"x-firmly-app-id": "x"}, json={"access_token": "nope"})  # fmt: skip
+    r = requests.post(
+        f"{cart_sandbox.url}/api/v1/browser-session",
+        headers={"x-firmly-app-id": "x"},
+        json={"access_token": "nope"},
+    )
     assert r.status_code == 401 and r.json()["error"] == "InvalidToken" and "message" in r.json()
 
 
@@ -136,9 +155,11 @@ def test_expired_token_is_401_invalid_token_and_renewal_works():
         time.sleep(2.1)
         r = api.cart("GET")
         assert r.status_code == 401 and r.json()["error"] == "InvalidToken"
-        renewed = requests.post(f"{sb.url}/api/v1/browser-session",
-                                headers={"x-firmly-app-id": "tests"},
-                                json={"access_token": api.token}).json()  # fmt: skip
+        renewed = requests.post(
+            f"{sb.url}/api/v1/browser-session",
+            headers={"x-firmly-app-id": "tests"},
+            json={"access_token": api.token},
+        ).json()
         assert renewed["device_id"] == api.session["device_id"]
         api.token = renewed["access_token"]
         assert api.cart("GET").status_code == 200
@@ -158,7 +179,7 @@ def test_auth_errors(api, cart_sandbox):
     assert bearer.status_code == 200
 
 
-# ---- public key -------------------------------------------------------------------------------
+# ---- public key ---
 
 
 def test_public_key_in_three_formats_with_kid_header(cart_sandbox):
@@ -174,7 +195,7 @@ def test_public_key_in_three_formats_with_kid_header(cart_sandbox):
     assert requests.get(f"{cart_sandbox.url}{P}/key?format=XML").status_code == 400
 
 
-# ---- place-order: JSON ---------------------------------------------------------------------------
+# ---- place-order: JSON ---
 
 
 def test_place_order_json_answer_has_the_whole_order(api, cart_sandbox):
@@ -189,11 +210,17 @@ def test_place_order_json_answer_has_the_whole_order(api, cart_sandbox):
     assert line["sku"] == "WS12-XS-Orange" and line["base_sku"] == "WS12" and line["quantity"] == 2
     assert line["price"] == {"currency": "USD", "value": 22.0, "symbol": "$", "number": 2200}
     assert line["line_price"]["number"] == 4400
-    assert o["payment_summary"] == {"payment_type": "CreditCard", "card_type": "Visa",
-                                    "last_four": "1111", "month": 8, "year": 2030}  # fmt: skip
+    assert o["payment_summary"] == {
+        "payment_type": "CreditCard",
+        "card_type": "Visa",
+        "last_four": "1111",
+        "month": 8,
+        "year": 2030,
+    }
     # 44.00 + 5.00 flat rate + WA tax 10.25 % of 44.00 = 4.51 (half-up)
-    assert [o[k]["number"] for k in ("sub_total", "shipping_total", "tax", "cart_discount",
-                                     "total")] == [4400, 500, 451, 0, 5351]  # fmt: skip
+    assert [
+        o[k]["number"] for k in ("sub_total", "shipping_total", "tax", "cart_discount", "total")
+    ] == [4400, 500, 451, 0, 5351]
     assert o["shipping_method"]["sku"] == "flatrate_flatrate"
     assert api.place().json()["platform_order_number"] == "000000002"
     assert stock(cart_sandbox, "WS12-XS-Orange") == 96
@@ -223,20 +250,27 @@ def test_sku_is_accepted_in_place_of_variant_id(api):
     assert r.json()["line_items"][0]["sku"] == "24-MB01"
 
 
-# ---- place-order: SSE ------------------------------------------------------------------------------
+# ---- place-order: SSE ---
 
 
 def test_sse_wire_format_and_event_order(api):
-    items = [{"variant_id": "WS12-XS-Orange", "quantity": 1}, {"variant_id": "24-MB01",
-                                                               "quantity": 2}]  # fmt: skip
+    items = [
+        {"variant_id": "WS12-XS-Orange", "quantity": 1},
+        {"variant_id": "24-MB01", "quantity": 2},
+    ]
     r = api.place(sse=True, items=items)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/event-stream")
     raw = r.content.decode()
     assert "event: creating-cart\n" in raw and raw.endswith("\n\n")
     events = sse_events(r)
-    assert [e for e, _ in events] == ["creating-cart", "item-added", "item-added",
-                                      "shipping-updated", "order-placed"]  # fmt: skip
+    assert [e for e, _ in events] == [
+        "creating-cart",
+        "item-added",
+        "item-added",
+        "shipping-updated",
+        "order-placed",
+    ]
     assert events[0][1] == {"domain": "staging.luma.gift"}
     assert len(events[1][1]["line_items"]) == 1 and len(events[2][1]["line_items"]) == 2
     assert events[3][1]["shipping_info"]["city"] == "Seattle"
@@ -253,7 +287,7 @@ def test_latency_spaces_the_events():
         assert time.monotonic() - start >= 0.4  # a lower bound: 4 steps x 0.1 s
 
 
-# ---- every error of API.md section 6 -----------------------------------------------------------------
+# ---- every error of API.md section 6 ---
 
 
 def err(resp):
@@ -301,15 +335,21 @@ def test_malformed_or_foreign_jwe_is_invalid_input(api):
 
 def test_product_not_found_and_not_enough_stock_are_error_events(api, cart_sandbox):
     events = sse_events(api.place(sse=True, items=[{"variant_id": "NOPE", "quantity": 1}]))
-    assert events[-1] == ("error", {"code": 404, "error": "ErrorProductNotFound",
-                                    "description": "Product NOPE was not found"})  # fmt: skip
+    assert events[-1] == (
+        "error",
+        {"code": 404, "error": "ErrorProductNotFound", "description": "Product NOPE was not found"},
+    )
     events = sse_events(api.place(sse=True, items=[{"variant_id": "MT07-M-Gray", "quantity": 2}]))
     assert events[-1][1]["error"] == "ErrorNotEnoughStock"
     assert events[-1][1]["description"] == "Only 1 left of MT07-M-Gray"
     assert err(api.place(items=[{"variant_id": "MP05-32-Black", "quantity": 1}])) == (
-        400, "ErrorNotEnoughStock")  # fmt: skip
+        400,
+        "ErrorNotEnoughStock",
+    )
     assert err(api.place(items=[{"variant_id": "NOPE", "quantity": 1}])) == (
-        404, "ErrorProductNotFound")  # fmt: skip
+        404,
+        "ErrorProductNotFound",
+    )
     assert stock(cart_sandbox, "MT07-M-Gray") == 1
 
 
@@ -334,9 +374,14 @@ def test_declines_keep_stock_and_place_nothing(api, cart_sandbox, number, month,
     assert requests.get(f"{cart_sandbox.url}/__sandbox/orders").json()["orders"] == []
 
 
-@pytest.mark.parametrize(("number", "brand"), [("5555555555554444", "Mastercard"),
-                                               ("378282246310005", "American Express"),
-                                               ("6011111111111117", "Discover")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("number", "brand"),
+    [
+        ("5555555555554444", "Mastercard"),
+        ("378282246310005", "American Express"),
+        ("6011111111111117", "Discover"),
+    ],
+)
 def test_other_approved_cards(api, number, brand):
     body = api.body(encrypted_card=api.jwe(number=number, cvv="1234"))
     assert api.place(body=body).json()["payment_summary"]["card_type"] == brand
@@ -344,9 +389,17 @@ def test_other_approved_cards(api, number, brand):
 
 def test_store_unavailable_and_unknown_store(api):
     events = sse_events(api.place(sse=True, domain="down.luma.gift"))
-    assert events == [("creating-cart", {"domain": "down.luma.gift"}),
-                      ("error", {"code": 503, "error": "ErrorStoreUnavailable",
-                                 "description": "Luma Store is temporarily unavailable"})]  # fmt: skip
+    assert events == [
+        ("creating-cart", {"domain": "down.luma.gift"}),
+        (
+            "error",
+            {
+                "code": 503,
+                "error": "ErrorStoreUnavailable",
+                "description": "Luma Store is temporarily unavailable",
+            },
+        ),
+    ]
     assert err(api.place(domain="down.luma.gift")) == (503, "ErrorStoreUnavailable")
     assert err(api.cart("GET", domain="down.luma.gift")) == (503, "ErrorStoreUnavailable")
     assert err(api.place(domain="nowhere.example")) == (404, "ErrorStoreNotFound")
@@ -362,14 +415,15 @@ def test_unknown_route_is_a_json_error(cart_sandbox):
     assert r.status_code == 404 and r.json()["error"] == "ErrorNotFound"
 
 
-# ---- the existing-cart flow ----------------------------------------------------------------------------
+# ---- the existing-cart flow ---
 
 
 def test_existing_cart_flow_end_to_end(api, cart_sandbox):
     assert api.cart("GET").json()["line_items"] == []
     c = api.cart("POST", "/line-items/WS12-XS-Orange/quantity/2").json()
-    c = api.cart("POST", "/line-items/WS12-XS-Orange/quantity/1",
-                 json={"variant_handles": ["x"]}).json()  # fmt: skip
+    c = api.cart(
+        "POST", "/line-items/WS12-XS-Orange/quantity/1", json={"variant_handles": ["x"]}
+    ).json()
     assert c["line_items"][0]["quantity"] == 3 and c["sub_total"]["number"] == 6600
     assert "shipping_info" not in c
     c = api.cart("POST", "/line-items/24-MB01/quantity/1?flush_cart=true").json()
@@ -377,38 +431,44 @@ def test_existing_cart_flow_end_to_end(api, cart_sandbox):
     c = api.cart("POST", "/line-items/WJ06-S-Blue/quantity/1").json()  # 34 + 77 = 111
     c = api.cart("POST", "/shipping-info", json=ADDRESS).json()
     assert c["shipping_method"]["sku"] == "freeshipping_freeshipping"  # cheapest chosen
-    assert {o["sku"] for o in c["shipping_method_options"]} == {"flatrate_flatrate",
-                                                                "freeshipping_freeshipping"}  # fmt: skip
+    assert {o["sku"] for o in c["shipping_method_options"]} == {
+        "flatrate_flatrate",
+        "freeshipping_freeshipping",
+    }
     c = api.cart("POST", "/shipping-method", json={"shipping_method": "flatrate_flatrate"}).json()
     assert c["shipping_total"]["number"] == 500
     r = api.cart("POST", "/shipping-method", json={"shipping_method": "teleport"})
     assert err(r) == (400, "ErrorInvalidInputBody")
     complete = f"{cart_sandbox.url}{P}/domains/staging.luma.gift/complete-order"
-    o = requests.post(complete, json={"encrypted_card": api.jwe(), "billing_info": ADDRESS},
-                      headers=api.h()).json()  # fmt: skip
+    o = requests.post(
+        complete, json={"encrypted_card": api.jwe(), "billing_info": ADDRESS}, headers=api.h()
+    ).json()
     assert o["platform_order_number"] == "000000001" and o["total"]["number"] == 11100 + 500 + 1138
     assert stock(cart_sandbox, "WJ06-S-Blue") == 99
-    r = requests.post(complete, json={"encrypted_card": api.jwe(), "billing_info": ADDRESS},
-                      headers=api.h())  # fmt: skip
+    r = requests.post(
+        complete, json={"encrypted_card": api.jwe(), "billing_info": ADDRESS}, headers=api.h()
+    )
     assert err(r) == (404, "ErrorCartNotFound")
 
 
 def test_cart_errors(api, cart_sandbox):
     assert err(api.cart("POST", "/line-items/NOPE/quantity/1")) == (404, "ErrorProductNotFound")
     assert err(api.cart("POST", "/line-items/MT07-M-Gray/quantity/2")) == (
-        400, "ErrorNotEnoughStock")  # fmt: skip
-    assert err(api.cart("POST", "/line-items/24-MB01/quantity/0")) == (
-        400, "ErrorInvalidInputBody")  # fmt: skip
+        400,
+        "ErrorNotEnoughStock",
+    )
+    assert err(api.cart("POST", "/line-items/24-MB01/quantity/0")) == (400, "ErrorInvalidInputBody")
     api.cart("POST", "/line-items/24-MB01/quantity/1")
     complete = f"{cart_sandbox.url}{P}/domains/staging.luma.gift/complete-order"
-    r = requests.post(complete, json={"encrypted_card": api.jwe(), "billing_info": ADDRESS},
-                      headers=api.h())  # fmt: skip
+    r = requests.post(
+        complete, json={"encrypted_card": api.jwe(), "billing_info": ADDRESS}, headers=api.h()
+    )
     assert err(r) == (400, "ErrorMissingRequiredParameters")
     c = api.cart("DELETE", "/line-items").json()
     assert c["line_items"] == [] and c["total"]["number"] == 0
 
 
-# ---- stock under concurrency, inspection -------------------------------------------------------------
+# ---- stock under concurrency, inspection ---
 
 
 def test_ten_concurrent_orders_for_five_in_stock(tmp_path):
@@ -452,15 +512,19 @@ def test_request_log_line_and_no_card_in_it():
     lines: list[str] = []
     with Sandbox(log=lines.append) as sb:
         Api(sb.url).place()
-    assert any(line.startswith("POST /api/v1/payment/domains/staging.luma.gift/place-order 200 ")
-               and line.endswith("ms") for line in lines)  # fmt: skip
+    assert any(
+        line.startswith("POST /api/v1/payment/domains/staging.luma.gift/place-order 200 ")
+        and line.endswith("ms")
+        for line in lines
+    )
     assert not any("4111" in line for line in lines)
 
 
 def test_catalog_file_replaces_the_builtin_one(tmp_path):
     catalog = tmp_path / "c.yaml"
-    catalog.write_text("merchants:\n  a.test:\n    products:\n"
-                       "      - {sku: X, price: '1.50', stock: 3}\n")  # fmt: skip
+    catalog.write_text(
+        "merchants:\n  a.test:\n    products:\n      - {sku: X, price: '1.50', stock: 3}\n"
+    )
     with Sandbox(catalog=catalog) as sb:
         api = Api(sb.url)
         o = api.place(domain="a.test", items=[{"variant_id": "X", "quantity": 3}]).json()
@@ -468,12 +532,18 @@ def test_catalog_file_replaces_the_builtin_one(tmp_path):
         assert err(api.place()) == (404, "ErrorStoreNotFound")
 
 
-@pytest.mark.parametrize("text", ["merchants: 3", "merchants:\n  a.b: {mode: weird}",
-                                  "merchants:\n  a.b:\n    products: [{sku: X, price: '1.234'}]",
-                                  ": : :"])  # fmt: skip
+@pytest.mark.parametrize(
+    "text",
+    [
+        "merchants: 3",
+        "merchants:\n  a.b: {mode: weird}",
+        "merchants:\n  a.b:\n    products: [{sku: X, price: '1.234'}]",
+        ": : :",
+    ],
+)
 def test_bad_catalog_is_a_clear_error(tmp_path, text):
     from cart_cli.sandbox.catalog import CatalogError, load_catalog
 
     (tmp_path / "c.yaml").write_text(text)
-    with pytest.raises(CatalogError, match="c.yaml"):
+    with pytest.raises(CatalogError, match=r"c\.yaml"):
         load_catalog(tmp_path / "c.yaml")

@@ -205,7 +205,7 @@ def progress_for(merchant: str, *, quiet: bool, console: Console | None = None) 
     return PlainLines(merchant, console.file)
 
 
-# ---- the receipt -------------------------------------------------------------------------------
+# ---- the receipt ---
 
 
 def _one_line_address(a: dict) -> str:

@@ -29,7 +29,7 @@ PLACED, FAILED, SKIPPED, UNRESOLVED, NOT_RUN = (
 )
 
 
-# ---- inputs ----------------------------------------------------------------------------------
+# ---- inputs ---
 
 
 @dataclass
@@ -67,7 +67,7 @@ def collect(paths: Iterable[str]) -> list[Source]:
     return sources
 
 
-# ---- jobs ------------------------------------------------------------------------------------
+# ---- jobs ---
 
 
 def content_hash(order: Order) -> str:
@@ -122,7 +122,7 @@ def plan(sources: list[Source], repeat: int = 1, shard: tuple[int, int] | None =
     return jobs
 
 
-# ---- ledger ------------------------------------------------------------------------------------
+# ---- ledger ---
 
 
 def _now() -> str:
@@ -199,7 +199,7 @@ class Ledger:
         )
 
 
-# ---- running -------------------------------------------------------------------------------------
+# ---- running ---
 
 
 @dataclass

@@ -161,7 +161,7 @@ class Order(BaseModel):
         return data
 
 
-# ---- assembling an order from a file and flags ------------------------------------------------
+# ---- assembling an order from a file and flags ---
 
 
 @dataclass
