@@ -23,7 +23,7 @@ STAGES = (
 
 
 def stderr_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def stdout_console() -> Console:
@@ -244,15 +244,14 @@ def receipt(order: dict, merchant: str):
             fmt(unit, cur),
             fmt(total, cur),
         )
-    method = (order.get("shipping_method") or {}).get("description") or ""
     items.add_section()
-    for label, note, key in (
-        ("Subtotal", "", "sub_total"),
-        ("Shipping", method, "shipping_total"),
-        ("Tax", "", "tax"),
-        ("Discount", "", "cart_discount"),
+    for label, key in (
+        ("Subtotal", "sub_total"),
+        ("Shipping", "shipping_total"),
+        ("Tax", "tax"),
+        ("Discount", "cart_discount"),
     ):
-        items.add_row(label, note, "", "", fmt(to_cents(order.get(key)), cur))
+        items.add_row(label, "", "", "", fmt(to_cents(order.get(key)), cur))
     items.add_row(
         Text("Total", style="bold"),
         "",
@@ -281,6 +280,7 @@ def receipt(order: dict, merchant: str):
             else None,
         ),
         ("Ship to", _one_line_address(order.get("shipping_info") or {}) or None),
+        ("Shipping", (order.get("shipping_method") or {}).get("description")),
         ("Thank-you page", (order.get("urls") or {}).get("thank_you_page")),
     ]
     for label, value in rows:

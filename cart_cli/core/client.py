@@ -115,9 +115,15 @@ class Session:
     access_token: str
     expires: float
     device_id: str | None = None
+    obtained: float | None = None  # when it was issued, if known
 
     def fresh(self, now: float | None = None) -> bool:
-        return self.expires - (now or time.time()) > RENEW_BEFORE
+        """Renew when under two minutes remain (or half the lifetime, for short-lived tokens)."""
+        now = now or time.time()
+        window = RENEW_BEFORE
+        if self.obtained is not None:
+            window = min(window, (self.expires - self.obtained) / 2)
+        return self.expires - now > window
 
 
 @dataclass
@@ -291,13 +297,16 @@ class Client:
         data, _ = self._read_json(resp, rid)
         if not (isinstance(data, dict) and isinstance(data.get("access_token"), str)):
             raise ServerError("browser session answer has no access_token", request_id=rid)
+        now = time.time()
         expires = data.get("expires")
         if not isinstance(expires, (int, float)):
-            expires = time.time() + float(data.get("expires_in") or 3600)
-        session = Session(data["access_token"], float(expires), data.get("device_id"))
+            expires = now + float(data.get("expires_in") or 3600)
+        session = Session(data["access_token"], float(expires), data.get("device_id"), now)
         if self.token_cache:
             self.token_cache.save(
-                self.endpoints.api_url, self.endpoints.app_id, {**data, "expires": expires}
+                self.endpoints.api_url,
+                self.endpoints.app_id,
+                {**data, "expires": expires, "obtained": now},
             )
         return session
 
@@ -317,7 +326,12 @@ class Client:
             if s is None and self.token_cache:
                 cached = self.token_cache.load(self.endpoints.api_url, self.endpoints.app_id)
                 if cached:
-                    s = Session(cached["access_token"], cached["expires"], cached.get("device_id"))
+                    s = Session(
+                        cached["access_token"],
+                        cached["expires"],
+                        cached.get("device_id"),
+                        cached.get("obtained"),
+                    )
             if s is None:
                 s = self._browser_session()
             elif not s.fresh():

@@ -37,7 +37,7 @@ Domain = Annotated[
         strip_whitespace=True,
         to_lower=True,
         max_length=253,
-        pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$",
+        pattern=r"(?i)^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$",
     ),
 ]
 SAME_AS_SHIPPING = "same_as_shipping"

@@ -42,6 +42,7 @@ class TokenCache:
             "access_token": session["access_token"],
             "expires": session["expires"],
             "device_id": session.get("device_id"),
+            "obtained": session.get("obtained"),
         }
         try:
             self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)

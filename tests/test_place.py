@@ -1,0 +1,362 @@
+"""cart-cli place end to end, over real HTTP against the sandbox (in-process CLI)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import time
+
+import pytest
+import yaml
+
+from cart_cli.sandbox import Sandbox
+from tests.helpers import (
+    ADDRESS,
+    ANSI,
+    SAMPLES,
+    assert_no_secrets,
+    cached_tokens,
+    cli,
+    sandbox_orders,
+    target,
+    write_order,
+)
+
+
+@pytest.fixture
+def order_file(tmp_path):
+    return write_order(tmp_path / "order.yaml")
+
+
+def place(sandbox, *args, **kw):
+    return cli(["place", *args, *target(sandbox)], **kw)
+
+
+def test_places_an_order_with_progress_on_stderr_and_receipt_on_stdout(cart_sandbox):
+    r = place(cart_sandbox, SAMPLES / "one-item.yaml")
+    assert r.code == 0, r.stderr
+    assert r.stderr.splitlines() == [
+        "sending order to staging.luma.gift",
+        "creating cart on staging.luma.gift",
+        "item added 1/1 WS12-XS-Orange",
+        "shipping set: Flat Rate (5-7 days) $5.00",
+        "order placed: 000000001",
+    ]
+    out = r.stdout
+    for text in (
+        "Order 000000001",
+        "Radiant Tee - Orange XS",
+        "WS12-XS-Orange",
+        "$22.00",
+        "$44.00",
+        "Flat Rate (5-7 days)",
+        "$5.00",
+        "$4.51",
+        "$53.51",
+        "Luma Store",
+        "staging.luma.gift, magento",
+        "Visa ending 1111",
+        "Seattle, WA 98101",
+        "https://staging.luma.gift/checkout/onepage/success",
+        "Cart id",
+        "Submitted at",
+    ):
+        assert text in out, text
+    assert not ANSI.search(out + r.stderr)  # not a terminal: no colour
+    assert len(sandbox_orders(cart_sandbox)) == 1
+
+
+def test_three_items_with_separate_billing_sum_exactly(cart_sandbox):
+    r = place(cart_sandbox, SAMPLES / "three-items.yaml", "--json")
+    assert r.code == 0, r.stderr
+    order = r.json()["order"]
+    assert order["billing_info"]["first_name"] != order["shipping_info"]["first_name"]
+    assert order["shipping_info"]["address2"] and order["shipping_info"]["company"]
+    lines = sum(li["line_price"]["number"] for li in order["line_items"])
+    assert lines == order["sub_total"]["number"]
+    assert "item added 3/3" in r.stderr
+
+
+def test_json_success_document(cart_sandbox, order_file):
+    r = place(cart_sandbox, order_file, "--json")
+    doc = r.json()
+    assert r.code == 0
+    assert doc["schema"] == "cart-cli.order-result/1" and doc["ok"] is True
+    assert doc["merchant"] == "staging.luma.gift"
+    assert doc["order"]["platform_order_number"] == "000000001"
+    assert isinstance(doc["elapsed_ms"], int)
+    assert set(doc["stage_ms"]) >= {"session", "key", "encrypt", "submit", "order-placed"}
+
+
+@pytest.mark.parametrize(
+    ("over", "code", "name", "outcome"),
+    [
+        ({"card": "test:declined"}, 3, "ErrorPaymentDeclined", "not_placed"),
+        ({"card": "test:insufficient-funds"}, 3, "ErrorPaymentDeclined", "not_placed"),
+        ({"card": "test:expired"}, 3, "ErrorPaymentDeclined", "not_placed"),
+        (
+            {"items": [{"variant_id": "NOPE-1", "quantity": 1}]},
+            4,
+            "ErrorProductNotFound",
+            "not_placed",
+        ),
+        (
+            {"items": [{"variant_id": "MP05-32-Black", "quantity": 1}]},
+            4,
+            "ErrorNotEnoughStock",
+            "not_placed",
+        ),
+        ({"merchant": "down.luma.gift"}, 5, "ErrorStoreUnavailable", "not_placed"),
+        ({"merchant": "captcha.luma.gift"}, 9, "ErrorCaptchaRequired", "not_placed"),
+        ({"merchant": "unknown.example"}, 2, "ErrorStoreNotFound", "not_placed"),
+    ],
+)
+def test_failures_map_to_exit_codes_and_json(cart_sandbox, tmp_path, over, code, name, outcome):
+    f = write_order(tmp_path / "o.yaml", **over)
+    r = place(cart_sandbox, f)
+    assert r.code == code, r.stderr
+    assert r.stdout == ""
+    (line,) = [x for x in r.stderr.splitlines() if x.startswith("error:")]
+    assert name in line and "request id" in line and "Traceback" not in r.stderr
+    r = place(cart_sandbox, f, "--json", "--quiet")
+    assert r.code == code
+    doc = r.json()
+    assert doc["ok"] is False and doc["error"]["code"] == name
+    assert doc["error"]["outcome"] == outcome and len(doc["error"]["request_id"]) == 32
+    assert sandbox_orders(cart_sandbox) == []
+
+
+def test_no_sse_uses_the_json_answer(cart_sandbox, order_file):
+    r = place(cart_sandbox, order_file, "--no-sse")
+    assert r.code == 0 and "Order 000000001" in r.stdout
+    assert r.stderr.splitlines() == [
+        "sending order to staging.luma.gift",
+        "order placed: 000000001",
+    ]
+    f = write_order(order_file, card="test:declined")
+    assert place(cart_sandbox, f, "--no-sse").code == 3
+
+
+def test_captcha_token_flag(cart_sandbox, tmp_path):
+    f = write_order(tmp_path / "o.yaml", merchant="captcha.luma.gift")
+    assert place(cart_sandbox, f, "--captcha-token", "tok").code == 0
+
+
+def test_flags_only_order(cart_sandbox, tmp_path):
+    ship = tmp_path / "ship.yaml"
+    ship.write_text(yaml.safe_dump(ADDRESS))
+    r = place(
+        cart_sandbox,
+        "--merchant",
+        "staging.luma.gift",
+        "--item",
+        "24-MB01:2",
+        "--item",
+        "24-WG085",
+        "--shipping",
+        ship,
+        "--card",
+        "test:amex",
+        "--json",
+    )
+    assert r.code == 0, r.stderr
+    order = r.json()["order"]
+    assert [(li["sku"], li["quantity"]) for li in order["line_items"]] == [
+        ("24-MB01", 2),
+        ("24-WG085", 1),
+    ]
+    assert order["payment_summary"]["card_type"] == "American Express"
+
+
+def test_card_from_stdin(cart_sandbox, order_file, secret_card_file):
+    r = place(cart_sandbox, order_file, "--card", "-", input=secret_card_file.read_text())
+    assert r.code == 0, r.stderr
+    assert "ending 4242" in r.stdout
+    assert_no_secrets(r.stdout, r.stderr)
+
+
+def test_env_substitution_end_to_end(cart_sandbox):
+    env = {"CART_CARD_NUMBER": "5555555555554444", "CART_CARD_CVV": "737"}
+    r = place(cart_sandbox, SAMPLES / "card-from-env.yaml", env=env)
+    assert r.code == 0, r.stderr
+    assert "Mastercard ending 4444" in r.stdout
+    r = place(
+        cart_sandbox,
+        SAMPLES / "card-from-env.yaml",
+        env={"CART_CARD_NUMBER": None, "CART_CARD_CVV": None},
+    )
+    assert r.code == 2
+    assert "environment variable CART_CARD_NUMBER is not set" in r.stderr
+    assert "card-from-env.yaml:" in r.stderr
+
+
+def test_invalid_order_is_exit_2_before_any_request(cart_sandbox, tmp_path):
+    f = write_order(tmp_path / "o.yaml", items=[{"variant_id": "X", "quantity": 0}])
+    r = place(cart_sandbox, f, "--json")
+    assert r.code == 2
+    assert f"{f}:4: items[0].quantity: input should be greater than or equal to 1" in r.stderr
+    assert r.json()["error"]["code"] == "InvalidOrder"
+    r = cli(["place", f, "--api-url", "http://127.0.0.1:9"])  # would be exit 7 if it connected
+    assert r.code == 2
+
+
+def test_card_number_flag_is_refused(cart_sandbox, order_file):
+    r = place(cart_sandbox, order_file, "--card", "4242424242424242")
+    assert r.code == 2 and "never accepted as a flag value" in r.stderr
+    assert_no_secrets(r.stdout, r.stderr)
+
+
+def test_dry_run_sends_no_order_and_shows_no_card(cart_sandbox, order_file):
+    r = place(cart_sandbox, order_file, "--dry-run", "--card", "test:visa")
+    assert r.code == 0, r.stderr
+    doc = r.json()
+    assert doc["dry_run"] is True
+    assert doc["url"] == f"{cart_sandbox.url}/api/v1/payment/domains/staging.luma.gift/place-order"
+    assert doc["body"]["encrypted_card"].startswith("JWE (kid sbx-")
+    assert doc["body"]["encrypted_card"].endswith(", 5 parts)")
+    assert doc["body"]["items"] == [{"variant_id": "WS12-XS-Orange", "quantity": 1}]
+    assert "4111" not in r.stdout
+    assert sandbox_orders(cart_sandbox) == []
+
+
+def test_plain_http_is_refused_except_on_loopback(order_file):
+    r = cli(["place", order_file, "--api-url", "http://example.com", "--app-id", "x"])
+    assert r.code == 2 and "plain http" in r.stderr
+    r = cli(["place", order_file, "--app-id", "x", "--api-url", "ftp://x"])
+    assert r.code == 2 and "not an http(s) URL" in r.stderr
+
+
+def test_missing_app_id_is_a_usage_error(order_file):
+    r = cli(["place", order_file])
+    assert r.code == 2 and "--app-id" in r.stderr
+
+
+def test_unreachable_server_is_exit_7(order_file):
+    import socket
+
+    with socket.socket() as s:  # a port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    r = cli(
+        ["place", order_file, "--api-url", url, "--payment-url", url, "--app-id", "x", "--json"]
+    )
+    assert r.code == 7
+    assert "cannot reach 127.0.0.1" in r.stderr and "connection refused" in r.stderr
+    assert r.json()["error"]["outcome"] == "not_placed"
+
+
+def test_bad_app_id_is_exit_6(order_file):
+    with Sandbox(app_ids=frozenset({"right"})) as sb:
+        r = cli(
+            ["place", order_file, "--api-url", sb.url, "--payment-url", sb.url, "--app-id", "wrong"]
+        )
+    assert r.code == 6 and "InvalidAppId" in r.stderr and "--app-id" in r.stderr
+
+
+def test_internal_error_is_exit_1_without_traceback_unless_debug(
+    cart_sandbox, order_file, monkeypatch
+):
+    import cart_cli.core.checkout as checkout
+
+    def boom(*a, **k):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(checkout, "encrypt_card", boom)
+    r = place(cart_sandbox, order_file)
+    assert r.code == 1 and "internal error" in r.stderr and "Traceback" not in r.stderr
+    r = place(cart_sandbox, order_file, "--debug")
+    assert r.code == 1 and "Traceback" in r.stderr and "kaboom" in r.stderr
+
+
+def test_quiet_prints_no_progress(cart_sandbox, order_file):
+    r = place(cart_sandbox, order_file, "--quiet")
+    assert r.code == 0 and r.stderr == "" and "Order 000000001" in r.stdout
+
+
+# ---- token cache ---------------------------------------------------------------------------
+
+
+def _log_sandbox():
+    lines: list[str] = []
+    return Sandbox(log=lines.append), lines
+
+
+def test_token_is_cached_0600_in_a_0700_dir_and_reused(order_file, cache_dir):
+    sb, log = _log_sandbox()
+    with sb:
+        args = ["place", order_file, "--api-url", sb.url, "--payment-url", sb.url, "--app-id", "a"]
+        assert cli(args).code == 0
+        assert cli(args).code == 0
+    sessions = [x for x in log if x.startswith("POST /api/v1/browser-session")]
+    assert len(sessions) == 1  # the second run used the cached token
+    (f,) = cache_dir.glob("session-*.json")
+    assert stat.S_IMODE(os.stat(f).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(cache_dir).st_mode) == 0o700
+    assert json.loads(f.read_text())["api_url"] == sb.url
+
+
+def test_token_near_expiry_is_renewed_keeping_the_device(order_file, cache_dir):
+    lines: list[str] = []
+    with Sandbox(token_ttl=4, log=lines.append) as sb:
+        args = ["place", order_file, "--api-url", sb.url, "--payment-url", sb.url, "--app-id", "a"]
+        assert cli(args).code == 0
+        first = json.loads(next(cache_dir.glob("session-*.json")).read_text())
+        device, first_token = first["device_id"], first["access_token"]
+        assert cli(args).code == 0  # a fresh token is reused ...
+        time.sleep(2.1)  # ... until under half its lifetime (or two minutes) is left
+        assert cli(args).code == 0
+        renewed = json.loads(next(cache_dir.glob("session-*.json")).read_text())
+    assert renewed["device_id"] == device and renewed["access_token"] != first_token
+    assert len([x for x in lines if x.startswith("POST /api/v1/browser-session")]) == 2
+
+
+def test_a_token_the_server_refuses_is_renewed_once(order_file, cache_dir):
+    with Sandbox() as first:
+        url = first.url
+        args = ["place", order_file, "--api-url", url, "--payment-url", url, "--app-id", "a"]
+        assert cli(args).code == 0
+    # Same URL, new server (new signing secret): the cached token is refused with 401.
+    port = int(url.rsplit(":", 1)[1])
+    with Sandbox(port=port) as second:
+        r = cli([*args, "--json"])
+        assert r.code == 0, r.stderr
+        assert len(sandbox_orders(second)) == 1
+
+
+def test_corrupt_cache_file_is_ignored(order_file, cache_dir, cart_sandbox):
+    cache_dir.mkdir(mode=0o700)
+    assert place(cart_sandbox, order_file).code == 0
+    (f,) = cache_dir.glob("session-*.json")
+    f.write_text("{not json")
+    assert place(cart_sandbox, order_file).code == 0
+
+
+# ---- secrets ---------------------------------------------------------------------------------------
+
+
+def test_no_card_or_token_in_any_output_log_or_cache(
+    cart_sandbox, order_file, secret_card_file, cache_dir
+):
+    outputs = []
+    for extra in ([], ["--json"], ["--debug"], ["--debug", "--no-sse"], ["--dry-run"]):
+        r = place(cart_sandbox, order_file, "--card", secret_card_file, *extra)
+        assert r.code == 0, r.stderr
+        outputs += [r.stdout, r.stderr]
+    debug = outputs[5]
+    assert "<token redacted" in debug and "<encrypted_card redacted>" in debug
+    assert "x-firmly-request-id" in debug
+    assert_no_secrets(*outputs, paths=[cache_dir], tokens=cached_tokens(cache_dir))
+
+
+def test_no_card_in_failure_messages(cart_sandbox, order_file, tmp_path):
+    card = tmp_path / "card.yaml"
+    card.write_text(
+        yaml.safe_dump(
+            {"number": "4242424242424241", "name": "X", "month": 1, "year": 2020, "cvv": "8317"}
+        )
+    )
+    r = place(cart_sandbox, order_file, "--card", card, "--debug")
+    assert r.code == 2
+    assert "4242424242424241" not in r.stderr and "8317" not in r.stderr
