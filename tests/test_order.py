@@ -29,7 +29,8 @@ shipping_info:
   country: US
   postal_code: "98101"
 billing_info: same_as_shipping
-card: {number: "${CART_CARD_NUMBER}", name: Ada Lovelace, month: 8, year: 2030, cvv: "${CART_CARD_CVV}"}
+card: {number: "${CART_CARD_NUMBER}", name: Ada Lovelace, month: 8, year: 2030, \
+cvv: "${CART_CARD_CVV}"}
 captcha_token: optional
 """
 ENV = {"CART_CARD_NUMBER": "4111 1111 1111 1111", "CART_CARD_CVV": "123"}
@@ -293,7 +294,7 @@ def test_multi_order_file_merges_defaults_and_reports_per_entry(tmp_path):
         load_order(f)
 
 
-# ---- hostile files ---------------------------------------------------------------------------------
+# ---- hostile files ---
 
 
 @pytest.mark.parametrize(

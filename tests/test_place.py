@@ -275,7 +275,7 @@ def test_quiet_prints_no_progress(cart_sandbox, order_file):
     assert r.code == 0 and r.stderr == "" and "Order 000000001" in r.stdout
 
 
-# ---- token cache ---------------------------------------------------------------------------
+# ---- token cache ---
 
 
 def _log_sandbox():
@@ -333,7 +333,7 @@ def test_corrupt_cache_file_is_ignored(order_file, cache_dir, cart_sandbox):
     assert place(cart_sandbox, order_file).code == 0
 
 
-# ---- secrets ---------------------------------------------------------------------------------------
+# ---- secrets ---
 
 
 def test_no_card_or_token_in_any_output_log_or_cache(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import string
 from decimal import Decimal
@@ -152,7 +153,7 @@ def sse_bytes(crlf: bool, comments: bool, multiline: bool) -> bytes:
 def test_sse_decoding_is_independent_of_chunking_and_framing(crlf, comments, multiline, cuts):
     raw = sse_bytes(crlf, comments, multiline)
     points = sorted({c % (len(raw) + 1) for c in cuts})
-    chunks = [raw[a:b] for a, b in zip([0, *points], [*points, len(raw)]) if raw[a:b]]
+    chunks = [raw[a:b] for a, b in zip([0, *points], [*points, len(raw)], strict=True) if raw[a:b]]
     events = list(decode(chunks, total_items=2))
     kinds = [type(e).__name__ for e in events]
     assert kinds == ["CreatingCart", "ItemAdded", "ItemAdded", "ShippingUpdated", "OrderPlaced"]
@@ -169,7 +170,5 @@ def test_sse_one_byte_at_a_time_and_garbled_data():
 @FAST
 @given(text=st.text(max_size=200))
 def test_yaml_loader_raises_only_our_error(text):
-    try:
+    with contextlib.suppress(OrderInvalid):
         load_text(text, "x.yaml", env={})
-    except OrderInvalid:
-        pass
