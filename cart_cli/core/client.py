@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -141,9 +142,13 @@ class Client:
         from urllib3.util.retry import Retry
 
         self.endpoints = self.endpoints.checked()
+        if self.ca_bundle and not os.path.isfile(self.ca_bundle):
+            raise UsageError(f"--ca-bundle {self.ca_bundle}: no such file")
         self._requests = requests
         self.http = requests.Session()
-        self.http.verify = self.ca_bundle or True  # never off
+        # TLS is never off. Passed on each request: requests lets REQUESTS_CA_BUNDLE in the
+        # environment override Session.verify, which would silently drop --ca-bundle.
+        self.verify = self.ca_bundle or True
         plain = HTTPAdapter(pool_connections=4, pool_maxsize=self.pool_size, max_retries=0)
         self.http.mount("http://", plain)
         self.http.mount("https://", plain)
@@ -155,6 +160,7 @@ class Client:
                 connect=3,
                 read=2,
                 status=2,
+                other=0,  # e.g. a certificate failure: retrying cannot help
                 backoff_factor=0.2,
                 status_forcelist=(502, 503, 504),
                 allowed_methods=None,
@@ -220,6 +226,7 @@ class Client:
                 params=params,
                 timeout=self.timeout,
                 stream=True,
+                verify=self.verify,
             )
         except rq.exceptions.SSLError as e:
             raise NetworkError(
@@ -238,6 +245,8 @@ class Client:
                 hint="Check the URL, your network, or --timeout.",
                 request_id=rid,
             ) from None
+        except OSError as e:  # e.g. an unreadable CA bundle: nothing was sent
+            raise NetworkError(f"cannot prepare a TLS connection: {e}", request_id=rid) from None
         log.debug(
             "<- %s %s %s in %.0f ms [%s]",
             resp.status_code,

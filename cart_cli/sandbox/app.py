@@ -193,13 +193,17 @@ def create_app(
 
     running: set[asyncio.Task] = set()  # work outlives a client that hangs up, as on a real server
 
-    def start_work(work: AsyncIterator) -> tuple[asyncio.Task, asyncio.Queue]:
+    def start_work(work: AsyncIterator, stop_after: str | None) -> asyncio.Queue:
+        """Run the work as a task feeding a queue; it stops right after ``stop_after``."""
         queue: asyncio.Queue = asyncio.Queue()
 
         async def run() -> None:
             try:
                 async for item in work:
                     await queue.put(item)
+                    if item[0] == stop_after:
+                        await work.aclose()  # the server gives up mid-work: nothing more
+                        break
             except SandboxError as e:
                 await queue.put(e)
             finally:
@@ -208,11 +212,11 @@ def create_app(
         task = asyncio.get_running_loop().create_task(run())
         running.add(task)
         task.add_done_callback(running.discard)
-        return task, queue
+        return queue
 
     async def stream(work: AsyncIterator, f: Fault | None) -> AsyncIterator[bytes]:
         name = f.name if f else None
-        task, queue = start_work(work)
+        queue = start_work(work, f.arg if name == "cut-after" else None)
         yield b": sandbox event stream\n\n"
         if name == "stall":
             await asyncio.sleep(f.seconds)
@@ -235,7 +239,6 @@ def create_app(
             else:
                 yield chunk
             if name == "cut-after" and f.arg == event:
-                task.cancel()  # the server gives up mid-work: nothing more is done
                 return
 
     async def place_order(request: Request):
