@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -13,6 +14,7 @@ from rich.text import Text
 from cart_cli.wire import names
 from cart_cli.wire.money import currency_of, fmt, to_cents
 
+PIPED_WIDTH = 200
 STAGES = (
     ("prepare", "Preparing (session, key, card)"),
     (names.CREATING_CART, "Creating cart"),
@@ -27,7 +29,11 @@ def stderr_console() -> Console:
 
 
 def stdout_console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    """Tables on stdout. Piped output is not cut to 80 columns unless COLUMNS says so."""
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(highlight=False, width=PIPED_WIDTH)
+    return console
 
 
 def is_live(console: Console) -> bool:

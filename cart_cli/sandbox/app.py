@@ -214,9 +214,8 @@ def create_app(
         task.add_done_callback(running.discard)
         return queue
 
-    async def stream(work: AsyncIterator, f: Fault | None) -> AsyncIterator[bytes]:
+    async def stream(queue: asyncio.Queue, f: Fault | None) -> AsyncIterator[bytes]:
         name = f.name if f else None
-        queue = start_work(work, f.arg if name == "cut-after" else None)
         yield b": sandbox event stream\n\n"
         if name == "stall":
             await asyncio.sleep(f.seconds)
@@ -262,8 +261,11 @@ def create_app(
             async for _, order in work:  # noqa: B007 - the last item is the order
                 pass
             return JSONResponse(order)
+        # The work starts now, not when the response starts streaming: like a real server, an
+        # accepted order goes on even if the client hangs up before reading a byte.
+        queue = start_work(work, f.arg if f and f.name == "cut-after" else None)
         return StreamingResponse(
-            stream(work, f),
+            stream(queue, f),
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
