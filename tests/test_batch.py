@@ -331,7 +331,7 @@ def test_sigterm_stops_launching_finishes_in_flight_and_writes_reports(tmp_path)
         ledger = tmp_path / ".cart-cli-ledger.jsonl"
         wait_for_results(ledger, 2, proc)
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)
         assert proc.returncode == 130, err
         assert "stopping: no new orders" in err and "not run" in err
         lines = ledger_lines(ledger)

@@ -83,6 +83,8 @@ class Progress:
             total = f"/{ev.total}" if ev.total else ""
             line = (ev.cart.get("line_items") or [{}])[-1]
             self.detail[names.ITEM_ADDED] = f"{ev.index}{total} {line.get('sku', '')}".strip()
+            if ev.total and ev.index >= ev.total:
+                self._enter(names.SHIPPING_UPDATED)  # all items in: shipping is under way
         elif kind == "ShippingUpdated":
             self._enter(names.SHIPPING_UPDATED)
             method = ev.cart.get("shipping_method") or {}

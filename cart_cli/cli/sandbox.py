@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated
 
 import typer
@@ -55,7 +56,9 @@ def sandbox(
         except OSError as e:
             raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
         stderr_log(f"sandbox listening on {server.url} (api and payment); Ctrl-C stops it")
-        server.serve_forever()
+        # uvicorn shuts down gracefully on Ctrl-C, then re-raises the signal: a normal stop.
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
         stderr_log("sandbox stopped")
 
 

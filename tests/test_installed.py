@@ -1,0 +1,147 @@
+"""The installed `cart-cli` console script, run as a user or a CI job would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.helpers import ANSI, CLI, SAMPLES, assert_no_secrets, cli_subprocess
+
+pytestmark = pytest.mark.slow
+HEAVY = (
+    "requests",
+    "jose",
+    "cryptography",
+    "pydantic",
+    "starlette",
+    "uvicorn",
+    "yaml",
+    "sseclient",
+    "urllib3",
+)
+
+
+def test_help_imports_no_heavy_library():
+    code = (
+        "import sys; sys.argv = ['cart-cli', '--help']\n"
+        "from cart_cli.cli import app\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.stdout.strip().splitlines()[-1] == "[]"
+    assert "place" in p.stdout and "batch" in p.stdout and "sandbox" in p.stdout
+
+
+def test_place_with_embedded_sandbox_and_a_receipt():
+    r = cli_subprocess(["place", SAMPLES / "one-item.yaml", "--sandbox"])
+    assert r.code == 0, r.stderr
+    assert "Order 000000001" in r.stdout and "$53.51" in r.stdout
+    assert "order placed: 000000001" in r.stderr
+    assert not ANSI.search(r.stdout + r.stderr)
+
+
+def test_json_output_is_exactly_one_document_on_stdout():
+    r = cli_subprocess(["place", SAMPLES / "declined-card.yaml", "--sandbox", "--json"])
+    assert r.code == 3
+    doc = json.loads(r.stdout)
+    assert doc["ok"] is False and doc["error"]["code"] == "ErrorPaymentDeclined"
+    assert "error: ErrorPaymentDeclined" in r.stderr
+
+
+def test_out_of_stock_sample_is_exit_4():
+    r = cli_subprocess(["place", SAMPLES / "out-of-stock.yaml", "--sandbox", "-q"])
+    assert r.code == 4 and r.stdout == "" and "ErrorNotEnoughStock" in r.stderr
+
+
+def test_validate_names_file_field_and_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("merchant: staging.luma.gift\nitems:\n  - variant_id: X\n    quantity: 0\n")
+    r = cli_subprocess(["validate", SAMPLES / "one-item.yaml", bad])
+    assert r.code == 2
+    assert f"{bad}:4: items[0].quantity: input should be greater than or equal to 1" in r.stderr
+    assert f"{bad}:1: shipping_info: is required" in r.stderr
+    r = cli_subprocess(["validate", SAMPLES / "one-item.yaml", SAMPLES / "three-items.yaml"])
+    assert r.code == 0 and "one-item.yaml: ok (1 order)" in r.stdout
+
+
+def test_ctrl_c_after_submission_is_130_and_says_the_outcome_is_unknown():
+    proc = subprocess.Popen(
+        [CLI, "place", str(SAMPLES / "one-item.yaml"), "--sandbox", "--sandbox-latency", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stderr.readline()
+    assert line.startswith("sending order"), line
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    assert "interrupted after the order was sent" in err and "may or may not" in err
+    assert "Traceback" not in err and out == ""
+
+
+def test_ctrl_c_before_sending_is_130(tmp_path):
+    proc = subprocess.Popen(
+        [CLI, "place", str(SAMPLES / "one-item.yaml"), "--card", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(1.0)  # waiting on stdin for the card
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130 and "interrupted." in err and "Traceback" not in err
+
+
+def test_sandbox_command_serves_logs_and_stops_on_ctrl_c():
+    proc = subprocess.Popen(
+        [CLI, "sandbox", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        first = proc.stderr.readline()
+        assert first.startswith("sandbox listening on http://127.0.0.1:"), first
+        url = first.split()[3]
+        env = {"CART_CLI_API_URL": url, "CART_CLI_PAYMENT_URL": url, "CART_CLI_APP_ID": "ci"}
+        r = cli_subprocess(["place", SAMPLES / "one-item.yaml", "--json"], env=env)
+        assert r.code == 0, r.stderr
+        assert json.loads(r.stdout)["order"]["platform_order_number"] == "000000001"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    assert "POST /api/v1/payment/domains/staging.luma.gift/place-order 200" in err
+    assert "sandbox stopped" in err
+    assert_no_secrets(err)
+
+
+def test_sandbox_command_refuses_bad_options(tmp_path):
+    r = cli_subprocess(["sandbox", "--fault", "explode"])
+    assert r.code == 2 and "unknown sandbox fault" in r.stderr
+    (tmp_path / "c.yaml").write_text("merchants: 1\n")
+    r = cli_subprocess(["sandbox", "--catalog", tmp_path / "c.yaml"])
+    assert r.code == 2 and "c.yaml" in r.stderr
+
+
+def test_no_color_and_plain_lines_when_piped_even_if_forced_colour_is_absent():
+    env = {"NO_COLOR": "1", "TERM": "xterm-256color"}
+    r = cli_subprocess(["place", SAMPLES / "one-item.yaml", "--sandbox"], env=env)
+    assert r.code == 0 and not ANSI.search(r.stdout + r.stderr)
+
+
+def test_python_dash_m_works():
+    p = subprocess.run(
+        [sys.executable, "-m", "cart_cli", "--version"],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+    )
+    assert p.returncode == 0 and p.stdout.startswith("cart-cli ")
