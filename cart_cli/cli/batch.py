@@ -182,17 +182,10 @@ def batch(
         bool,
         typer.Option("--json", help="A summary JSON document on stdout.", rich_help_panel=c.OUTPUT),
     ] = False,
-    api_url: c.ApiUrlOpt = None,
-    payment_url: c.PaymentUrlOpt = None,
-    app_id: c.AppIdOpt = None,
-    sandbox: c.SandboxOpt = False,
-    sandbox_latency: c.SandboxLatencyOpt = 0.0,
-    sandbox_fault: c.SandboxFaultOpt = None,
-    timeout: c.TimeoutOpt = None,
-    ca_bundle: c.CaBundleOpt = None,
-    header: c.HeaderOpt = None,
     quiet: c.QuietOpt = False,
     debug: c.DebugOpt = False,
+    *,
+    target: c.Target,
 ) -> None:
     """Place many orders concurrently, with a ledger, resume, shards and reports."""
     c.setup_logging(debug)
@@ -211,17 +204,6 @@ def batch(
         if junit:
             listeners.append(JunitReport(junit))
         stop = threading.Event()
-        target = c.Target(
-            api_url,
-            payment_url,
-            app_id,
-            sandbox,
-            sandbox_latency,
-            sandbox_fault,
-            timeout,
-            ca_bundle,
-            header or [],
-        )
         with _stop_on_signals(stop, err), c.open_client(target, pool_size=concurrency) as client:
             try:
                 summary = core.run(
@@ -310,4 +292,4 @@ def _report(summary, json_out: bool, err, out, print_json) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("batch")(batch)
+    app.command("batch")(c.target_options(batch))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
@@ -114,6 +116,8 @@ DebugOpt = Annotated[
 
 @dataclass
 class Target:
+    """Where a command sends: the "Where to send" options, as one value."""
+
     api_url: str | None = None
     payment_url: str | None = None
     app_id: str | None = None
@@ -122,7 +126,45 @@ class Target:
     sandbox_fault: str | None = None
     timeout: float | None = None
     ca_bundle: str | None = None
-    headers: list[str] = field(default_factory=list)
+    header: list[str] | None = None
+
+
+_TARGET_OPTIONS = {
+    "api_url": ApiUrlOpt,
+    "payment_url": PaymentUrlOpt,
+    "app_id": AppIdOpt,
+    "sandbox": SandboxOpt,
+    "sandbox_latency": SandboxLatencyOpt,
+    "sandbox_fault": SandboxFaultOpt,
+    "timeout": TimeoutOpt,
+    "ca_bundle": CaBundleOpt,
+    "header": HeaderOpt,
+}
+
+
+def target_options(command):
+    """Give a command the "Where to send" options; it receives them as ``target: Target``."""
+    own = inspect.signature(command, eval_str=True)
+    defaults = Target()
+    extra = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=annotation,
+            default=getattr(defaults, name),
+        )
+        for name, annotation in _TARGET_OPTIONS.items()
+    ]
+    params = [p for p in own.parameters.values() if p.name != "target"] + extra
+
+    @functools.wraps(command)
+    def wrapper(**kwargs):
+        target = Target(**{name: kwargs.pop(name) for name in _TARGET_OPTIONS})
+        return command(target=target, **kwargs)
+
+    wrapper.__signature__ = own.replace(parameters=params)
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    return wrapper
 
 
 def parse_headers(values: list[str]) -> dict:
@@ -141,7 +183,7 @@ def open_client(target: Target, pool_size: int = 10) -> Iterator:
     from cart_cli.core.client import Client, Endpoints
     from cart_cli.core.tokencache import TokenCache
 
-    headers = parse_headers(target.headers)
+    headers = parse_headers(target.header or [])
     sandbox = None
     if target.sandbox:
         from cart_cli.sandbox import Sandbox

@@ -67,15 +67,6 @@ def place(
         ),
     ] = None,
     captcha_token: Annotated[str | None, typer.Option(rich_help_panel=ORDER)] = None,
-    api_url: c.ApiUrlOpt = None,
-    payment_url: c.PaymentUrlOpt = None,
-    app_id: c.AppIdOpt = None,
-    sandbox: c.SandboxOpt = False,
-    sandbox_latency: c.SandboxLatencyOpt = 0.0,
-    sandbox_fault: c.SandboxFaultOpt = None,
-    timeout: c.TimeoutOpt = None,
-    ca_bundle: c.CaBundleOpt = None,
-    header: c.HeaderOpt = None,
     no_sse: Annotated[
         bool,
         typer.Option(
@@ -97,6 +88,8 @@ def place(
     ] = False,
     quiet: c.QuietOpt = False,
     debug: c.DebugOpt = False,
+    *,
+    target: c.Target,
 ) -> None:
     """Place one order and show its progress and receipt."""
     c.setup_logging(debug)
@@ -121,17 +114,6 @@ def place(
             order_file, overrides, prompt_card=prompt_card if sys.stdin.isatty() else None
         )
         merchant = order.merchant
-        target = c.Target(
-            api_url,
-            payment_url,
-            app_id,
-            sandbox,
-            sandbox_latency,
-            sandbox_fault,
-            timeout,
-            ca_bundle,
-            header or [],
-        )
         with c.open_client(target) as client:
             keys = KeyProvider(client)
             if dry_run:
@@ -159,4 +141,4 @@ def place(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("place")(place)
+    app.command("place")(c.target_options(place))
