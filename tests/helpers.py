@@ -69,13 +69,15 @@ class Run:
 
 
 def cli(args: list[str], *, env: dict | None = None, input: str | None = None) -> Run:
-    """Run the CLI in-process (typer's runner), stdout and stderr apart."""
+    """Run the CLI in-process (typer's runner), stdout and stderr apart; then check secrets."""
     from typer.testing import CliRunner
 
     from cart_cli.cli import app
 
     result = CliRunner().invoke(app, [str(a) for a in args], env=env, input=input)
-    return Run(result.exit_code, result.stdout, result.stderr)
+    run = Run(result.exit_code, result.stdout, result.stderr)
+    check_run(run)
+    return run
 
 
 def cli_subprocess(
@@ -91,7 +93,26 @@ def cli_subprocess(
         input=input,
         timeout=timeout,
     )
-    return Run(p.returncode, p.stdout, p.stderr)
+    run = Run(p.returncode, p.stdout, p.stderr)
+    check_run(run)
+    return run
+
+
+def check_run(run: Run, cwd: Path | None = None) -> None:
+    """The secrets check every end-to-end run goes through: no card number (any test card, in
+    full) or test CVV in stdout or stderr, nor in the ledger, reports or token cache it left;
+    no full token outside the token cache."""
+    cwd = cwd or Path.cwd()
+    cache = Path(os.environ.get("CART_CLI_CACHE_DIR", cwd / "cache"))
+    written = [p for p in cwd.glob("*") if p.is_file() and p.suffix in (".jsonl", ".xml")]
+    tokens = cached_tokens(cache) if cache.is_dir() else []
+    assert_no_secrets(
+        run.stdout,
+        run.stderr,
+        paths=[*written, *([cache] if cache.is_dir() else [])],
+        tokens=tokens,
+        token_free_paths=written,
+    )
 
 
 def target(sandbox) -> list[str]:
@@ -107,7 +128,10 @@ def assert_no_secrets(
 ) -> None:
     """No card number or CVV in any text or file under ``paths``; no full token in the texts or
     in ``token_free_paths`` (the token cache itself may, of course, hold the token)."""
+    from cart_cli.wire.cards import TEST_CARDS
+
     number_forms = [SECRET_NUMBER, "4242 4242 4242 4242", "4242-4242-4242-4242"]
+    number_forms += [c.number for c in TEST_CARDS]
     blobs = [("output", t) for t in texts]
     for root in paths:
         files = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]

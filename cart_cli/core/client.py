@@ -419,35 +419,49 @@ class Client:
         return self._follow_stream(resp, rid, on_event, total_items), rid
 
     def _follow_stream(self, resp, rid, on_event, total_items) -> dict:
+        """Follow the events to the end of the stream, which ends right after the terminal event
+        (order-placed or error). Reading to the end hands a clean connection back to the pool;
+        once the outcome is known, a failure while draining changes nothing."""
         rq = self._requests
+        outcome: dict | CartError | None = None
         try:
             for ev in decode(limit_stream(resp.iter_content(None), MAX_STREAM), total_items):
-                if isinstance(ev, OrderPlaced):
+                if outcome is not None:
+                    continue  # after the terminal event: drain only
+                outcome = _terminal(ev, rid)
+                if not isinstance(outcome, CartError):
                     on_event(ev)
-                    return ev.order
-                if isinstance(ev, ErrorEvent):
-                    name = str(ev.error.get("error") or "ErrorUnknown")
-                    desc = ev.error.get("description") or ev.error.get("message") or ""
-                    raise ApiError(name, str(desc), status=ev.error.get("code"), request_id=rid)
-                if isinstance(ev, Garbled) and ev.event == names.ORDER_PLACED:
-                    raise OutcomeUnknown(
-                        "the server announced order-placed but its data could not be read",
-                        request_id=rid,
-                    )
-                if isinstance(ev, Garbled) and ev.event == names.ERROR:
-                    raise ApiError(
-                        "ErrorUnknown", "the server reported an unreadable error", request_id=rid
-                    )
-                on_event(ev)
         except (rq.exceptions.RequestException, StreamTooLarge) as e:
-            raise OutcomeUnknown(
-                f"the event stream broke off ({_reason(e)})", request_id=rid
-            ) from None
+            if outcome is None:
+                raise OutcomeUnknown(
+                    f"the event stream broke off ({_reason(e)})", request_id=rid
+                ) from None
         finally:
             resp.close()
-        raise OutcomeUnknown(
-            "the event stream ended before the order was confirmed", request_id=rid
+        if outcome is None:
+            raise OutcomeUnknown(
+                "the event stream ended before the order was confirmed", request_id=rid
+            )
+        if isinstance(outcome, CartError):
+            raise outcome
+        return outcome
+
+
+def _terminal(ev: Event, rid: str) -> dict | CartError | None:
+    """The outcome an event settles: the order, the error, or None for a progress event."""
+    if isinstance(ev, OrderPlaced):
+        return ev.order
+    if isinstance(ev, ErrorEvent):
+        name = str(ev.error.get("error") or "ErrorUnknown")
+        desc = ev.error.get("description") or ev.error.get("message") or ""
+        return ApiError(name, str(desc), status=ev.error.get("code"), request_id=rid)
+    if isinstance(ev, Garbled) and ev.event == names.ORDER_PLACED:
+        return OutcomeUnknown(
+            "the server announced order-placed but its data could not be read", request_id=rid
         )
+    if isinstance(ev, Garbled) and ev.event == names.ERROR:
+        return ApiError("ErrorUnknown", "the server reported an unreadable error", request_id=rid)
+    return None
 
 
 def _reason(exc: BaseException) -> str:

@@ -81,21 +81,37 @@ def limited(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
         yield chunk
 
 
+class _Source:
+    """What SSEClient reads from: an iterable of byte chunks with close()."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self.chunks = chunks
+
+    def __iter__(self):
+        return iter(self.chunks)
+
+    def close(self) -> None:
+        close = getattr(self.chunks, "close", None)
+        if close:
+            close()
+
+
 def decode(chunks: Iterable[bytes], total_items: int | None = None) -> Iterator[Event]:
-    """Typed events from the raw bytes of an SSE stream. Unknown events are ignored."""
+    """Typed events from the raw bytes of an SSE stream. Unknown events are ignored.
+
+    Closing this generator closes ``chunks`` at once (not whenever the GC gets to it)."""
     from sseclient import SSEClient
 
-    class _Source:  # SSEClient wants an iterable with close()
-        def __iter__(self):
-            return iter(chunks)
+    client = SSEClient(_Source(chunks))
+    try:
+        yield from _typed(client.events(), total_items)
+    finally:
+        client.close()
 
-        def close(self):
-            close = getattr(chunks, "close", None)
-            if close:
-                close()
 
+def _typed(raw_events, total_items: int | None) -> Iterator[Event]:
     items = 0
-    for raw in SSEClient(_Source()).events():
+    for raw in raw_events:
         name = raw.event
         if name not in (*names.EVENT_ORDER, names.ERROR):
             continue

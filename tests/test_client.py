@@ -1,0 +1,35 @@
+"""The API client against the sandbox, below the CLI."""
+
+from __future__ import annotations
+
+from cart_cli.core.checkout import place_order
+from cart_cli.core.client import Client, Endpoints
+from cart_cli.core.order import load_order
+from tests.helpers import write_order
+
+
+def test_streams_are_read_to_the_end_so_connections_are_reused(cart_sandbox, tmp_path):
+    """A half-read stream must never go back to the pool (it broke later requests at random)."""
+    order = load_order(write_order(tmp_path / "o.yaml"))
+    client = Client(Endpoints(cart_sandbox.url, cart_sandbox.url, "t"))
+    numbers = [place_order(order, client).order["platform_order_number"] for _ in range(3)]
+    assert numbers == ["000000001", "000000002", "000000003"]
+    pools = client.http.get_adapter(client.order_url(order.merchant)).poolmanager.pools
+    idle = [c for key in pools.keys() for c in list(pools[key].pool.queue) if c is not None]
+    # The order's connection went back to the pool still open, ready for the next request
+    # (a half-read stream would have had to be closed, and reconnected next time).
+    assert idle and all(c.sock is not None for c in idle)
+
+
+def test_failed_stream_outcome_survives_the_drain(cart_sandbox, tmp_path):
+    from cart_cli.core.errors import ApiError
+
+    order = load_order(write_order(tmp_path / "o.yaml", card="test:declined"))
+    client = Client(Endpoints(cart_sandbox.url, cart_sandbox.url, "t"))
+    for _ in range(2):
+        try:
+            place_order(order, client)
+        except ApiError as e:
+            assert e.code == "ErrorPaymentDeclined"
+        else:
+            raise AssertionError("a declined card was placed")
