@@ -15,7 +15,8 @@ def test_streams_are_read_to_the_end_so_connections_are_reused(cart_sandbox, tmp
     numbers = [place_order(order, client).order["platform_order_number"] for _ in range(3)]
     assert numbers == ["000000001", "000000002", "000000003"]
     pools = client.http.get_adapter(client.order_url(order.merchant)).poolmanager.pools
-    idle = [c for key in pools.keys() for c in list(pools[key].pool.queue) if c is not None]
+    keys = pools.keys()  # urllib3's container cannot be iterated directly
+    idle = [c for key in keys for c in list(pools[key].pool.queue) if c is not None]
     # The order's connection went back to the pool still open, ready for the next request
     # (a half-read stream would have had to be closed, and reconnected next time).
     assert idle and all(c.sock is not None for c in idle)
