@@ -344,3 +344,45 @@ def test_sigterm_stops_launching_finishes_in_flight_and_writes_reports(tmp_path)
         assert ET.parse(tmp_path / "r.xml").getroot().find("testsuite").get("tests") == str(
             len(finished)
         )
+
+
+def test_batch_shares_one_key_and_fetches_it_again_once_when_rotated(tmp_path):
+    lines: list[str] = []
+    with Sandbox(log=lines.append) as sb:
+        f = distinct_orders(tmp_path / "o.yaml", 6)
+        r = batch(sb, f, "-H", "x-sandbox-fault: rotate-key", "--concurrency", "1", "--json")
+        assert r.code == 0, r.stderr
+        assert r.json()["placed"] == 6
+        assert len([x for x in lines if x.startswith("GET /api/v1/payment/key")]) == 2
+        assert len([x for x in lines if x.startswith("POST /api/v1/browser-session")]) == 1
+
+
+def test_live_batch_display_shows_overall_and_in_flight_lines(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from cart_cli.cli.batch import _LiveBatch
+    from cart_cli.core.batch import Job, JobOutcome
+    from cart_cli.core.checkout import OrderResult
+    from cart_cli.core.events import Step
+    from cart_cli.core.order import load_order
+
+    order = load_order(write_order(tmp_path / "o.yaml"))
+    jobs = [Job("f.yaml", i, 0, order, "h", i) for i in range(3)]
+    console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system=None)
+    live = _LiveBatch(console, total=3)
+    live.started(jobs[0])
+    live.started(jobs[1])
+    live.event(jobs[1], Step("submit"))
+    snap = Console(file=io.StringIO(), width=120, color_system=None)
+    snap.print(live.progress.get_renderable())
+    text = snap.file.getvalue()
+    assert "f.yaml#0" in text and "f.yaml#1" in text and "submit" in text and "0/3" in text
+    live.finished(JobOutcome(jobs[0], "placed", OrderResult(order.merchant, True, order={})))
+    live.finished(JobOutcome(jobs[1], "failed", OrderResult(order.merchant, False)))
+    snap = Console(file=io.StringIO(), width=120, color_system=None)
+    snap.print(live.progress.get_renderable())
+    text = snap.file.getvalue()
+    live.close()
+    assert "f.yaml#0" not in text and "2/3" in text and "1 failed" in text and "/s" in text

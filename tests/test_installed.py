@@ -145,3 +145,46 @@ def test_python_dash_m_works():
         env={**os.environ},
     )
     assert p.returncode == 0 and p.stdout.startswith("cart-cli ")
+
+
+def test_card_is_asked_for_on_a_terminal_without_echo(tmp_path):
+    import pty
+
+    import yaml
+
+    from tests.helpers import order_doc
+
+    doc = order_doc()
+    del doc["card"]
+    f = tmp_path / "o.yaml"
+    f.write_text(yaml.safe_dump(doc))
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: cart-cli with a terminal on stdin, stdout and stderr
+        os.execv(CLI, [CLI, "place", str(f), "--sandbox", "--quiet"])
+    seen = b""
+
+    def read_until(marker: bytes) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + 20
+        while marker not in seen and time.monotonic() < deadline:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:
+                break
+        assert marker in seen, seen
+
+    for prompt, answer in [
+        (b"Card number", b"4242424242424242"),
+        (b"Name on card", b"Ada L"),
+        (b"Expiry (MM/YYYY)", b"11/2031"),
+        (b"CVV", b"8317"),
+    ]:
+        read_until(prompt)
+        os.write(fd, answer + b"\n")
+    read_until(b"Thank-you page")
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    text = seen.decode("utf-8", "replace")
+    assert "Visa ending 4242" in text
+    assert "4242424242424242" not in text and "8317" not in text  # hidden input
+    assert "Ada L" in text  # the name is echoed as typed

@@ -360,3 +360,28 @@ def test_no_card_in_failure_messages(cart_sandbox, order_file, tmp_path):
     r = place(cart_sandbox, order_file, "--card", card, "--debug")
     assert r.code == 2
     assert "4242424242424241" not in r.stderr and "8317" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "file is empty"),
+        (b"\x00\x01\x02", "binary file"),
+        (b"merchant: caf\xe9", "not UTF-8 text"),
+        (
+            b"a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+            + b"".join(
+                b"%c: &%c [" % (c, c) + b", ".join([b"*%c" % (c - 1)] * 10) + b"]\n"
+                for c in range(ord("b"), ord("h"))
+            ),
+            "too many aliases",
+        ),
+        (b"items: nope", "items: input should be a valid list"),
+    ],
+)
+def test_hostile_files_are_exit_2_with_one_clear_message(cart_sandbox, tmp_path, content, message):
+    f = tmp_path / "o.yaml"
+    f.write_bytes(content)
+    r = place(cart_sandbox, f)
+    assert r.code == 2 and message in r.stderr and "Traceback" not in r.stderr
+    assert sandbox_orders(cart_sandbox) == []
