@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from cart_cli.cli import common as c
+from cart_cli.core import events
 from cart_cli.core.defaults import LEDGER_DEFAULT
 
 RUN = "Running"
@@ -45,6 +46,13 @@ class _PlainBatch:
         print("  ".join(parts), file=self.console.file, flush=True)
 
     def close(self) -> None: ...
+
+
+_STAGE_TEXT = {
+    events.CreatingCart: "creating cart",
+    events.ShippingUpdated: "shipping",
+    events.OrderPlaced: "placed",
+}
 
 
 class _LiveBatch:
@@ -86,17 +94,10 @@ class _LiveBatch:
             )
 
     def event(self, job, ev) -> None:
-        kind = type(ev).__name__
-        stage = (
-            ev.name
-            if kind == "Step"
-            else {
-                "CreatingCart": "creating cart",
-                "ItemAdded": f"item {getattr(ev, 'index', '')}",
-                "ShippingUpdated": "shipping",
-                "OrderPlaced": "placed",
-            }.get(kind)
-        )
+        if isinstance(ev, events.ItemAdded):
+            stage = f"item {ev.index}"
+        else:
+            stage = ev.name if isinstance(ev, events.Step) else _STAGE_TEXT.get(type(ev))
         with self.lock:
             if stage and job.id in self.lines:
                 self.progress.update(self.lines[job.id], extra=stage)

@@ -98,6 +98,7 @@ def place(
         from cart_cli.cli.render import print_json, progress_for, receipt, stdout_console
         from cart_cli.core.checkout import KeyProvider, OrderResult, place_order
         from cart_cli.core.checkout import dry_run as make_dry_run
+        from cart_cli.core.events import Step
         from cart_cli.core.order import Overrides, load_order
 
         if json_out:
@@ -122,7 +123,7 @@ def place(
             with progress_for(order.merchant, quiet=quiet) as progress:
 
                 def on_event(ev) -> None:
-                    if type(ev).__name__ == "Step" and ev.name == "submit":
+                    if isinstance(ev, Step) and ev.submits:
                         guard.submitted = True
                     progress(ev)
 

@@ -11,10 +11,17 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
+from cart_cli.core import events as ev_
 from cart_cli.wire import names
 from cart_cli.wire.money import currency_of, fmt, to_cents
 
 PIPED_WIDTH = 200
+STEP_TEXT = {
+    ev_.SESSION: "session",
+    ev_.KEY: "public key",
+    ev_.ENCRYPT: "encrypting card",
+    ev_.SUBMIT: "sending order",
+}
 STAGES = (
     ("prepare", "Preparing (session, key, card)"),
     (names.CREATING_CART, "Creating cart"),
@@ -62,30 +69,24 @@ class Progress:
         self.state[key] = "active"
         self.current = key
 
-    def __call__(self, ev) -> None:
-        kind = type(ev).__name__
-        if kind == "Step":
+    def __call__(self, ev: ev_.Event) -> None:
+        if isinstance(ev, ev_.Step):
             self._enter("prepare")
-            self.detail["prepare"] = {
-                "session": "session",
-                "key": "public key",
-                "encrypt": "encrypting card",
-                "submit": "sending order",
-            }.get(ev.name, ev.name)
-            if ev.name == "submit":
+            self.detail["prepare"] = STEP_TEXT.get(ev.name, ev.name)
+            if ev.submits:
                 self.submitted = True
                 self._enter(names.CREATING_CART)
-        elif kind == "CreatingCart":
+        elif isinstance(ev, ev_.CreatingCart):
             self._enter(names.CREATING_CART)
             self.detail[names.CREATING_CART] = ev.domain or self.merchant
-        elif kind == "ItemAdded":
+        elif isinstance(ev, ev_.ItemAdded):
             self._enter(names.ITEM_ADDED)
             total = f"/{ev.total}" if ev.total else ""
             line = (ev.cart.get("line_items") or [{}])[-1]
             self.detail[names.ITEM_ADDED] = f"{ev.index}{total} {line.get('sku', '')}".strip()
             if ev.total and ev.index >= ev.total:
                 self._enter(names.SHIPPING_UPDATED)  # all items in: shipping is under way
-        elif kind == "ShippingUpdated":
+        elif isinstance(ev, ev_.ShippingUpdated):
             self._enter(names.SHIPPING_UPDATED)
             method = ev.cart.get("shipping_method") or {}
             price = to_cents(method.get("price"))
@@ -95,11 +96,11 @@ class Progress:
                 else ""
             )
             self._enter(names.ORDER_PLACED)
-        elif kind == "OrderPlaced":
+        elif isinstance(ev, ev_.OrderPlaced):
             self._enter(names.ORDER_PLACED)
             self.detail[names.ORDER_PLACED] = str(ev.order.get("platform_order_number", ""))
             self.finish(True)
-        elif kind == "Garbled":
+        elif isinstance(ev, ev_.Garbled):
             self.warn(f"skipped an unreadable {ev.event} event ({ev.reason})")
         self.draw(ev)
 
@@ -141,17 +142,16 @@ class PlainLines(Progress):
     def _line(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
 
-    def draw(self, ev) -> None:
-        kind = type(ev).__name__
-        if kind == "Step" and ev.name == "submit":
+    def draw(self, ev: ev_.Event) -> None:
+        if isinstance(ev, ev_.Step) and ev.submits:
             self._line(f"sending order to {self.merchant}")
-        elif kind == "CreatingCart":
+        elif isinstance(ev, ev_.CreatingCart):
             self._line(f"creating cart on {self.detail[names.CREATING_CART]}")
-        elif kind == "ItemAdded":
+        elif isinstance(ev, ev_.ItemAdded):
             self._line(f"item added {self.detail[names.ITEM_ADDED]}")
-        elif kind == "ShippingUpdated":
+        elif isinstance(ev, ev_.ShippingUpdated):
             self._line(f"shipping set: {self.detail[names.SHIPPING_UPDATED]}".rstrip(": "))
-        elif kind == "OrderPlaced":
+        elif isinstance(ev, ev_.OrderPlaced):
             self._line(f"order placed: {self.detail[names.ORDER_PLACED]}")
 
     def warn(self, message: str) -> None:

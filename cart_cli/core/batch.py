@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cart_cli.core.checkout import KeyProvider, OrderResult, attempt
 from cart_cli.core.errors import SEVERITY, CartError, Exit, OrderInvalid, UsageError
+from cart_cli.core.events import Step
 from cart_cli.core.order import Order, load_orders
 
 log = logging.getLogger("cart_cli.batch")
@@ -324,7 +325,7 @@ def run(
 
             def on_event(ev) -> None:
                 nonlocal sent
-                if type(ev).__name__ == "Step" and ev.name == "submit" and ledger and not sent:
+                if isinstance(ev, Step) and ev.submits and ledger and not sent:
                     ledger.submitting(job)  # written (and fsynced) before the order can leave
                     sent = True
                 for li in listeners:

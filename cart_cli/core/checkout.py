@@ -13,7 +13,18 @@ from dataclasses import dataclass, field
 from cart_cli.core.client import Client
 from cart_cli.core.crypto import PublicKey, describe_jwe, encrypt_card
 from cart_cli.core.errors import ApiError, CartError, Exit
-from cart_cli.core.events import Event, Step
+from cart_cli.core.events import (
+    ENCRYPT,
+    KEY,
+    SESSION,
+    SUBMIT,
+    CreatingCart,
+    Event,
+    ItemAdded,
+    OrderPlaced,
+    ShippingUpdated,
+    Step,
+)
 from cart_cli.core.order import Order
 from cart_cli.wire import names
 
@@ -92,17 +103,17 @@ class _Clock:
         return int((time.perf_counter() - self.start) * 1000)
 
     def __call__(self, ev: Event) -> None:
-        stage = ev.name if isinstance(ev, Step) else _EVENT_STAGE.get(type(ev).__name__)
+        stage = ev.name if isinstance(ev, Step) else _EVENT_STAGE.get(type(ev))
         if stage:
             self.stages[stage] = self.ms()
         self.on_event(ev)
 
 
 _EVENT_STAGE = {
-    "CreatingCart": names.CREATING_CART,
-    "ItemAdded": names.ITEM_ADDED,
-    "ShippingUpdated": names.SHIPPING_UPDATED,
-    "OrderPlaced": names.ORDER_PLACED,
+    CreatingCart: names.CREATING_CART,
+    ItemAdded: names.ITEM_ADDED,
+    ShippingUpdated: names.SHIPPING_UPDATED,
+    OrderPlaced: names.ORDER_PLACED,
 }
 
 
@@ -131,13 +142,13 @@ def place_order(
 ) -> Placed:
     keys = keys or KeyProvider(client)
     clock = _Clock(on_event)
-    clock(Step("session"))
+    clock(Step(SESSION))
     client.token()
-    clock(Step("key"))
+    clock(Step(KEY))
     key = keys.get()
-    clock(Step("encrypt"))
+    clock(Step(ENCRYPT))
     body, key = prepare(order, keys, key)
-    clock(Step("submit"))
+    clock(Step(SUBMIT))
     send = dict(sse=sse, on_event=clock, total_items=len(order.items))
     try:
         placed, rid = client.place_order(order.merchant, body, **send)
@@ -145,9 +156,9 @@ def place_order(
         # Refused before any work with a validation error: maybe our key was rotated away.
         if e.code != names.Err.INVALID_INPUT or (fresh := keys.refresh(key)) is None:
             raise
-        clock(Step("encrypt"))
+        clock(Step(ENCRYPT))
         body, key = prepare(order, keys, fresh)
-        clock(Step("submit"))
+        clock(Step(SUBMIT))
         placed, rid = client.place_order(order.merchant, body, **send)
     return Placed(placed, rid, clock.ms(), clock.stages)
 

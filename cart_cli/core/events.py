@@ -14,11 +14,19 @@ from cart_cli.wire import names
 MAX_EVENT_BYTES = 2 << 20  # one event's data; more is not a cart
 
 
+# Local steps before the order is sent, in order. SUBMIT: the order may leave from here on.
+SESSION, KEY, ENCRYPT, SUBMIT = "session", "key", "encrypt", "submit"
+
+
 @dataclass(frozen=True)
 class Step:
-    """A local step before the order is sent: 'session', 'key', 'encrypt', 'submit'."""
+    """A local step before the order is sent: SESSION, KEY, ENCRYPT, SUBMIT."""
 
     name: str
+
+    @property
+    def submits(self) -> bool:
+        return self.name == SUBMIT
 
 
 @dataclass(frozen=True)
