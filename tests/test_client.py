@@ -34,3 +34,46 @@ def test_failed_stream_outcome_survives_the_drain(cart_sandbox, tmp_path):
             assert e.code == "ErrorPaymentDeclined"
         else:
             raise AssertionError("a declined card was placed")
+
+
+class StubClient:
+    """Just enough of Client to drive checkout: the key rotates on every fetch."""
+
+    def __init__(self, error):
+        self.error, self.sent, self.keys = error, 0, 0
+
+    def token(self):
+        return "t"
+
+    def public_key(self):
+        from cart_cli.core.crypto import PublicKey
+        from cart_cli.sandbox.state import KeyRing
+
+        self.keys += 1
+        ring = KeyRing()
+        return PublicKey(ring.kid, ring.jwk)
+
+    def place_order(self, domain, body, **kw):
+        self.sent += 1
+        if self.sent == 1:
+            raise self.error
+        return {"platform_order_number": "1"}, "rid"
+
+
+def test_key_rotation_resends_only_when_refused_before_any_work(tmp_path):
+    import pytest
+
+    from cart_cli.core.errors import ApiError
+
+    order = load_order(write_order(tmp_path / "o.yaml"))
+    before = StubClient(ApiError("ErrorInvalidInputBody", "unknown kid", status=400))
+    assert place_order(order, before).order == {"platform_order_number": "1"}
+    assert before.sent == 2 and before.keys == 2
+    during = StubClient(ApiError("ErrorInvalidInputBody", "bad", during_work=True))
+    with pytest.raises(ApiError):
+        place_order(order, during)
+    assert during.sent == 1  # the server had begun: never sent again
+    other = StubClient(ApiError("ErrorNotEnoughStock", "no", status=400))
+    with pytest.raises(ApiError):
+        place_order(order, other)
+    assert other.sent == 1 and other.keys == 1

@@ -154,7 +154,12 @@ def place_order(
         placed, rid = client.place_order(order.merchant, body, **send)
     except ApiError as e:
         # Refused before any work with a validation error: maybe our key was rotated away.
-        if e.code != names.Err.INVALID_INPUT or (fresh := keys.refresh(key)) is None:
+        # Only then is sending again safe (nothing was begun); after work began, never.
+        if (
+            e.during_work
+            or e.code != names.Err.INVALID_INPUT
+            or (fresh := keys.refresh(key)) is None
+        ):
             raise
         clock(Step(ENCRYPT))
         body, key = prepare(order, keys, fresh)
@@ -164,7 +169,7 @@ def place_order(
 
 
 def attempt(order: Order, client: Client, **kw) -> OrderResult:
-    """place_order, with every CartError (and Ctrl-C) captured into the result."""
+    """place_order, with any CartError captured into the result."""
     started = time.perf_counter()
     try:
         placed = place_order(order, client, **kw)

@@ -454,13 +454,20 @@ def _terminal(ev: Event, rid: str) -> dict | CartError | None:
     if isinstance(ev, ErrorEvent):
         name = str(ev.error.get("error") or "ErrorUnknown")
         desc = ev.error.get("description") or ev.error.get("message") or ""
-        return ApiError(name, str(desc), status=ev.error.get("code"), request_id=rid)
+        return ApiError(
+            name, str(desc), status=ev.error.get("code"), request_id=rid, during_work=True
+        )
     if isinstance(ev, Garbled) and ev.event == names.ORDER_PLACED:
         return OutcomeUnknown(
             "the server announced order-placed but its data could not be read", request_id=rid
         )
     if isinstance(ev, Garbled) and ev.event == names.ERROR:
-        return ApiError("ErrorUnknown", "the server reported an unreadable error", request_id=rid)
+        return ApiError(
+            "ErrorUnknown",
+            "the server reported an unreadable error",
+            request_id=rid,
+            during_work=True,
+        )
     return None
 
 

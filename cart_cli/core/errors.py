@@ -169,8 +169,10 @@ class ApiError(CartError):
         status: int | None = None,
         request_id: str | None = None,
         outcome: str = NOT_PLACED,
+        during_work: bool = False,
     ) -> None:
         self.status = status
+        self.during_work = during_work  # an `error` event: the server had begun the order
         super().__init__(
             description or name,
             code=name,
