@@ -40,6 +40,7 @@ ADDRESS = {
     "postal_code": "98101",
 }
 ANSI = re.compile(r"\x1b\[")
+CVV_LEAK = re.compile(rf"""["']{SECRET_CVV}["']|(?i:cvv|verification_value)\W{{0,8}}{SECRET_CVV}""")
 
 
 def order_doc(**over) -> dict:
@@ -139,7 +140,10 @@ def assert_no_secrets(
     for where, blob in blobs:
         for form in number_forms:
             assert form not in blob, f"card number leaked into {where}"
-        assert SECRET_CVV not in blob, f"CVV leaked into {where}"
+        # Four digits turn up by chance in ids, tokens and timings, so look for the CVV the way
+        # a leak would show it: as a quoted value, or next to its name.
+        assert not CVV_LEAK.search(blob), f"CVV leaked into {where}"
+        assert "verification_value" not in blob, f"the card payload leaked into {where}"
     token_blobs = [("output", t) for t in texts]
     for root in token_free_paths:
         files = [root] if root.is_file() else [p for p in root.rglob("*") if p.is_file()]

@@ -386,3 +386,11 @@ def test_live_batch_display_shows_overall_and_in_flight_lines(tmp_path):
     text = snap.file.getvalue()
     live.close()
     assert "f.yaml#0" not in text and "2/3" in text and "1 failed" in text and "/s" in text
+
+
+@pytest.mark.parametrize("flag", ["--ledger", "--jsonl", "--junit"])
+def test_unwritable_ledger_or_report_is_a_usage_error_before_sending(cart_sandbox, tmp_path, flag):
+    f = distinct_orders(tmp_path / "o.yaml", 2)
+    r = batch(cart_sandbox, f, flag, tmp_path / "no-such-dir" / "out")
+    assert r.code == 2 and "cannot write" in r.stderr and "no-such-dir" in r.stderr
+    assert sandbox_orders(cart_sandbox) == []

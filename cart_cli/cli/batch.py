@@ -197,30 +197,33 @@ def batch(
 
         jobs = core.plan(core.collect(paths), repeat, core.parse_shard(shard))
         err = stderr_console()
+        book = core.Ledger(ledger)
         listeners = []
-        if not quiet:
-            listeners.append(_LiveBatch(err, len(jobs)) if is_live(err) else _PlainBatch(err))
-        if jsonl:
-            listeners.append(JsonlReport(jsonl))
-        if junit:
-            listeners.append(JunitReport(junit))
         stop = threading.Event()
-        with _stop_on_signals(stop, err), c.open_client(target, pool_size=concurrency) as client:
-            try:
-                summary = core.run(
-                    client,
-                    jobs,
-                    concurrency=concurrency,
-                    ledger=core.Ledger(ledger),
-                    resume=resume,
-                    fail_fast=fail_fast,
-                    rate=rate,
-                    stop=stop,
-                    listeners=listeners,
-                )
-            finally:
-                for li in listeners:
-                    li.close()
+        try:
+            if jsonl:
+                listeners.append(JsonlReport(jsonl))
+            if junit:
+                listeners.append(JunitReport(junit))
+            with c.open_client(target, pool_size=concurrency) as client:
+                if not quiet:  # the display goes up last: nothing can fail after it now
+                    display = _LiveBatch(err, len(jobs)) if is_live(err) else _PlainBatch(err)
+                    listeners.append(display)
+                with _stop_on_signals(stop, err):
+                    summary = core.run(
+                        client,
+                        jobs,
+                        concurrency=concurrency,
+                        ledger=book,
+                        resume=resume,
+                        fail_fast=fail_fast,
+                        rate=rate,
+                        stop=stop,
+                        listeners=listeners,
+                    )
+        finally:
+            for li in listeners:
+                li.close()
         _report(summary, json_out, err, stdout_console(), print_json)
         raise typer.Exit(int(summary.exit_code))
 

@@ -139,6 +139,10 @@ class Ledger:
         self.path = Path(path)
         self._lock = threading.Lock()
         self.run_id = hashlib.sha256(f"{os.getpid()}{time.time()}".encode()).hexdigest()[:12]
+        try:  # find out now, not in the middle of a batch, that it cannot be written
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        except OSError as e:
+            raise UsageError(f"cannot write the ledger {self.path}: {e.strerror or e}") from None
 
     def read(self) -> dict[str, dict]:
         """The last known state of each job id: {'state': placed|not_placed|unknown, ...}."""
@@ -334,7 +338,7 @@ def run(
             try:
                 result = attempt(job.order, client, keys=keys, sse=sse, on_event=on_event)
             except Exception as e:  # a bug: still record it, and never as "not placed" if sent
-                log.exception("internal error in %s", job.name)
+                log.debug("internal error in %s", job.name, exc_info=True)  # --debug shows it
                 err = CartError(
                     f"internal error: {type(e).__name__}",
                     outcome="unknown" if sent else "not_placed",
@@ -352,40 +356,35 @@ def run(
         finally:
             slots.release()
 
+    def launchable() -> bool:
+        return not (stop.is_set() or (fail_fast and failed.is_set()))
+
+    def take_slot() -> bool:
+        while not slots.acquire(timeout=0.1):
+            if not launchable():
+                return False
+        return True
+
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="order") as pool:
-        for k, job in enumerate(jobs):
-            prior = known.get(job.id)
-            if prior and prior["state"] == "placed":
-                finish(
-                    JobOutcome(
-                        job, SKIPPED, note=f"already placed as {prior.get('order_number') or '?'}"
-                    )
+        for job in jobs:
+            prior = known.get(job.id, {})
+            if prior.get("state") == "placed":
+                note = f"already placed as {prior.get('order_number') or '?'}"
+                finish(JobOutcome(job, SKIPPED, note=note))
+            elif prior.get("state") == "unknown":
+                note = (
+                    "outcome unknown in an earlier run: check the merchant before placing it again"
                 )
-                continue
-            if prior and prior["state"] == "unknown":
-                finish(
-                    JobOutcome(
-                        job,
-                        UNRESOLVED,
-                        note="outcome unknown in an earlier run: "
-                        "check the merchant before placing it again",
-                    )
-                )
-                continue
-            while not slots.acquire(timeout=0.1):
-                if stop.is_set():
-                    break
-            else:
-                if not (stop.is_set() or (fail_fast and failed.is_set())):
-                    limiter.wait(stop)
-                if stop.is_set() or (fail_fast and failed.is_set()):
+                finish(JobOutcome(job, UNRESOLVED, note=note))
+            elif launchable() and take_slot():
+                limiter.wait(stop)
+                if launchable():
+                    pool.submit(work, job)
+                else:
                     slots.release()
-                    summary.not_run.extend(jobs[k:])
-                    break
-                pool.submit(work, job)
-                continue
-            summary.not_run.extend(jobs[k:])
-            break
+                    summary.not_run.append(job)
+            else:
+                summary.not_run.append(job)
     summary.interrupted = stop.is_set()
     summary.elapsed = time.monotonic() - started
     return summary

@@ -198,7 +198,3 @@ class ServerError(CartError):
 
 class OutcomeUnknown(CartError):
     exit_code, code, outcome = Exit.UNKNOWN, "OutcomeUnknown", UNKNOWN
-
-
-class Interrupted(CartError):
-    exit_code, code = Exit.INTERRUPTED, "Interrupted"

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from cart_cli.core.batch import FAILED, SKIPPED, UNRESOLVED, JobOutcome, Listener
-from cart_cli.core.errors import Exit
+from cart_cli.core.errors import Exit, UsageError
 
 # Business outcomes are test failures; infrastructure trouble is a test error.
 FAILURE_CODES = {Exit.USAGE, Exit.DECLINED, Exit.PRODUCT, Exit.CAPTCHA}
@@ -19,7 +19,10 @@ FAILURE_CODES = {Exit.USAGE, Exit.DECLINED, Exit.PRODUCT, Exit.CAPTCHA}
 class JsonlReport(Listener):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - open for the batch
+        try:
+            self.fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - open for the batch
+        except OSError as e:
+            raise UsageError(f"cannot write {self.path}: {e.strerror or e}") from None
         self.lock = threading.Lock()
 
     def finished(self, outcome: JobOutcome) -> None:
@@ -39,7 +42,10 @@ class JunitReport(Listener):
         self.suite = suite
         self.outcomes: list[JobOutcome] = []
         self.lock = threading.Lock()
-        self._write()
+        try:
+            self._write()
+        except OSError as e:
+            raise UsageError(f"cannot write {self.path}: {e.strerror or e}") from None
 
     def finished(self, outcome: JobOutcome) -> None:
         with self.lock:
