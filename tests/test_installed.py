@@ -123,6 +123,24 @@ def test_sandbox_command_serves_logs_and_stops_on_ctrl_c():
     assert_no_secrets(err)
 
 
+def test_sandbox_command_app_id_allow_list():
+    proc = subprocess.Popen(
+        [CLI, "sandbox", "--port", "0", "--app-id", "ci"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = proc.stderr.readline().split()[3]
+        base = ["place", SAMPLES / "one-item.yaml", "--api-url", url, "--payment-url", url, "-q"]
+        assert cli_subprocess([*base, "--app-id", "ci"]).code == 0
+        r = cli_subprocess([*base, "--app-id", "someone-else"])
+        assert r.code == 6 and "InvalidAppId" in r.stderr
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=20)
+
+
 def test_sandbox_command_refuses_bad_options(tmp_path):
     r = cli_subprocess(["sandbox", "--fault", "explode"])
     assert r.code == 2 and "unknown sandbox fault" in r.stderr

@@ -23,6 +23,14 @@ def sandbox(
         ),
     ] = None,
     token_ttl: Annotated[int, typer.Option(min=1, help="Token lifetime, seconds.")] = 3600,
+    app_id: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--app-id",
+            metavar="ID",
+            help="Accept only these application ids (repeatable). Default: any non-empty one.",
+        ),
+    ] = None,
     fault: Annotated[
         str | None,
         typer.Option(
@@ -50,6 +58,7 @@ def sandbox(
                 token_ttl=token_ttl,
                 fault=fault,
                 log=stderr_log,
+                app_ids=frozenset(app_id) if app_id else None,
             )
         except (ValueError, CatalogError) as e:
             raise UsageError(str(e)) from None
