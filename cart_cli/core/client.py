@@ -181,8 +181,8 @@ class Client:
     def key_url(self) -> str:
         return f"{self.endpoints.payment_url}/api/v1/payment/key"
 
-    def order_url(self, domain: str, action: str = "place-order") -> str:
-        return f"{self.endpoints.payment_url}/api/v1/payment/domains/{quote(domain)}/{action}"
+    def order_url(self, domain: str) -> str:
+        return f"{self.endpoints.payment_url}/api/v1/payment/domains/{quote(domain)}/place-order"
 
     def close(self) -> None:
         self.http.close()
@@ -329,7 +329,8 @@ class Client:
         return self._browser_session()
 
     def token(self) -> str:
-        """A valid device token: memory, then cache, renewed when under two minutes remain."""
+        """A valid device token: from memory, else the cache, else a new session; renewed (same
+        device) when under two minutes, or half its lifetime, remain."""
         with self._lock:
             s = self._session
             if s is None and self.token_cache:
