@@ -385,3 +385,8 @@ def test_hostile_files_are_exit_2_with_one_clear_message(cart_sandbox, tmp_path,
     r = place(cart_sandbox, f)
     assert r.code == 2 and message in r.stderr and "Traceback" not in r.stderr
     assert sandbox_orders(cart_sandbox) == []
+
+
+def test_no_order_at_all_says_what_to_give():
+    r = cli(["place", "--sandbox"])
+    assert r.code == 2 and "no order given: pass ORDER.yaml" in r.stderr

@@ -103,6 +103,11 @@ def place(
 
         if json_out:
             guard.json_doc = lambda e: OrderResult(merchant, False, error=e).to_json()
+        if order_file is None and not (merchant or item or shipping or card):
+            raise c.UsageError(
+                "no order given: pass ORDER.yaml, or build one with --merchant, --item, "
+                "--shipping and --card (see cart-cli place --help)"
+            )
         overrides = Overrides(
             merchant=merchant,
             items=item or [],
