@@ -206,3 +206,40 @@ def test_card_is_asked_for_on_a_terminal_without_echo(tmp_path):
     assert "Visa ending 4242" in text
     assert "4242424242424242" not in text and "8317" not in text  # hidden input
     assert "Ada L" in text  # the name is echoed as typed
+
+
+def test_no_standard_input_at_all_is_handled(tmp_path):
+    """CI jobs may run with stdin closed: no prompt, and `--card -` says there is no input."""
+
+    def closed_stdin(*args):
+        p = subprocess.run(
+            ["sh", "-c", 'exec "$0" "$@" 0<&-', CLI, *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        return p.returncode, p.stderr
+
+    code, err = closed_stdin("place", SAMPLES / "one-item.yaml", "--sandbox", "-q")
+    assert code == 0, err
+    code, err = closed_stdin("place", SAMPLES / "one-item.yaml", "--sandbox", "--card", "-")
+    assert code == 2 and "standard input, and there is none" in err
+
+
+def test_a_closed_stdout_pipe_does_not_change_the_exit_code(tmp_path):
+    """`cart-cli ... | head -1`: the orders were placed, so the exit code must say so."""
+    f = tmp_path / "o.yaml"
+    f.write_text((SAMPLES / "one-item.yaml").read_text())
+    for args in (
+        ["batch", f, "--repeat", "40", "--json", "--ledger", tmp_path / "l.jsonl"],
+        ["batch", f, "--repeat", "40", "--ledger", tmp_path / "l2.jsonl"],
+    ):
+        proc = subprocess.Popen(
+            [CLI, *map(str, args), "--sandbox", "-q"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        proc.stdout.close()  # the reader is gone before anything is written
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        assert b"Traceback" not in err and b"BrokenPipe" not in err and b"internal" not in err

@@ -191,7 +191,7 @@ def batch(
     """Place many orders concurrently, with a ledger, resume, shards and reports."""
     c.setup_logging(debug)
     with c.guarded(c.Guard(debug=debug)):
-        from cart_cli.cli.render import is_live, print_json, stderr_console, stdout_console
+        from cart_cli.cli.render import is_live, stderr_console
         from cart_cli.core import batch as core
         from cart_cli.core.reports import JsonlReport, JunitReport
 
@@ -224,7 +224,7 @@ def batch(
         finally:
             for li in listeners:
                 li.close()
-        _report(summary, json_out, err, stdout_console(), print_json)
+        _report(summary, json_out, err)
         raise typer.Exit(int(summary.exit_code))
 
 
@@ -255,10 +255,10 @@ class _stop_on_signals:
             signal.signal(sig, handler)
 
 
-def _report(summary, json_out: bool, err, out, print_json) -> None:
+def _report(summary, json_out: bool, err) -> None:
     from rich.table import Table
 
-    from cart_cli.cli.render import order_total
+    from cart_cli.cli.render import order_total, print_json, print_result
 
     if json_out:
         print_json(summary.to_json())
@@ -277,7 +277,7 @@ def _report(summary, json_out: bool, err, out, print_json) -> None:
                 f"{o.seconds:.2f}" if r else "",
                 (r.error.code if r and r.error else "") or o.note,
             )
-        out.print(table)
+        print_result(table)
     line = (
         f"{summary.count('placed')} placed, {summary.count('failed')} failed, "
         f"{summary.count('skipped')} already placed, {summary.count('unresolved')} unresolved, "

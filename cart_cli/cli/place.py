@@ -95,7 +95,7 @@ def place(
     c.setup_logging(debug)
     guard = c.Guard(debug=debug)
     with c.guarded(guard):
-        from cart_cli.cli.render import print_json, progress_for, receipt, stdout_console
+        from cart_cli.cli.render import print_json, print_result, progress_for, receipt
         from cart_cli.core.checkout import KeyProvider, OrderResult, place_order
         from cart_cli.core.checkout import dry_run as make_dry_run
         from cart_cli.core.events import Step
@@ -117,7 +117,9 @@ def place(
             captcha_token=captcha_token,
         )
         order = load_order(
-            order_file, overrides, prompt_card=prompt_card if sys.stdin.isatty() else None
+            order_file,
+            overrides,
+            prompt_card=prompt_card if sys.stdin and sys.stdin.isatty() else None,
         )
         merchant = order.merchant
         with c.open_client(target) as client:
@@ -143,7 +145,7 @@ def place(
             )
             print_json(result.to_json())
         else:
-            stdout_console().print(receipt(placed.order, order.merchant))
+            print_result(receipt(placed.order, order.merchant))
 
 
 def register(app: typer.Typer) -> None:

@@ -35,11 +35,18 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+class _ResultConsole(Console):
+    def on_broken_pipe(self) -> None:
+        """rich exits 1 here; the exit code must say what happened to the order instead."""
+        self.quiet = True
+        _silence_stdout()
+
+
 def stdout_console() -> Console:
     """Tables on stdout. Piped output is not cut to 80 columns unless COLUMNS says so."""
-    console = Console(highlight=False)
+    console = _ResultConsole(highlight=False)
     if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(highlight=False, width=PIPED_WIDTH)
+        console = _ResultConsole(highlight=False, width=PIPED_WIDTH)
     return console
 
 
@@ -298,8 +305,28 @@ def receipt(order: dict, merchant: str):
 
 
 def print_json(doc: dict) -> None:
-    sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
-    sys.stdout.flush()
+    emit(lambda: sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n"))
+
+
+def print_result(renderable) -> None:
+    """A table on stdout."""
+    emit(lambda: stdout_console().print(renderable))
+
+
+def emit(write) -> None:
+    """Write the result to stdout. If the reader has gone (`| head`), drop the rest quietly: the
+    exit code must still say what happened to the order, not that a pipe closed."""
+    try:
+        write()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())  # also silences the flush at interpreter exit
+    os.close(devnull)
 
 
 def order_total(order: dict) -> str:

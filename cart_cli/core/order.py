@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from cart_cli.core.errors import OrderInvalid, Problem
-from cart_cli.core.yamldoc import Doc, fmt_path, load_file, load_text
+from cart_cli.core.yamldoc import MAX_BYTES, Doc, fmt_path, load_file, load_text
 from cart_cli.wire import cards
 from cart_cli.wire.models import Address, Item, Text
 
@@ -424,6 +424,18 @@ def _assemble(
     return validate(data, sources, problems, explained)
 
 
+def _read_stdin() -> str:
+    """The card from standard input, bounded like a file; a clear problem when there is none."""
+    if sys.stdin is None:
+        raise OrderInvalid(
+            [Problem("--card", "", None, "- means standard input, and there is none")]
+        )
+    text = sys.stdin.read(MAX_BYTES + 1)
+    if len(text) > MAX_BYTES:
+        raise OrderInvalid([Problem("<stdin>", "", None, "more than 1 MiB; not a card")])
+    return text
+
+
 def _card_from_flag(value, env, stdin_text, sources: _Sources, problems: list) -> Any:
     if value.startswith(cards.ALIAS_PREFIX):
         sources.set("card", Doc("--card"))
@@ -442,8 +454,7 @@ def _card_from_flag(value, env, stdin_text, sources: _Sources, problems: list) -
         return None
     try:
         if value == "-":
-            reader = stdin_text or sys.stdin.read
-            doc = load_text(reader(), "<stdin>", env)
+            doc = load_text((stdin_text or _read_stdin)(), "<stdin>", env)
         else:
             doc = load_file(value, env)
     except OrderInvalid as e:
