@@ -11,7 +11,6 @@ from typing import Annotated
 import typer
 
 from cart_cli.cli import common as c
-from cart_cli.core import events
 from cart_cli.core.defaults import LEDGER_DEFAULT
 
 RUN = "Running"
@@ -46,13 +45,6 @@ class _PlainBatch:
         print("  ".join(parts), file=self.console.file, flush=True)
 
     def close(self) -> None: ...
-
-
-_STAGE_TEXT = {
-    events.CreatingCart: "creating cart",
-    events.ShippingUpdated: "shipping",
-    events.OrderPlaced: "placed",
-}
 
 
 class _LiveBatch:
@@ -94,10 +86,18 @@ class _LiveBatch:
             )
 
     def event(self, job, ev) -> None:
+        from cart_cli.core import events  # not at import time: it would slow --help
+
         if isinstance(ev, events.ItemAdded):
             stage = f"item {ev.index}"
+        elif isinstance(ev, events.Step):
+            stage = ev.name
         else:
-            stage = ev.name if isinstance(ev, events.Step) else _STAGE_TEXT.get(type(ev))
+            stage = {
+                events.CreatingCart: "creating cart",
+                events.ShippingUpdated: "shipping",
+                events.OrderPlaced: "placed",
+            }.get(type(ev))
         with self.lock:
             if stage and job.id in self.lines:
                 self.progress.update(self.lines[job.id], extra=stage)
