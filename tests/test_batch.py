@@ -134,6 +134,13 @@ def test_invalid_order_stops_the_batch_before_anything_is_sent(cart_sandbox, tmp
     assert not (tmp_path / ".cart-cli-ledger.jsonl").exists()
 
 
+def test_a_file_named_twice_is_placed_once(cart_sandbox, tmp_path):
+    f = distinct_orders(tmp_path / "o.yaml", 2)
+    r = batch(cart_sandbox, tmp_path, f, "--json")
+    assert r.code == 0 and r.json()["total"] == 2
+    assert len(sandbox_orders(cart_sandbox)) == 2
+
+
 def test_shards_cover_every_order_exactly_once(cart_sandbox, tmp_path):
     f = distinct_orders(tmp_path / "o.yaml", 10)
     seen = []

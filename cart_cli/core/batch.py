@@ -40,7 +40,10 @@ class Source:
 
 
 def expand(paths: Iterable[str]) -> list[Path]:
+    """Files from files and directories, each once (`batch orders/ orders/a.yaml` must not place
+    a.yaml's orders twice; --repeat is the way to ask for that)."""
     files: list[Path] = []
+    seen: set[Path] = set()
     for p in paths:
         path = Path(p)
         if path.is_dir():
@@ -49,9 +52,12 @@ def expand(paths: Iterable[str]) -> list[Path]:
             )
             if not found:
                 raise UsageError(f"{p}: no *.yaml or *.yml files in this directory")
-            files.extend(found)
         else:
-            files.append(path)
+            found = [path]
+        for f in found:
+            if f.resolve() not in seen:
+                seen.add(f.resolve())
+                files.append(f)
     return files
 
 
