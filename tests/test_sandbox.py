@@ -464,6 +464,9 @@ def test_cart_errors(api, cart_sandbox):
         complete, json={"encrypted_card": api.jwe(), "billing_info": ADDRESS}, headers=api.h()
     )
     assert err(r) == (400, "ErrorMissingRequiredParameters")
+    r = api.cart("POST", "/line-items/NOPE/quantity/1?flush_cart=true")
+    assert err(r) == (404, "ErrorProductNotFound")
+    assert [li["sku"] for li in api.cart("GET").json()["line_items"]] == ["24-MB01"]  # untouched
     c = api.cart("DELETE", "/line-items").json()
     assert c["line_items"] == [] and c["total"]["number"] == 0
 

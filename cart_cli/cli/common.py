@@ -187,13 +187,11 @@ def open_client(target: Target, pool_size: int = 10) -> Iterator:
     sandbox = None
     if target.sandbox:
         from cart_cli.sandbox import Sandbox
-        from cart_cli.sandbox.faults import parse_fault
 
         try:
-            parse_fault(target.sandbox_fault)
-        except ValueError as e:
+            sandbox = Sandbox(latency=target.sandbox_latency, fault=target.sandbox_fault)
+        except ValueError as e:  # the only thing it can refuse here: the fault
             raise UsageError(f"--sandbox-fault: {e}") from None
-        sandbox = Sandbox(latency=target.sandbox_latency, fault=target.sandbox_fault)
         sandbox.start()
         endpoints = Endpoints(sandbox.url, sandbox.url, defaults.SANDBOX_APP_ID)
         cache = None  # a throwaway server: its tokens are worth nothing after this run

@@ -45,11 +45,8 @@ def sandbox(
         from cart_cli.core.errors import UsageError
         from cart_cli.sandbox import Sandbox
         from cart_cli.sandbox.app import stderr_log
-        from cart_cli.sandbox.catalog import CatalogError
-        from cart_cli.sandbox.faults import parse_fault
 
         try:
-            parse_fault(fault)
             server = Sandbox(
                 host=host,
                 port=port,
@@ -60,7 +57,7 @@ def sandbox(
                 log=stderr_log,
                 app_ids=frozenset(app_id) if app_id else None,
             )
-        except (ValueError, CatalogError) as e:
+        except ValueError as e:  # a bad --fault or --catalog
             raise UsageError(str(e)) from None
         except OSError as e:
             raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None

@@ -135,20 +135,23 @@ def create_app(
     def store_context(request: Request, f: Fault | None = None):
         m = state.merchant(request.path_params["domain"])
         device = device_of(request, f)
-        if m.mode == "down":
-            raise SandboxError(
-                Err.STORE_UNAVAILABLE, f"{m.display_name} is temporarily unavailable"
-            )
+        state.check_open(m)
         return m, device
+
+    def payment_of(m, body: dict) -> Payment:
+        """The card, decrypted and checked, and the merchant's captcha rule (before any work)."""
+        payment = Payment.from_card(state.keys.decrypt_card(body.get("encrypted_card")))
+        if m.mode == "captcha" and not body.get("captcha_token"):
+            raise SandboxError(Err.CAPTCHA_REQUIRED, "This merchant requires a captcha_token")
+        return payment
 
     # ---- auth and key -------------------------------------------------------------------
     async def browser_session(request: Request):
         app_id = request.headers.get(names.H_APP_ID, "").strip()
         if not app_id or (state.app_ids is not None and app_id not in state.app_ids):
-            e = SandboxError(
+            raise SandboxError(
                 Err.INVALID_APP_ID, "Application ID is invalid or not found", use_message=True
             )
-            return JSONResponse(e.body(), status_code=e.status)
         body = await read_json(request)
         if body.get("access_token"):
             return JSONResponse(state.renew_token(body["access_token"]))
@@ -176,10 +179,7 @@ def create_app(
         """The work of place-order: yields (event, data); raises SandboxError on failure."""
         await pause()
         yield names.CREATING_CART, {"domain": m.domain}
-        if m.mode == "down":
-            raise SandboxError(
-                Err.STORE_UNAVAILABLE, f"{m.display_name} is temporarily unavailable"
-            )
+        state.check_open(m)
         cart = Cart(m)
         for item in items:
             await pause()
@@ -250,10 +250,7 @@ def create_app(
         items = validate_items(body.get("items"))
         shipping = validate_address(body.get("shipping_info"), "shipping_info")
         billing = validate_address(body.get("billing_info", shipping), "billing_info")
-        payment = Payment.from_card(state.keys.decrypt_card(body.get("encrypted_card")))
-        if m.mode == "captcha" and not body.get("captcha_token"):
-            raise SandboxError(Err.CAPTCHA_REQUIRED, "This merchant requires a captcha_token")
-        work = checkout(m, items, shipping, billing, payment)
+        work = checkout(m, items, shipping, billing, payment_of(m, body))
         if request.query_params.get("sse", "false").lower() != "true":
             if f and f.name == "stall":
                 await asyncio.sleep(f.seconds)
@@ -284,9 +281,7 @@ def create_app(
             return early
         body = await read_json(request)
         billing = validate_address(body.get("billing_info"), "billing_info")
-        payment = Payment.from_card(state.keys.decrypt_card(body.get("encrypted_card")))
-        if m.mode == "captcha" and not body.get("captcha_token"):
-            raise SandboxError(Err.CAPTCHA_REQUIRED, "This merchant requires a captcha_token")
+        payment = payment_of(m, body)
         cart = state.cart_for(device, m, create=False)
         if cart is None:
             raise SandboxError(Err.CART_NOT_FOUND, f"No cart for this device on {m.domain}")
@@ -312,10 +307,9 @@ def create_app(
             qty = 0
         if qty < 1:
             raise SandboxError(Err.INVALID_INPUT, "quantity must be a whole number >= 1")
+        flush = request.query_params.get("flush_cart", "false").lower() == "true"
         cart = state.cart_for(device, m)
-        if request.query_params.get("flush_cart", "false").lower() == "true":
-            cart.lines.clear()
-        state.check_add(cart, request.path_params["sku"], qty)
+        state.check_add(cart, request.path_params["sku"], qty, flush=flush)
         return JSONResponse(cart.view())
 
     async def shipping_info(request: Request):
@@ -335,8 +329,7 @@ def create_app(
     async def clear_cart(request: Request):
         m, device = store_context(request, fault_of(request))
         cart = state.cart_for(device, m)
-        cart.lines.clear()
-        cart.choose_cheapest_if_needed()
+        state.clear(cart)
         return JSONResponse(cart.view())
 
     # ---- inspection ----------------------------------------------------------------------

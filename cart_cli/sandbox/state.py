@@ -325,6 +325,13 @@ class State:
             raise SandboxError(Err.STORE_NOT_FOUND, f"No store is configured for domain {domain}")
         return m
 
+    @staticmethod
+    def check_open(m: Merchant) -> None:
+        if m.mode == "down":
+            raise SandboxError(
+                Err.STORE_UNAVAILABLE, f"{m.display_name} is temporarily unavailable"
+            )
+
     def issue_token(self, device_id: str | None = None) -> dict:
         from jose import jwt
 
@@ -392,16 +399,23 @@ class State:
             return True
 
     # ---- carts ---------------------------------------------------------------------------
-    def check_add(self, cart: Cart, sku: str, qty: int) -> None:
-        """Add ``qty`` of ``sku`` to ``cart`` if the product exists and stock allows."""
+    def check_add(self, cart: Cart, sku: str, qty: int, flush: bool = False) -> None:
+        """Add ``qty`` of ``sku`` to ``cart`` (emptied first with ``flush``) if the product exists
+        and stock allows; a refused add leaves the cart as it was."""
         m = cart.merchant
         if sku not in m.products:
             raise SandboxError(Err.PRODUCT_NOT_FOUND, f"Product {sku} was not found")
-        wanted = cart.lines.get(sku, 0) + qty
+        wanted = qty if flush else cart.lines.get(sku, 0) + qty
         left = self.stock[m.domain][sku]
         if wanted > left:
             raise SandboxError(Err.NOT_ENOUGH_STOCK, f"Only {left} left of {sku}")
+        if flush:
+            cart.lines.clear()
         cart.lines[sku] = wanted
+        cart.choose_cheapest_if_needed()
+
+    def clear(self, cart: Cart) -> None:
+        cart.lines.clear()
         cart.choose_cheapest_if_needed()
 
     def cart_for(self, device: str, m: Merchant, create: bool = True) -> Cart | None:
