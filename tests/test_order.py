@@ -333,3 +333,30 @@ def test_huge_file_and_alias_bomb_are_refused_quickly(tmp_path):
 def test_directory_and_missing_file(tmp_path):
     assert problems(tmp_path) == [f"{tmp_path}: is a directory, not an order file"]
     assert problems(tmp_path / "nope.yaml") == [f"{tmp_path / 'nope.yaml'}: no such file"]
+
+
+def test_missing_variable_in_a_multi_order_entry_is_reported_once(tmp_path):
+    f = tmp_path / "many.yaml"
+    f.write_text(
+        yaml.safe_dump(
+            {
+                "defaults": {"merchant": "staging.luma.gift", "shipping_info": ADDRESS},
+                "orders": [
+                    {
+                        "items": [{"variant_id": "A", "quantity": 1}],
+                        "card": {
+                            "number": "${NOT_SET_HERE}",
+                            "name": "A",
+                            "month": 1,
+                            "year": 2040,
+                            "cvv": "123",
+                        },
+                    }
+                ],
+            },
+            sort_keys=False,
+        )
+    )
+    with pytest.raises(OrderInvalid) as e:
+        load_orders(f, env={})
+    assert [p.message for p in e.value.problems] == ["environment variable NOT_SET_HERE is not set"]

@@ -283,16 +283,14 @@ def load_order(
     if isinstance(main.data, dict) and "orders" in main.data:
         problem = main.problem(("orders",), "a multi-order file: use `cart-cli batch`")
         raise OrderInvalid([problem])
-    explained = {fmt_path(p) for p in main.bad_paths}
+    return _assemble_doc(main, overrides or Overrides(), env, stdin_text, prompt_card)
+
+
+def _assemble_doc(doc: Doc, ov: Overrides, env, stdin_text=None, prompt_card=None) -> Order:
+    """One order from a whole document (its own problems count as already explained)."""
+    explained = {fmt_path(p) for p in doc.bad_paths}
     return _assemble(
-        main.data,
-        _Sources(main),
-        list(main.problems),
-        explained,
-        overrides or Overrides(),
-        env,
-        stdin_text,
-        prompt_card,
+        doc.data, _Sources(doc), list(doc.problems), explained, ov, env, stdin_text, prompt_card
     )
 
 
@@ -307,9 +305,7 @@ def load_orders(path: str | Path, env: Mapping[str, str] | None = None) -> list[
     doc = load_file(path, env)
     data = doc.data
     if not (isinstance(data, dict) and "orders" in data):
-        explained = {fmt_path(p) for p in doc.bad_paths}
-        order = _assemble(data, _Sources(doc), list(doc.problems), explained, Overrides(), env)
-        return [(0, order)]
+        return [(0, _assemble_doc(doc, Overrides(), env))]
     problems = list(doc.problems)
     for key in data:
         if key not in BATCH_KEYS:
@@ -336,11 +332,9 @@ def load_orders(path: str | Path, env: Mapping[str, str] | None = None) -> list[
         for name in merged:
             prefix = ("orders", i, name) if name in entry else ("defaults", name)
             sources.set(str(name), doc, prefix)
-        explained = {
-            fmt_path(p[3:] if p[0] == "orders" else p[1:])
-            for p in doc.bad_paths
-            if p[:2] == ("orders", i) or p[:1] == ("defaults",)
-        }
+        # Problems already said, as paths within this entry: orders[i].X and defaults.X are X.
+        explained = {fmt_path(p[2:]) for p in doc.bad_paths if p[:2] == ("orders", i)}
+        explained |= {fmt_path(p[1:]) for p in doc.bad_paths if p[:1] == ("defaults",)}
         try:
             out.append((i, _assemble(merged, sources, [], explained, Overrides(), env)))
         except OrderInvalid as e:
