@@ -59,7 +59,6 @@ class Progress:
 
     def __init__(self, merchant: str) -> None:
         self.merchant = merchant
-        self.submitted = False
         self.state = {key: "pending" for key, _ in STAGES}
         self.detail = {key: "" for key, _ in STAGES}
         self.started = {key: 0.0 for key, _ in STAGES}
@@ -81,7 +80,6 @@ class Progress:
             self._enter("prepare")
             self.detail["prepare"] = STEP_TEXT.get(ev.name, ev.name)
             if ev.submits:
-                self.submitted = True
                 self._enter(names.CREATING_CART)
         elif isinstance(ev, ev_.CreatingCart):
             self._enter(names.CREATING_CART)

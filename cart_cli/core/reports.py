@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from cart_cli.core.batch import FAILED, SKIPPED, UNRESOLVED, JobOutcome, Listener
 from cart_cli.core.errors import Exit, UsageError
+from cart_cli.core.files import atomic_write
 
 # Business outcomes are test failures; infrastructure trouble is a test error.
 FAILURE_CODES = {Exit.USAGE, Exit.DECLINED, Exit.PRODUCT, Exit.CAPTCHA}
@@ -53,8 +52,7 @@ class JunitReport(Listener):
             self._write()
 
     def close(self) -> None:
-        with self.lock:
-            self._write()
+        pass  # written as each order finished
 
     def document(self) -> ET.Element:
         failures = errors = skipped = 0
@@ -111,13 +109,7 @@ class JunitReport(Listener):
         return root
 
     def _write(self) -> None:
-        tree = ET.ElementTree(self.document())
-        ET.indent(tree)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent or ".", prefix=".junit-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                tree.write(fh, encoding="utf-8", xml_declaration=True)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        root = self.document()
+        ET.indent(root)
+        data = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+        atomic_write(self.path, data, mode=0o644)  # a report, like the JSONL one

@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
+
+from cart_cli.core.files import atomic_write
 
 
 def default_dir() -> Path:
@@ -47,17 +48,6 @@ class TokenCache:
         try:
             self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             os.chmod(self.dir, 0o700)
-            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".session-", suffix=".tmp")
-            try:
-                os.fchmod(fd, 0o600)
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(record, fh)
-                os.replace(tmp, self.path(api_url, app_id))
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            atomic_write(self.path(api_url, app_id), json.dumps(record).encode(), mode=0o600)
         except OSError:
             pass
-
-    def forget(self, api_url: str, app_id: str) -> None:
-        self.path(api_url, app_id).unlink(missing_ok=True)
