@@ -85,7 +85,7 @@ def test_json_success_document(cart_sandbox, order_file):
     assert doc["schema"] == "cart-cli.order-result/1" and doc["ok"] is True
     assert doc["merchant"] == "staging.luma.gift"
     assert doc["order"]["platform_order_number"] == "000000001"
-    assert isinstance(doc["elapsed_ms"], int)
+    assert isinstance(doc["elapsed_ms"], int) and len(doc["request_id"]) == 32
     assert set(doc["stage_ms"]) >= {"session", "key", "encrypt", "submit", "order-placed"}
 
 

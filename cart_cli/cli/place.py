@@ -136,14 +136,7 @@ def place(
 
                 placed = place_order(order, client, keys=keys, sse=not no_sse, on_event=on_event)
         if json_out:
-            result = OrderResult(
-                order.merchant,
-                True,
-                order=placed.order,
-                elapsed_ms=placed.elapsed_ms,
-                stage_ms=placed.stage_ms,
-            )
-            print_json(result.to_json())
+            print_json(OrderResult.of(order.merchant, placed).to_json())
         else:
             print_result(receipt(placed.order, order.merchant))
 

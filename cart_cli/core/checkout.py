@@ -77,6 +77,18 @@ class OrderResult:
     error: CartError | None = None
     elapsed_ms: int = 0
     stage_ms: dict = field(default_factory=dict)
+    request_id: str | None = None
+
+    @classmethod
+    def of(cls, merchant: str, placed: Placed) -> OrderResult:
+        return cls(
+            merchant,
+            True,
+            order=placed.order,
+            elapsed_ms=placed.elapsed_ms,
+            stage_ms=placed.stage_ms,
+            request_id=placed.request_id,
+        )
 
     @property
     def exit_code(self) -> Exit:
@@ -86,6 +98,7 @@ class OrderResult:
         doc = {"schema": SCHEMA, "ok": self.ok, "merchant": self.merchant}
         if self.ok:
             doc["order"] = self.order
+            doc["request_id"] = self.request_id
         else:
             doc["error"] = self.error.to_dict() if self.error else None
         doc["elapsed_ms"] = self.elapsed_ms
@@ -176,10 +189,4 @@ def attempt(order: Order, client: Client, **kw) -> OrderResult:
     except CartError as e:
         ms = int((time.perf_counter() - started) * 1000)
         return OrderResult(order.merchant, False, error=e, elapsed_ms=ms)
-    return OrderResult(
-        order.merchant,
-        True,
-        order=placed.order,
-        elapsed_ms=placed.elapsed_ms,
-        stage_ms=placed.stage_ms,
-    )
+    return OrderResult.of(order.merchant, placed)
