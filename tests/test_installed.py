@@ -37,6 +37,7 @@ def test_help_imports_no_heavy_library():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.stdout.strip().splitlines()[-1] == "[]"
     assert "place" in p.stdout and "batch" in p.stdout and "sandbox" in p.stdout
+    assert "Exit codes: 0 order placed" in p.stdout and "130 interrupted" in p.stdout
 
 
 def test_place_with_embedded_sandbox_and_a_receipt():

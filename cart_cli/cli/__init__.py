@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from cart_cli import __version__
+from cart_cli.core.errors import EXIT_MEANING
 
 app = typer.Typer(
     name="cart-cli",
@@ -13,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="Exit codes: " + "; ".join(f"{int(c)} {m}" for c, m in EXIT_MEANING.items()) + ".",
 )
 
 

@@ -21,13 +21,7 @@ from cart_cli.core.events import Step
 from cart_cli.core.order import Order, load_orders
 
 log = logging.getLogger("cart_cli.batch")
-PLACED, FAILED, SKIPPED, UNRESOLVED, NOT_RUN = (
-    "placed",
-    "failed",
-    "skipped",
-    "unresolved",
-    "not_run",
-)
+PLACED, FAILED, SKIPPED, UNRESOLVED = "placed", "failed", "skipped", "unresolved"
 
 
 # ---- inputs ---

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from cart_cli.wire import names
 
@@ -62,15 +62,6 @@ class Garbled:
 
     event: str
     reason: str
-
-
-@dataclass(frozen=True)
-class Finished:
-    """The flow is done: ``ok`` and the elapsed milliseconds."""
-
-    ok: bool
-    elapsed_ms: int
-    stage_ms: dict = field(default_factory=dict)
 
 
 Event = Step | CreatingCart | ItemAdded | ShippingUpdated | OrderPlaced | ErrorEvent | Garbled

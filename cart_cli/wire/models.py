@@ -12,18 +12,6 @@ Email = Annotated[
     StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=200),
 ]
 
-ADDRESS_REQUIRED = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "address1",
-    "city",
-    "state_or_province",
-    "country",
-    "postal_code",
-)
-
 
 class Address(BaseModel):
     model_config = ConfigDict(extra="forbid")
