@@ -212,7 +212,11 @@ def test_dry_run_sends_no_order_and_shows_no_card(cart_sandbox, order_file):
     assert r.code == 0, r.stderr
     doc = r.json()
     assert doc["dry_run"] is True
-    assert doc["url"] == f"{cart_sandbox.url}/api/v1/payment/domains/staging.luma.gift/place-order"
+    assert doc["schema"] == "cart-cli.dry-run/1" and doc["flow"] == "place-order"
+    assert doc["method"] == "POST"
+    assert doc["url"] == (
+        f"{cart_sandbox.url}/api/v1/payment/domains/staging.luma.gift/place-order?sse=true"
+    )
     assert doc["body"]["encrypted_card"].startswith("JWE (kid sbx-")
     assert doc["body"]["encrypted_card"].endswith(", 5 parts)")
     assert doc["body"]["items"] == [{"variant_id": "WS12-XS-Orange", "quantity": 1}]

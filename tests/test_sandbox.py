@@ -214,6 +214,8 @@ def test_place_order_json_answer_has_the_whole_order(api, cart_sandbox):
         "payment_type": "CreditCard",
         "card_type": "Visa",
         "last_four": "1111",
+        "bin": "411111",
+        "card_holder_name": "Ada Lovelace",
         "month": 8,
         "year": 2030,
     }

@@ -152,6 +152,7 @@ def batch(
             min=0.01, metavar="N", help="At most N orders started per second.", rich_help_panel=RUN
         ),
     ] = None,
+    flow: c.FlowOpt = None,
     ledger: Annotated[
         Path,
         typer.Option(
@@ -195,6 +196,7 @@ def batch(
         from cart_cli.core import batch as core
         from cart_cli.core.reports import JsonlReport, JunitReport
 
+        how = c.flow_choice(flow)
         jobs = core.plan(core.collect(paths), repeat, core.parse_shard(shard))
         err = stderr_console()
         book = core.Ledger(ledger)
@@ -220,6 +222,7 @@ def batch(
                         rate=rate,
                         stop=stop,
                         listeners=listeners,
+                        flow=how,
                     )
         finally:
             for li in listeners:

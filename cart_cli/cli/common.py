@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 import inspect
 import logging
@@ -79,7 +80,8 @@ TimeoutOpt = Annotated[
         metavar="SECONDS",
         rich_help_panel=WHERE,
         help=f"Bound on connecting and on each read. Default: {defaults.CONNECT_TIMEOUT:g} "
-        f"connect, {defaults.READ_TIMEOUT:g} read.",
+        f"connect, {defaults.READ_TIMEOUT:g} read ({defaults.ORDER_READ_TIMEOUT:g} for an order "
+        "call that answers only when done: --no-sse, complete-order).",
     ),
 ]
 CaBundleOpt = Annotated[
@@ -99,6 +101,22 @@ HeaderOpt = Annotated[
         metavar="'NAME: VALUE'",
         rich_help_panel=WHERE,
         help="Extra header on every request (repeatable), e.g. 'x-sandbox-fault: drip'.",
+    ),
+]
+
+
+class FlowName(str, enum.Enum):
+    place_order = "place-order"
+    cart = "cart"
+
+
+FlowOpt = Annotated[
+    FlowName | None,
+    typer.Option(
+        "--flow",
+        metavar="place-order|cart",
+        help="How to place: one place-order call, or the cart calls then complete-order. "
+        "Default: the order's flow:, else $CART_CLI_FLOW, else place-order.",
     ),
 ]
 QuietOpt = Annotated[
@@ -167,6 +185,17 @@ def target_options(command):
     return wrapper
 
 
+def flow_choice(flag: FlowName | None):
+    """--flow, else the order's flow:, else $CART_CLI_FLOW (checked here), else place-order."""
+    import os
+
+    from cart_cli.core.checkout import FlowChoice
+
+    return FlowChoice(
+        flag=flag.value if flag else None, env=os.environ.get("CART_CLI_FLOW") or None
+    )
+
+
 def parse_headers(values: list[str]) -> dict:
     out = {}
     for v in values:
@@ -215,6 +244,7 @@ def open_client(target: Target, pool_size: int = 10) -> Iterator:
             token_cache=cache,
             extra_headers=headers,
             pool_size=pool_size,
+            order_read_timeout=target.timeout or defaults.ORDER_READ_TIMEOUT,
         )
         try:
             yield client

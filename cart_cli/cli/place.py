@@ -67,6 +67,7 @@ def place(
         ),
     ] = None,
     captcha_token: Annotated[str | None, typer.Option(rich_help_panel=ORDER)] = None,
+    flow: c.FlowOpt = None,
     no_sse: Annotated[
         bool,
         typer.Option(
@@ -122,10 +123,11 @@ def place(
             prompt_card=prompt_card if sys.stdin and sys.stdin.isatty() else None,
         )
         merchant = order.merchant
+        how = c.flow_choice(flow).of(order)
         with c.open_client(target) as client:
             keys = KeyProvider(client)
             if dry_run:
-                print_json({"dry_run": True, **make_dry_run(order, keys)})
+                print_json(make_dry_run(order, keys, sse=not no_sse, flow=how))
                 return
             with progress_for(order.merchant, quiet=quiet) as progress:
 
@@ -134,7 +136,9 @@ def place(
                         guard.submitted = True
                     progress(ev)
 
-                placed = place_order(order, client, keys=keys, sse=not no_sse, on_event=on_event)
+                placed = place_order(
+                    order, client, keys=keys, sse=not no_sse, flow=how, on_event=on_event
+                )
         if json_out:
             print_json(OrderResult.of(order.merchant, placed).to_json())
         else:

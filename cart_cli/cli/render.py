@@ -76,7 +76,9 @@ class Progress:
         self.current = key
 
     def __call__(self, ev: ev_.Event) -> None:
-        if isinstance(ev, ev_.Step):
+        if isinstance(ev, ev_.Step) and ev.submits and self.current == names.ORDER_PLACED:
+            pass  # the cart flow: the cart is built, and complete-order leaves now
+        elif isinstance(ev, ev_.Step):
             self._enter("prepare")
             self.detail["prepare"] = STEP_TEXT.get(ev.name, ev.name)
             if ev.submits:
@@ -229,10 +231,23 @@ def _one_line_address(a: dict) -> str:
         a.get("address1"),
         a.get("address2"),
         a.get("city"),
-        " ".join(x for x in (a.get("state_or_province"), a.get("postal_code")) if x),
+        " ".join(
+            x
+            for x in (a.get("state_or_province") or a.get("state_name"), a.get("postal_code"))
+            if x
+        ),
         a.get("country"),
     ]
     return ", ".join(str(p) for p in parts if p)
+
+
+def _payment(pay: dict) -> str | None:
+    """'Visa ending 1111, Ada Lovelace': real answers may lack payment_type and add the holder."""
+    if not pay:
+        return None
+    text = f"{pay.get('card_type') or 'Card'} ending {pay.get('last_four') or '????'}"
+    holder = pay.get("card_holder_name")
+    return f"{text}, {holder}" if holder else text
 
 
 def receipt(order: dict, merchant: str):
@@ -286,12 +301,7 @@ def receipt(order: dict, merchant: str):
             f"{order.get('display_name', shop)} ({shop}, {order.get('platform_id', '?')})",
         ),
         ("Submitted at", order.get("submitted_at")),
-        (
-            "Payment",
-            f"{pay.get('card_type', 'Card')} ending {pay.get('last_four', '????')}"
-            if pay
-            else None,
-        ),
+        ("Payment", _payment(pay)),
         ("Ship to", _one_line_address(order.get("shipping_info") or {}) or None),
         ("Shipping", (order.get("shipping_method") or {}).get("description")),
         ("Thank-you page", (order.get("urls") or {}).get("thank_you_page")),

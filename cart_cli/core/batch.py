@@ -301,6 +301,7 @@ def run(
     stop: threading.Event | None = None,
     listeners: list[Listener] = (),
     sse: bool = True,
+    flow=None,  # a checkout.FlowChoice: --flow and CART_CLI_FLOW
 ) -> Summary:
     """Run the jobs; returns when all launched ones have finished (or were never launched)."""
     stop = stop or threading.Event()
@@ -336,7 +337,9 @@ def run(
                     li.event(job, ev)
 
             try:
-                result = attempt(job.order, client, keys=keys, sse=sse, on_event=on_event)
+                result = attempt(
+                    job.order, client, keys=keys, sse=sse, flow=flow, on_event=on_event
+                )
             except Exception as e:  # a bug: still record it, and never as "not placed" if sent
                 log.debug("internal error in %s", job.name, exc_info=True)  # --debug shows it
                 err = CartError(

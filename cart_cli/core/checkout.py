@@ -1,10 +1,15 @@
 """Checkout flows: one order, start to finish, reported through a callback.
 
+Two flows (docs/api.md, "Two flows"): ``place-order`` (one call, SSE or not) and ``cart`` (clear
+the cart, add each item, set shipping info and method, then complete-order). Both report the same
+typed events and give the same results and errors.
+
 ``place_order`` raises; ``attempt`` turns any outcome into an ``OrderResult`` (for --json and
 batch). Both are shared by ``cart-cli place`` and ``cart-cli batch``."""
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -12,7 +17,7 @@ from dataclasses import dataclass, field
 
 from cart_cli.core.client import Client
 from cart_cli.core.crypto import PublicKey, describe_jwe, encrypt_card
-from cart_cli.core.errors import ApiError, CartError, Exit
+from cart_cli.core.errors import ApiError, CartError, Exit, UsageError
 from cart_cli.core.events import (
     ENCRYPT,
     KEY,
@@ -25,10 +30,29 @@ from cart_cli.core.events import (
     ShippingUpdated,
     Step,
 )
-from cart_cli.core.order import Order
+from cart_cli.core.order import CART_FLOW, FLOWS, PLACE_ORDER_FLOW, Order
+from cart_cli.wire import endpoints as ep
 from cart_cli.wire import names
+from cart_cli.wire.money import to_cents
 
 SCHEMA = "cart-cli.order-result/1"
+DRY_RUN_SCHEMA = "cart-cli.dry-run/1"
+
+
+@dataclass(frozen=True)
+class FlowChoice:
+    """Which flow an order takes: --flow, else the order's ``flow:``, else CART_CLI_FLOW, else
+    place-order."""
+
+    flag: str | None = None
+    env: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.env and self.env not in FLOWS:
+            raise UsageError(f"CART_CLI_FLOW={self.env!r}: must be one of {', '.join(FLOWS)}")
+
+    def of(self, order: Order) -> str:
+        return self.flag or order.flow or self.env or PLACE_ORDER_FLOW
 
 
 class KeyProvider:
@@ -130,19 +154,79 @@ _EVENT_STAGE = {
 }
 
 
+def complete_order_body(encrypted_card: str, billing: dict, captcha_token: str | None) -> dict:
+    body = {"encrypted_card": encrypted_card, "billing_info": billing}
+    if captcha_token:
+        body["captcha_token"] = captcha_token
+    return body
+
+
 def prepare(
-    order: Order, keys: KeyProvider, key: PublicKey | None = None
+    order: Order, keys: KeyProvider, key: PublicKey | None = None, flow: str = PLACE_ORDER_FLOW
 ) -> tuple[dict, PublicKey]:
-    """The place-order body with a freshly encrypted card, and the key used."""
+    """The order call's body (place-order, or complete-order for the cart flow) with a freshly
+    encrypted card, and the key used."""
     key = key or keys.get()
-    return order.wire_body(encrypt_card(order.card.payload(), key)), key
+    jwe = encrypt_card(order.card.payload(), key)
+    if flow == CART_FLOW:
+        billing = order.billing.model_dump(exclude_none=True)
+        return complete_order_body(jwe, billing, order.captcha_token), key
+    return order.wire_body(jwe), key
 
 
-def dry_run(order: Order, keys: KeyProvider) -> dict:
+def dry_run(order: Order, keys: KeyProvider, *, sse: bool = True, flow: str = PLACE_ORDER_FLOW):
     """What would be sent, with the card shown only as a description of its JWE."""
-    body, key = prepare(order, keys)
+    client = keys.client
+    body, key = prepare(order, keys, flow=flow)
     body["encrypted_card"] = describe_jwe(body["encrypted_card"], key.kid)
-    return {"method": "POST", "url": keys.client.order_url(order.merchant), "body": body}
+    doc = {"schema": DRY_RUN_SCHEMA, "dry_run": True, "flow": flow}
+    if flow == PLACE_ORDER_FLOW:
+        url = client.order_url(order.merchant, sse=sse)
+        return {**doc, "method": ep.PLACE_ORDER.method, "url": url, "body": body}
+    m = order.merchant
+    calls = [{"method": ep.CLEAR_CART.method, "url": client.url(ep.CLEAR_CART, domain=m)}]
+    calls += [
+        {
+            "method": ep.ADD_ITEM.method,
+            "url": client.url(ep.ADD_ITEM, domain=m, sku=i.variant_id, qty=i.quantity),
+        }
+        for i in order.items
+    ]
+    calls.append(
+        {
+            "method": ep.SHIPPING_INFO.method,
+            "url": client.url(ep.SHIPPING_INFO, domain=m),
+            "body": order.shipping_info.model_dump(exclude_none=True),
+        }
+    )
+    calls.append(
+        {
+            "method": ep.SHIPPING_METHOD.method,
+            "url": client.url(ep.SHIPPING_METHOD, domain=m),
+            "body": {"shipping_method": order.shipping_method or "<the cheapest offered>"},
+        }
+    )
+    doc["cart_calls"] = calls
+    url = client.url(ep.COMPLETE_ORDER, domain=m)
+    return {**doc, "method": ep.COMPLETE_ORDER.method, "url": url, "body": body}
+
+
+def _submit(clock: _Clock, keys: KeyProvider, key: PublicKey, body: dict, body_for, send):
+    """Send the order call once. If it is refused before any work with a validation error, our
+    key may have been rotated away: only then is sending again safe (nothing was begun), once,
+    with a card encrypted for the new key. After work began, never."""
+    clock(Step(SUBMIT))
+    try:
+        return send(body)
+    except ApiError as e:
+        if e.during_work or e.code != names.Err.INVALID_INPUT:
+            raise
+        if (fresh := keys.refresh(key)) is None:
+            raise
+    clock(Step(ENCRYPT))
+    body = body_for(fresh)
+    clock(Step(SUBMIT))
+    return send(body)
 
 
 def place_order(
@@ -151,34 +235,79 @@ def place_order(
     *,
     keys: KeyProvider | None = None,
     sse: bool = True,
+    flow: FlowChoice | str | None = None,
     on_event: Callable[[Event], None] = lambda e: None,
 ) -> Placed:
     keys = keys or KeyProvider(client)
+    how = flow if isinstance(flow, str) else (flow or FlowChoice()).of(order)
     clock = _Clock(on_event)
     clock(Step(SESSION))
     client.token()
     clock(Step(KEY))
     key = keys.get()
     clock(Step(ENCRYPT))
-    body, key = prepare(order, keys, key)
-    clock(Step(SUBMIT))
-    send = dict(sse=sse, on_event=clock, total_items=len(order.items))
-    try:
-        placed, rid = client.place_order(order.merchant, body, **send)
-    except ApiError as e:
-        # Refused before any work with a validation error: maybe our key was rotated away.
-        # Only then is sending again safe (nothing was begun); after work began, never.
-        if (
-            e.during_work
-            or e.code != names.Err.INVALID_INPUT
-            or (fresh := keys.refresh(key)) is None
-        ):
-            raise
-        clock(Step(ENCRYPT))
-        body, key = prepare(order, keys, fresh)
-        clock(Step(SUBMIT))
-        placed, rid = client.place_order(order.merchant, body, **send)
+    body, key = prepare(order, keys, key, how)
+
+    def body_for(fresh: PublicKey) -> dict:
+        return prepare(order, keys, fresh, how)[0]
+
+    if how == CART_FLOW:
+        build_cart(order, client, clock)
+        send = functools.partial(client.complete_order, order.merchant)
+    else:
+        opts = dict(sse=sse, on_event=clock, total_items=len(order.items))
+        send = functools.partial(client.place_order, order.merchant, **opts)
+    placed, rid = _submit(clock, keys, key, body, body_for, send)
+    if how == CART_FLOW:
+        clock(OrderPlaced(placed))  # place-order reports it itself (from the answer or stream)
     return Placed(placed, rid, clock.ms(), clock.stages)
+
+
+def build_cart(order: Order, client: Client, on_event: Callable[[Event], None]) -> dict:
+    """The cart flow up to complete-order: empty the device's cart on the merchant, add each
+    item, set shipping info, choose the shipping method. Reports the same events as place-order's
+    stream, each from its call's answer. Nothing is placed here: a failure is "not placed"."""
+    m = order.merchant
+    on_event(CreatingCart(m))
+    try:
+        client.clear_cart(m)
+    except ApiError as e:
+        if e.code != names.Err.CART_NOT_FOUND:  # no cart yet: nothing to empty
+            raise
+    total = len(order.items)
+    for index, item in enumerate(order.items, 1):
+        cart = client.add_item(m, item.variant_id, item.quantity)
+        on_event(ItemAdded(cart, index, total))
+    cart = client.set_shipping_info(m, order.shipping_info.model_dump(exclude_none=True))
+    method = choose_method(cart, order.shipping_method)
+    if (cart.get("shipping_method") or {}).get("sku") != method:
+        cart = client.set_shipping_method(m, method)
+    on_event(ShippingUpdated(cart))
+    return cart
+
+
+def choose_method(cart: dict, wanted: str | None) -> str:
+    """The shipping method to use: ``wanted`` if the cart offers it, else the cheapest offered."""
+    options = [o for o in cart.get("shipping_method_options") or [] if isinstance(o, dict)]
+    skus = [str(o.get("sku")) for o in options if o.get("sku")]
+    if wanted:
+        if wanted not in skus:
+            offered = ", ".join(skus) or "none"
+            raise UsageError(
+                f"shipping_method {wanted!r} is not offered for this cart (offered: {offered}); "
+                "nothing was placed",
+                code="ShippingMethodNotOffered",
+            )
+        return wanted
+    if not skus:
+        raise CartError(
+            "the merchant offers no shipping method for this cart; nothing was placed",
+            code="NoShippingMethod",
+            exit_code=Exit.STORE,
+        )
+    priced = [(to_cents(o.get("price")), i) for i, o in enumerate(options) if o.get("sku")]
+    cheapest = min(priced, key=lambda p: (p[0] is None, p[0] or 0, p[1]))
+    return str(options[cheapest[1]]["sku"])
 
 
 def attempt(order: Order, client: Client, **kw) -> OrderResult:
@@ -190,3 +319,32 @@ def attempt(order: Order, client: Client, **kw) -> OrderResult:
         ms = int((time.perf_counter() - started) * 1000)
         return OrderResult(order.merchant, False, error=e, elapsed_ms=ms)
     return OrderResult.of(order.merchant, placed)
+
+
+def complete_cart(
+    merchant: str,
+    client: Client,
+    card,
+    billing: dict,
+    *,
+    captcha_token: str | None = None,
+    keys: KeyProvider | None = None,
+    on_event: Callable[[Event], None] = lambda e: None,
+) -> Placed:
+    """complete-order for the cart as it stands (``cart-cli cart checkout``): the same outcome
+    rules and key-rotation rule as place_order."""
+    keys = keys or KeyProvider(client)
+    clock = _Clock(on_event)
+    clock(Step(SESSION))
+    client.token()
+    clock(Step(KEY))
+    key = keys.get()
+    clock(Step(ENCRYPT))
+
+    def body_for(key: PublicKey) -> dict:
+        return complete_order_body(encrypt_card(card.payload(), key), billing, captcha_token)
+
+    send = functools.partial(client.complete_order, merchant)
+    placed, rid = _submit(clock, keys, key, body_for(key), body_for, send)
+    clock(OrderPlaced(placed))
+    return Placed(placed, rid, clock.ms(), clock.stages)

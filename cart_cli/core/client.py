@@ -1,10 +1,14 @@
 """The Simple Cart API client (requests). Knows the contract; knows nothing of terminals.
 
-Safety rules it keeps:
-- place-order is sent at most once per call, except after an auth answer given before any work
-  (401 renew-and-retry) or when the server rejected the card's key before any work (see checkout);
+Safety rules it keeps (docs/api.md, "Decisions"):
+- place-order and complete-order are sent at most once per call, except after an auth answer
+  given before any work (401 renew-and-retry) or when the server rejected the card's key before
+  any work (see checkout);
 - browser-session and the public key are retried on connection errors and 502/503/504;
-- after the request may have left, a failure without an API error body is OutcomeUnknown."""
+- after an order call may have left, a failure without an API error body is OutcomeUnknown;
+- a 200 is an order only with a platform_order_number: with a ``notice`` it is CartChanged (not
+  placed), with neither OutcomeUnknown;
+- a renewal refused for any reason but InvalidAppId forgets the token and starts a new session."""
 
 from __future__ import annotations
 
@@ -17,19 +21,20 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from cart_cli.core.crypto import PublicKey
 from cart_cli.core.defaults import (
     CONNECT_TIMEOUT,
     DEFAULT_API_URL,
     DEFAULT_PAYMENT_URL,
+    ORDER_READ_TIMEOUT,
     READ_TIMEOUT,
 )
 from cart_cli.core.errors import (
     ApiError,
+    CartChanged,
     CartError,
-    Exit,
     NetworkError,
     OutcomeUnknown,
     ServerError,
@@ -38,6 +43,7 @@ from cart_cli.core.errors import (
 from cart_cli.core.events import ErrorEvent, Event, Garbled, OrderPlaced, StreamTooLarge, decode
 from cart_cli.core.events import limited as limit_stream
 from cart_cli.core.tokencache import TokenCache
+from cart_cli.wire import endpoints as ep
 from cart_cli.wire import names
 
 log = logging.getLogger("cart_cli.http")
@@ -135,6 +141,9 @@ class Client:
     token_cache: TokenCache | None = None
     extra_headers: dict = field(default_factory=dict)
     pool_size: int = 10
+    # The read timeout of an order call that answers only when all is done (place-order without
+    # SSE, complete-order): a slow merchant takes a minute or more.
+    order_read_timeout: float = ORDER_READ_TIMEOUT
 
     def __post_init__(self) -> None:
         import requests
@@ -172,17 +181,23 @@ class Client:
         self._lock = threading.Lock()
         self._session: Session | None = None
 
-    # ---- URLs ----------------------------------------------------------------------------
+    # ---- URLs (every one from the endpoint table) ----------------------------------------
+    def url(self, route: ep.Route, **params: object) -> str:
+        base = self.endpoints.api_url if route.host == ep.API else self.endpoints.payment_url
+        return route.url(base, **params)
+
     @property
     def session_url(self) -> str:
-        return f"{self.endpoints.api_url}/api/v1/browser-session"
+        return self.url(ep.BROWSER_SESSION)
 
     @property
     def key_url(self) -> str:
-        return f"{self.endpoints.payment_url}/api/v1/payment/key"
+        return self.url(ep.PUBLIC_KEY)
 
-    def order_url(self, domain: str) -> str:
-        return f"{self.endpoints.payment_url}/api/v1/payment/domains/{quote(domain)}/place-order"
+    def order_url(self, domain: str, *, sse: bool = False) -> str:
+        """place-order's URL as sent (with ``?sse=true`` when streaming)."""
+        url = self.url(ep.PLACE_ORDER, domain=domain)
+        return url + "?sse=true" if sse else url
 
     def close(self) -> None:
         self.http.close()
@@ -197,12 +212,20 @@ class Client:
         body=None,
         params=None,
         app_id: bool = False,
-        placing: bool = False,
+        placing: str | None = None,
+        stream: bool = False,
+        long_read: bool = False,
     ):
-        """One HTTP exchange. Returns (response, request id); response is streamed."""
+        """One HTTP exchange. Returns (response, request id); response is streamed.
+
+        ``placing``: the name of the order call (place-order, complete-order) when this is one;
+        ``stream``: ask for server-sent events; ``long_read``: wait up to order_read_timeout."""
         rq = self._requests
         rid = uuid.uuid4().hex
         headers = {names.H_REQUEST_ID: rid, **self.extra_headers}
+        if stream:
+            headers[names.H_ACCEPT] = names.SSE_MEDIA_TYPE
+        timeout = (self.timeout[0], self.order_read_timeout) if long_read else self.timeout
         if token is not None:
             headers[names.H_AUTH] = token
         if app_id:
@@ -224,7 +247,7 @@ class Client:
                 headers=headers,
                 json=body,
                 params=params,
-                timeout=self.timeout,
+                timeout=timeout,
                 stream=True,
                 verify=self.verify,
             )
@@ -237,7 +260,7 @@ class Client:
         except rq.exceptions.RequestException as e:
             if placing and not _never_sent(e):
                 raise OutcomeUnknown(
-                    f"place-order was sent but no answer came back ({_reason(e)})",
+                    f"{placing} was sent but no answer came back ({_reason(e)})",
                     request_id=rid,
                 ) from None
             raise NetworkError(
@@ -257,7 +280,7 @@ class Client:
         )
         return resp, rid
 
-    def _read_json(self, resp, rid: str, *, placing: bool = False):
+    def _read_json(self, resp, rid: str, *, placing: str | None = None):
         """(parsed JSON or None, raw text). Bounded in size."""
         rq = self._requests
         try:
@@ -267,18 +290,18 @@ class Client:
         except rq.exceptions.RequestException as e:
             if placing:
                 raise OutcomeUnknown(
-                    f"the answer to place-order broke off ({_reason(e)})", request_id=rid
+                    f"the answer to {placing} broke off ({_reason(e)})", request_id=rid
                 ) from None
             raise NetworkError(f"the answer broke off: {_reason(e)}", request_id=rid) from None
         finally:
             resp.close()
-        text = raw.decode("utf-8", "replace")
+        text = raw.decode("utf-8-sig", "replace")  # a leading BOM is not part of the JSON
         try:
             return json.loads(text), text
         except ValueError:
             return None, text
 
-    def _error(self, resp, rid: str, what: str, *, placing: bool = False) -> CartError:
+    def _error(self, resp, rid: str, what: str, *, placing: str | None = None) -> CartError:
         """The CartError for a non-200 answer."""
         data, text = self._read_json(resp, rid, placing=placing)
         if isinstance(data, dict) and isinstance(data.get("error"), str):
@@ -287,7 +310,7 @@ class Client:
         body = _describe_body(resp, text)
         if placing and resp.status_code >= 500:
             return OutcomeUnknown(
-                f"place-order got HTTP {resp.status_code} with {body} (no API error), "
+                f"{placing} got HTTP {resp.status_code} with {body} (no API error), "
                 "so a gateway may already have passed the order on",
                 request_id=rid,
             )
@@ -320,12 +343,22 @@ class Client:
         return session
 
     def _renew_or_new(self, old: str | None) -> Session:
+        """Renew ``old`` (same device); if the server refuses the renewal for any reason but a
+        bad app id (TokenExpired, some other Token... name, a 5xx), forget the token, memory and
+        cache, and start a new session, once. A renewal that got no answer at all (network) is
+        not a refusal: the token is kept for next time (docs/api.md, "Decisions")."""
         if old:
             try:
                 return self._browser_session(renew=old)
-            except ApiError as e:
-                if e.exit_code != Exit.AUTH or e.code == names.Err.INVALID_APP_ID:
+            except NetworkError:
+                raise
+            except CartError as e:
+                if e.code == names.Err.INVALID_APP_ID:
                     raise
+                log.debug("renewal refused (%s); starting a new session", e.code)
+                self._session = None
+                if self.token_cache:
+                    self.token_cache.drop(self.endpoints.api_url, self.endpoints.app_id)
         return self._browser_session()
 
     def token(self) -> str:
@@ -356,19 +389,18 @@ class Client:
             self._session = self._renew_or_new(rejected)
             return self._session.access_token
 
-    def _authed(self, method: str, url: str, *, body=None, params=None, placing=False):
+    def _authed(self, method: str, url: str, *, body=None, params=None, **send):
         """An authenticated request; a 401 auth error renews once and retries once."""
+        placing = send.get("placing")
         token = self.token()
-        resp, rid = self._send(method, url, token=token, body=body, params=params, placing=placing)
+        resp, rid = self._send(method, url, token=token, body=body, params=params, **send)
         if resp.status_code == 401:
             err = self._error(resp, rid, "request", placing=placing)
             if not (isinstance(err, ApiError) and err.code in names.AUTH_ERRORS):
                 raise err
             log.debug("token refused (%s); renewing once", err.code)
             token = self._refresh_after_401(token)
-            resp, rid = self._send(
-                method, url, token=token, body=body, params=params, placing=placing
-            )
+            resp, rid = self._send(method, url, token=token, body=body, params=params, **send)
             if resp.status_code == 401:
                 err = self._error(resp, rid, "request", placing=placing)
                 if isinstance(err, ApiError):
@@ -391,7 +423,7 @@ class Client:
             raise ServerError("the public key has no kid", request_id=rid)
         return PublicKey(kid=str(kid), jwk=data)
 
-    # ---- place-order ---------------------------------------------------------------------------
+    # ---- the order calls -----------------------------------------------------------------------
     def place_order(
         self,
         domain: str,
@@ -402,22 +434,51 @@ class Client:
         total_items: int | None = None,
     ) -> tuple[dict, str]:
         """Send place-order once. Returns (order, request id) or raises a CartError."""
+        what = ep.PLACE_ORDER.name
         params = {"sse": "true"} if sse else None
         resp, rid = self._authed(
-            "POST", self.order_url(domain), body=body, params=params, placing=True
+            ep.PLACE_ORDER.method,
+            self.url(ep.PLACE_ORDER, domain=domain),
+            body=body,
+            params=params,
+            placing=what,
+            stream=sse,
+            long_read=not sse,
         )
         if resp.status_code != 200:
-            raise self._error(resp, rid, "place-order", placing=True)
-        if not resp.headers.get("content-type", "").startswith("text/event-stream"):
-            data, text = self._read_json(resp, rid, placing=True)
-            if isinstance(data, dict) and data.get("platform_order_number") is not None:
-                on_event(OrderPlaced(data))
-                return data, rid
+            raise self._error(resp, rid, what, placing=what)
+        if not resp.headers.get("content-type", "").startswith(names.SSE_MEDIA_TYPE):
+            order = self._order_answer(resp, rid, what)
+            on_event(OrderPlaced(order))
+            return order, rid
+        return self._follow_stream(resp, rid, on_event, total_items), rid
+
+    def complete_order(self, domain: str, body: dict) -> tuple[dict, str]:
+        """Send complete-order once (the cart flow's last call): (order, request id)."""
+        what = ep.COMPLETE_ORDER.name
+        resp, rid = self._authed(
+            ep.COMPLETE_ORDER.method,
+            self.url(ep.COMPLETE_ORDER, domain=domain),
+            body=body,
+            placing=what,
+            long_read=True,
+        )
+        if resp.status_code != 200:
+            raise self._error(resp, rid, what, placing=what)
+        return self._order_answer(resp, rid, what), rid
+
+    def _order_answer(self, resp, rid: str, what: str) -> dict:
+        """The order of a 200 JSON answer to an order call, or the error it really is."""
+        data, text = self._read_json(resp, rid, placing=what)
+        if not isinstance(data, dict):
             raise OutcomeUnknown(
-                f"place-order answered 200 with {_describe_body(resp, text)}, not an order",
+                f"{what} answered 200 with {_describe_body(resp, text)}, not an order",
                 request_id=rid,
             )
-        return self._follow_stream(resp, rid, on_event, total_items), rid
+        outcome = settle(data, rid, what)
+        if isinstance(outcome, CartError):
+            raise outcome
+        return outcome
 
     def _follow_stream(self, resp, rid, on_event, total_items) -> dict:
         """Follow the events to the end of the stream, which ends right after the terminal event
@@ -447,11 +508,60 @@ class Client:
             raise outcome
         return outcome
 
+    # ---- the cart calls (docs/api.md, "The cart flow") -----------------------------------------
+    def _cart_call(self, route: ep.Route, domain: str, body=None, params=None, **path) -> dict:
+        resp, rid = self._authed(
+            route.method, self.url(route, domain=domain, **path), body=body, params=params
+        )
+        if resp.status_code != 200:
+            raise self._error(resp, rid, route.name)
+        data, text = self._read_json(resp, rid)
+        if not isinstance(data, dict):
+            raise ServerError(
+                f"{route.name} answered 200 with {_describe_body(resp, text)}, not a cart",
+                request_id=rid,
+            )
+        return data
+
+    def cart(self, domain: str) -> dict:
+        """The device's cart on ``domain`` (empty if there is none)."""
+        return self._cart_call(ep.GET_CART, domain)
+
+    def add_item(self, domain: str, sku: str, quantity: int, *, flush: bool = False) -> dict:
+        params = {"flush_cart": "true"} if flush else None
+        return self._cart_call(ep.ADD_ITEM, domain, params=params, sku=sku, qty=quantity)
+
+    def set_shipping_info(self, domain: str, address: dict) -> dict:
+        return self._cart_call(ep.SHIPPING_INFO, domain, body=address)
+
+    def set_shipping_method(self, domain: str, sku: str) -> dict:
+        return self._cart_call(ep.SHIPPING_METHOD, domain, body={"shipping_method": sku})
+
+    def clear_cart(self, domain: str) -> dict:
+        return self._cart_call(ep.CLEAR_CART, domain)
+
+
+def settle(data: dict, rid: str | None, what: str) -> dict | CartError:
+    """What a 200 order answer (or order-placed data) means: the order if it has an order
+    number; CartChanged (not placed) if it carries a ``notice``; else OutcomeUnknown."""
+    if data.get(names.ORDER_NUMBER) not in (None, ""):
+        return data
+    notice = data.get(names.NOTICE)
+    if isinstance(notice, str):
+        notice = [notice]
+    if isinstance(notice, list) and notice:
+        return CartChanged([str(n) for n in notice], what=what, request_id=rid)
+    return OutcomeUnknown(
+        f"{what} answered without an order number or a notice, so it is not known whether the "
+        "order was placed",
+        request_id=rid,
+    )
+
 
 def _terminal(ev: Event, rid: str) -> dict | CartError | None:
     """The outcome an event settles: the order, the error, or None for a progress event."""
     if isinstance(ev, OrderPlaced):
-        return ev.order
+        return settle(ev.order, rid, ep.PLACE_ORDER.name)
     if isinstance(ev, ErrorEvent):
         name = str(ev.error.get("error") or "ErrorUnknown")
         desc = ev.error.get("description") or ev.error.get("message") or ""

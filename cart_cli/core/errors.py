@@ -57,6 +57,7 @@ EXIT_FOR_ERROR = {
     Err.STORE_UNAVAILABLE: Exit.STORE,
     Err.CAPTCHA_REQUIRED: Exit.CAPTCHA,
     Err.INVALID_APP_ID: Exit.AUTH,
+    Err.TOKEN_EXPIRED: Exit.AUTH,
     Err.INVALID_INPUT: Exit.USAGE,
     Err.STORE_NOT_FOUND: Exit.USAGE,
     **dict.fromkeys(AUTH_ERRORS, Exit.AUTH),
@@ -194,6 +195,23 @@ class ServerError(CartError):
     """A non-API answer (HTML, empty) before the order was submitted: nothing was placed."""
 
     exit_code, code = Exit.STORE, "ServerError"
+
+
+class CartChanged(CartError):
+    """A 200 that is the cart with a ``notice`` (e.g. CART_ITEMS_REMOVED), not an order: nothing
+    was placed, and the cart changed under us (docs/api.md, "A 200 is not always an order")."""
+
+    exit_code, code = Exit.PRODUCT, "CartChanged"
+
+    def __init__(self, notices: list[str], *, what: str, request_id: str | None = None) -> None:
+        self.notices = notices
+        super().__init__(
+            f"{what} answered without an order: the cart changed ({', '.join(notices)}); "
+            "nothing was placed",
+            code=notices[0],
+            hint="Look at the cart (cart-cli cart show --merchant ...) and place the order again.",
+            request_id=request_id,
+        )
 
 
 class OutcomeUnknown(CartError):

@@ -80,6 +80,27 @@ def limited(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
         yield chunk
 
 
+BOM = b"\xef\xbb\xbf"
+
+
+def without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The chunks, less a UTF-8 byte order mark at the very start (it may arrive split)."""
+    head = b""
+    it = iter(chunks)
+    try:
+        for chunk in it:
+            head += chunk
+            if len(head) >= len(BOM) or not BOM.startswith(head):
+                break
+        if head := head.removeprefix(BOM):
+            yield head
+        yield from it
+    finally:
+        close = getattr(chunks, "close", None)
+        if close:
+            close()
+
+
 class _Source:
     """What SSEClient reads from: an iterable of byte chunks with close()."""
 
@@ -101,7 +122,7 @@ def decode(chunks: Iterable[bytes], total_items: int | None = None) -> Iterator[
     Closing this generator closes ``chunks`` at once (not whenever the GC gets to it)."""
     from sseclient import SSEClient
 
-    client = SSEClient(_Source(chunks))
+    client = SSEClient(_Source(without_bom(chunks)))
     try:
         yield from _typed(client.events(), total_items)
     finally:

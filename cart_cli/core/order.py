@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -41,7 +41,21 @@ Domain = Annotated[
     ),
 ]
 SAME_AS_SHIPPING = "same_as_shipping"
-FIELDS = ("merchant", "items", "shipping_info", "billing_info", "card", "captcha_token")
+FIELDS = (
+    "merchant",
+    "items",
+    "shipping_info",
+    "billing_info",
+    "card",
+    "captcha_token",
+    "flow",
+    "shipping_method",
+)
+# How an order is placed (docs/api.md, "Two flows"): one place-order call, or the cart calls and
+# then complete-order.
+PLACE_ORDER_FLOW, CART_FLOW = "place-order", "cart"
+FLOWS = (PLACE_ORDER_FLOW, CART_FLOW)
+Flow = Literal["place-order", "cart"]
 
 
 class Card(BaseModel):
@@ -129,6 +143,8 @@ class Order(BaseModel):
     billing_info: Address | None = None
     card: Card
     captcha_token: Text | None = None
+    flow: Flow | None = None  # None: --flow, else CART_CLI_FLOW, else place-order
+    shipping_method: Text | None = None  # cart flow: a method sku; None: the cheapest offered
 
     @field_validator("billing_info", mode="before")
     @classmethod
@@ -153,6 +169,9 @@ class Order(BaseModel):
     def fingerprint(self) -> dict:
         """The order without its card secrets: for hashing, ledgers and reports."""
         data = self.model_dump(mode="json", exclude={"card"})
+        for name in ("flow", "shipping_method"):  # unset: fingerprints stay as they were
+            if data[name] is None:
+                del data[name]
         data["card"] = {
             "last_four": self.card.last_four,
             "month": self.card.month,

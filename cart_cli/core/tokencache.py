@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -34,6 +35,11 @@ class TokenCache:
             return None
         ok = isinstance(data, dict) and isinstance(data.get("access_token"), str)
         return data if ok and isinstance(data.get("expires"), (int, float)) else None
+
+    def drop(self, api_url: str, app_id: str) -> None:
+        """Forget the token (a renewal was refused): the next session is a new device."""
+        with contextlib.suppress(OSError):  # best effort, like save
+            self.path(api_url, app_id).unlink()
 
     def save(self, api_url: str, app_id: str, session: dict) -> None:
         """Best effort: a cache that can't be written only costs a new session next time."""

@@ -1,4 +1,5 @@
-"""The sandbox's HTTP face: Starlette routes for every endpoint of API.md, on one port."""
+"""The sandbox's HTTP face: Starlette routes for every endpoint of the contract (docs/api.md),
+on one port, from the endpoint table the client uses too (cart_cli.wire.endpoints)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingR
 from starlette.routing import Route
 
 from cart_cli.sandbox.faults import Fault, parse_fault
-from cart_cli.sandbox.state import Cart, Payment, SandboxError, State
+from cart_cli.sandbox.state import Cart, Payment, SandboxError, State, token_expired
+from cart_cli.wire import endpoints as ep
 from cart_cli.wire import names
 from cart_cli.wire.models import Address, Item
 from cart_cli.wire.names import Err
@@ -40,8 +42,17 @@ def _pydantic_problem(e: ValidationError, prefix: str) -> str:
 
 
 def validate_address(obj: object, field: str) -> dict:
+    """A checked address. Lenient like the real service: members it does not know are ignored,
+    and a blank address2 or company counts as absent (Firmly's own code sends address2 " ")."""
     if obj is None:
         raise SandboxError(Err.INVALID_INPUT, f"{field} is required")
+    if isinstance(obj, dict):
+        obj = {
+            k: v
+            for k, v in obj.items()
+            if k in Address.model_fields
+            and not (k in ("address2", "company") and isinstance(v, str) and not v.strip())
+        }
     try:
         return Address.model_validate(obj).model_dump(exclude_none=True)
     except ValidationError as e:
@@ -152,8 +163,11 @@ def create_app(
             raise SandboxError(
                 Err.INVALID_APP_ID, "Application ID is invalid or not found", use_message=True
             )
+        f = fault_of(request)
         body = await read_json(request)
         if body.get("access_token"):
+            if f and f.name == "renew-token-expired" and state.fire_once("renew-token-expired"):
+                raise token_expired()
             return JSONResponse(state.renew_token(body["access_token"]))
         return JSONResponse(state.issue_token())
 
@@ -175,7 +189,18 @@ def create_app(
         return resp
 
     # ---- place-order --------------------------------------------------------------------
-    async def checkout(m, items: list[Item], shipping: dict, billing: dict, payment: Payment):
+    def finish(cart: Cart, billing: dict, payment: Payment, f: Fault | None) -> dict:
+        """The answer of an order call: the order, or what a fault makes of it."""
+        if f and f.name == "notice-items-removed":
+            return state.remove_last(cart)
+        order = state.commit(cart, billing, payment)
+        if f and f.name == "order-without-number":
+            order.pop(names.ORDER_NUMBER)
+        return order
+
+    async def checkout(
+        m, items: list[Item], shipping: dict, billing: dict, payment: Payment, f: Fault | None
+    ):
         """The work of place-order: yields (event, data); raises SandboxError on failure."""
         await pause()
         yield names.CREATING_CART, {"domain": m.domain}
@@ -189,7 +214,7 @@ def create_app(
         state.set_shipping(cart, shipping)
         yield names.SHIPPING_UPDATED, cart.view()
         await pause()
-        yield names.ORDER_PLACED, state.commit(cart, billing, payment)
+        yield names.ORDER_PLACED, finish(cart, billing, payment, f)
 
     running: set[asyncio.Task] = set()  # work outlives a client that hangs up, as on a real server
 
@@ -250,7 +275,7 @@ def create_app(
         items = validate_items(body.get("items"))
         shipping = validate_address(body.get("shipping_info"), "shipping_info")
         billing = validate_address(body.get("billing_info", shipping), "billing_info")
-        work = checkout(m, items, shipping, billing, payment_of(m, body))
+        work = checkout(m, items, shipping, billing, payment_of(m, body), f)
         if request.query_params.get("sse", "false").lower() != "true":
             if f and f.name == "stall":
                 await asyncio.sleep(f.seconds)
@@ -289,9 +314,10 @@ def create_app(
             raise SandboxError(
                 Err.MISSING_PARAMETERS, "The cart needs items, shipping info and a shipping method"
             )
-        order = state.commit(cart, billing, payment)
-        state.carts.pop((device, m.domain), None)
-        return JSONResponse(order)
+        answer = finish(cart, billing, payment, f)
+        if names.NOTICE not in answer:  # placed: the device's cart is spent
+            state.carts.pop((device, m.domain), None)
+        return JSONResponse(answer)
 
     # ---- the existing-cart flow ------------------------------------------------------------
     async def get_cart(request: Request):
@@ -344,25 +370,28 @@ def create_app(
         return JSONResponse({"ok": True})
 
     async def http_error(request: Request, exc: HTTPException):
-        e = SandboxError(Err.NOT_FOUND, f"{request.method} {request.url.path}: {exc.detail}")
-        return JSONResponse({**e.body(), "code": exc.status_code}, status_code=exc.status_code)
+        name = Err.METHOD_NOT_ALLOWED if exc.status_code == 405 else Err.NOT_FOUND
+        e = SandboxError(name, f"{request.method} {request.url.path}: {exc.detail}")
+        headers = getattr(exc, "headers", None)  # 405 names the allowed methods
+        return JSONResponse(
+            {**e.body(), "code": exc.status_code}, status_code=exc.status_code, headers=headers
+        )
 
-    d = "/api/v1/domains/{domain}/cart"
-    p = "/api/v1/payment"
-    routes = [
-        Route("/api/v1/browser-session", api(browser_session), methods=["POST"]),
-        Route(f"{p}/key", api(public_key), methods=["GET"]),
-        Route(f"{p}/domains/{{domain}}/place-order", api(place_order), methods=["POST"]),
-        Route(f"{p}/domains/{{domain}}/complete-order", api(complete_order), methods=["POST"]),
-        Route(d, api(get_cart), methods=["GET"]),
-        Route(f"{d}/line-items/{{sku}}/quantity/{{qty}}", api(add_item), methods=["POST"]),
-        Route(f"{d}/shipping-info", api(shipping_info), methods=["POST"]),
-        Route(f"{d}/shipping-method", api(shipping_method), methods=["POST"]),
-        Route(f"{d}/line-items", api(clear_cart), methods=["DELETE"]),
-        Route("/__sandbox/orders", list_orders, methods=["GET"]),
-        Route("/__sandbox/stock", stock, methods=["GET"]),
-        Route("/__sandbox/reset", reset, methods=["POST"]),
-    ]
+    handlers = {
+        ep.BROWSER_SESSION: api(browser_session),
+        ep.PUBLIC_KEY: api(public_key),
+        ep.PLACE_ORDER: api(place_order),
+        ep.COMPLETE_ORDER: api(complete_order),
+        ep.GET_CART: api(get_cart),
+        ep.ADD_ITEM: api(add_item),
+        ep.SHIPPING_INFO: api(shipping_info),
+        ep.SHIPPING_METHOD: api(shipping_method),
+        ep.CLEAR_CART: api(clear_cart),
+        ep.SANDBOX_ORDERS: list_orders,
+        ep.SANDBOX_STOCK: stock,
+        ep.SANDBOX_RESET: reset,
+    }
+    routes = [Route(r.path, h, methods=[r.method]) for r, h in handlers.items()]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error})
     return RequestLog(app, log) if log else app
 

@@ -17,6 +17,16 @@ FAULTS = {
     "garbage-event": (False, "send an event whose data is not JSON before shipping-updated"),
     "token-expired-once": (False, "a device's first authenticated call answers 401 InvalidToken"),
     "rotate-key": (False, "rotate the key right after it is first fetched"),
+    "renew-token-expired": (False, "the next token renewal answers 401 TokenExpired"),
+    "notice-items-removed": (
+        False,
+        "place-order/complete-order drop the cart's last item and answer the cart with "
+        "notice CART_ITEMS_REMOVED instead of an order (nothing is placed)",
+    ),
+    "order-without-number": (
+        False,
+        "place-order/complete-order place the order but answer without platform_order_number",
+    ),
 }
 
 

@@ -22,6 +22,7 @@ from cart_cli.wire.names import Err
 
 TAX_RATES = {"WA": Decimal("0.1025"), "CA": Decimal("0.0725"), "NY": Decimal("0.08875")}
 STATE_NAMES = {"washington": "WA", "california": "CA", "new york": "NY"}
+STATE_OF_CODE = {code: name.title() for name, code in STATE_NAMES.items()}
 FLAT_RATE = ("flatrate_flatrate", "Flat Rate (5-7 days)", 500)
 FREE_SHIPPING = ("freeshipping_freeshipping", "Free Shipping", 0)
 FREE_SHIPPING_FROM = 10_000
@@ -40,8 +41,11 @@ STATUS = {
     Err.UNAUTHORIZED: 401,
     Err.MISSING_AUTH: 401,
     Err.INVALID_APP_ID: 400,
+    Err.TOKEN_EXPIRED: 401,
     Err.NOT_FOUND: 404,
+    Err.METHOD_NOT_ALLOWED: 405,
 }
+CART_ITEMS_REMOVED = "CART_ITEMS_REMOVED"
 
 
 class SandboxError(Exception):
@@ -57,6 +61,20 @@ class SandboxError(Exception):
     def body(self) -> dict:
         key = "message" if self.use_message else "description"
         return {"code": self.status, "error": self.name, key: self.description}
+
+
+def token_expired() -> SandboxError:
+    return SandboxError(
+        Err.TOKEN_EXPIRED, "The token expired more than a week ago", use_message=True
+    )
+
+
+def with_state_name(address: dict) -> dict:
+    """An address as order answers carry it: with ``state_name`` when the state is known."""
+    state = str(address.get("state_or_province", "")).strip()
+    code = STATE_NAMES.get(state.lower(), state.upper())
+    name = STATE_OF_CODE.get(code)
+    return {**address, "state_name": name} if name else dict(address)
 
 
 def _b64url_uint(n: int) -> str:
@@ -95,7 +113,10 @@ class KeyRing:
         ).decode()
 
     def decrypt_card(self, token: object) -> dict:
-        """The card payload of API.md section 3, checked. Errors name the problem, never a value."""
+        """The card payload (docs/api.md, "The encrypted card"), checked and normalized to
+        number, name (maybe absent), verification_value, month, year. As lenient as Firmly's own
+        browser code needs: no ``kid`` means the current key; exp_month/exp_year stand for
+        month/year; no name. Errors name the problem, never a value."""
         from jose import jwe
         from jose.exceptions import JOSEError
 
@@ -109,7 +130,9 @@ class KeyRing:
             raise SandboxError(
                 Err.INVALID_INPUT, "encrypted_card must use alg RSA-OAEP-256 and enc A256GCM"
             )
-        if header.get("kid") != self.kid:
+        if "zip" in header:
+            raise SandboxError(Err.INVALID_INPUT, "encrypted_card must not be compressed (zip)")
+        if header.get("kid", self.kid) != self.kid:
             raise SandboxError(
                 Err.INVALID_INPUT,
                 "encrypted_card was made with an unknown key (kid); fetch the key",
@@ -128,9 +151,14 @@ class KeyRing:
             del plain
         if not isinstance(card, dict):
             raise SandboxError(Err.INVALID_INPUT, "encrypted_card payload is not a JSON object")
-        for name in ("number", "name", "verification_value", "month", "year"):
+        for name in ("month", "year"):
+            if name not in card and f"exp_{name}" in card:
+                card[name] = card.pop(f"exp_{name}")
+        for name in ("number", "verification_value", "month", "year"):
             if not isinstance(card.get(name), str) or not card[name]:
                 raise SandboxError(Err.INVALID_INPUT, f"encrypted_card payload lacks {name!r}")
+        if "name" in card and not isinstance(card["name"], str):
+            raise SandboxError(Err.INVALID_INPUT, "encrypted_card payload: name must be a string")
         if not (
             len(card["month"]) == 2 and card["month"].isdigit() and 1 <= int(card["month"]) <= 12
         ):
@@ -153,6 +181,8 @@ class Payment:
     month: int
     year: int
     decline: str | None
+    holder: str | None = None
+    bin: str = ""
 
     @classmethod
     def from_card(cls, card: dict) -> Payment:
@@ -169,16 +199,23 @@ class Payment:
             month=month,
             year=year,
             decline=decline,
+            holder=card.get("name") or None,
+            bin=number[:6],
         )
 
     def summary(self) -> dict:
-        return {
+        """As real answers have it: with the holder's name and the BIN."""
+        summary = {
             "payment_type": "CreditCard",
             "card_type": self.card_type,
             "last_four": self.last_four,
             "month": self.month,
             "year": self.year,
+            "bin": self.bin,
         }
+        if self.holder:
+            summary["card_holder_name"] = self.holder
+        return summary
 
 
 @dataclass
@@ -362,9 +399,7 @@ class State:
                 Err.INVALID_TOKEN, "The token to renew is invalid", use_message=True
             ) from None
         if int(claims.get("exp", 0)) < time.time() - RENEW_WINDOW:
-            raise SandboxError(
-                Err.INVALID_TOKEN, "The token expired more than a week ago", use_message=True
-            )
+            raise token_expired()
         return self.issue_token(claims["device_id"])
 
     def device_of(self, header: str | None) -> str:
@@ -413,6 +448,14 @@ class State:
             cart.lines.clear()
         cart.lines[sku] = wanted
         cart.choose_cheapest_if_needed()
+
+    def remove_last(self, cart: Cart) -> dict:
+        """The cart after an item "went out of stock meanwhile": its last line is gone, and the
+        answer says so with a notice (nothing is placed)."""
+        if cart.lines:
+            cart.lines.pop(next(reversed(cart.lines)))
+            cart.choose_cheapest_if_needed()
+        return {**cart.view(), "notice": [CART_ITEMS_REMOVED]}
 
     def clear(self, cart: Cart) -> None:
         cart.lines.clear()
@@ -472,7 +515,8 @@ class State:
             platform_order_number=number,
             submitted_at=submitted_at,
             urls={"thank_you_page": f"https://{m.domain}/checkout/onepage/success"},
-            billing_info=billing,
+            shipping_info=with_state_name(view["shipping_info"]),
+            billing_info=with_state_name(billing),
             payment_summary=payment.summary(),
         )
         return view
