@@ -34,9 +34,9 @@ def _root(
 
 
 def _register() -> None:
-    from cart_cli.cli import batch, place, sandbox, validate
+    from cart_cli.cli import batch, cart, place, sandbox, validate
 
-    for module in (place, validate, batch, sandbox):
+    for module in (place, validate, batch, cart, sandbox):
         module.register(app)
 
 

@@ -339,3 +339,60 @@ def _silence_stdout() -> None:
 
 def order_total(order: dict) -> str:
     return fmt(to_cents(order.get("total")), currency_of(order.get("total")))
+
+
+# ---- the cart (cart-cli cart ...) ---
+
+
+def cart_view(cart: dict, merchant: str):
+    """A rich renderable of a cart: its lines and totals, then its shipping once it is set."""
+    cur = currency_of(cart.get("total"))
+    shop = cart.get("display_name") or cart.get("shop_id") or merchant
+    title = f"Cart on {shop} ({cart.get('shop_id') or merchant})"
+    lines = Table(title=title, title_justify="left")
+    lines.add_column("Item")
+    lines.add_column("SKU")
+    lines.add_column("Qty", justify="right")
+    lines.add_column("Unit price", justify="right")
+    lines.add_column("Line total", justify="right")
+    items = cart.get("line_items") or []
+    for line in items:
+        lines.add_row(
+            str(line.get("description", "")),
+            str(line.get("sku", "")),
+            str(line.get("quantity", "")),
+            fmt(to_cents(line.get("price")), cur),
+            fmt(to_cents(line.get("line_price")), cur),
+        )
+    if not items:
+        lines.add_row(Text("(empty)", style="dim"), "", "", "", "")
+    lines.add_section()
+    for label, key in (
+        ("Subtotal", "sub_total"),
+        ("Shipping", "shipping_total"),
+        ("Tax", "tax"),
+        ("Discount", "cart_discount"),
+        ("Total", "total"),
+    ):
+        lines.add_row(label, "", "", "", fmt(to_cents(cart.get(key)), cur))
+    parts = [lines]
+    if cart.get("shipping_info") is not None:
+        chosen = (cart.get("shipping_method") or {}).get("sku")
+        methods = Table(title="Shipping methods", title_justify="left")
+        methods.add_column("")
+        methods.add_column("Method (SKU)")
+        methods.add_column("Description")
+        methods.add_column("Price", justify="right")
+        for o in cart.get("shipping_method_options") or []:
+            price = o.get("price")
+            mark = "*" if o.get("sku") == chosen else ""
+            methods.add_row(
+                mark,
+                str(o.get("sku", "")),
+                str(o.get("description", "")),
+                fmt(to_cents(price), cur),
+            )
+        parts.append(methods)
+        parts.append(Text(f"Ship to: {_one_line_address(cart['shipping_info'])}"))
+    parts.append(Text(f"Cart id: {cart.get('cart_id', '?')}"))
+    return Group(*parts)

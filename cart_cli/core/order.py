@@ -279,12 +279,13 @@ def validate(
     return order
 
 
-def _parse_item_flag(text: str) -> dict:
+def parse_item(text: str, flag: str = "--item") -> dict:
+    """'SKU[:QTY]' -> {"variant_id", "quantity"}; ValueError names ``flag``."""
     sku, sep, qty = text.rpartition(":")
     if sep and qty.isdigit():
         return {"variant_id": sku, "quantity": int(qty)}
     if sep and not qty.isdigit() and sku:
-        raise ValueError(f"--item {text!r}: quantity must be a whole number (SKU:QTY)")
+        raise ValueError(f"{flag} {text!r}: quantity must be a whole number (SKU:QTY)")
     return {"variant_id": text, "quantity": 1}
 
 
@@ -399,7 +400,7 @@ def _assemble(
         items = []
         for text in ov.items:
             try:
-                items.append(_parse_item_flag(text))
+                items.append(parse_item(text))
             except ValueError as e:
                 flag_problem("item", str(e))
                 explained.add("items")
@@ -435,6 +436,65 @@ def _assemble(
             problems.append(sources.problem(("card",), e.args[0]))
             explained.add("card")
     return validate(data, sources, problems, explained)
+
+
+def _model_problems(e: ValidationError, sources: _Sources, prefix: tuple) -> list[Problem]:
+    return [
+        sources.problem((*prefix, *err["loc"]), _message(err))
+        for err in e.errors(include_input=False, include_url=False)
+    ]
+
+
+def load_address(path: str | Path, env: Mapping[str, str] | None = None) -> Address:
+    """An address file (or an order file: its shipping_info), validated like an order's."""
+    env = os.environ if env is None else env
+    doc = load_file(path, env)
+    data, prefix = doc.data, ()
+    if isinstance(data, dict) and isinstance(data.get("shipping_info"), dict):
+        data, prefix = data["shipping_info"], ("shipping_info",)
+    sources = _Sources(doc)
+    problems = list(doc.problems)
+    try:
+        address = Address.model_validate(data)
+    except ValidationError as e:
+        raise OrderInvalid(problems + _model_problems(e, sources, prefix)) from None
+    if problems:
+        raise OrderInvalid(problems)
+    return address
+
+
+def load_card(
+    value: str | None,
+    *,
+    holder: str = "Test Tester",
+    env: Mapping[str, str] | None = None,
+    stdin_text: Callable[[], str] | None = None,
+    prompt_card: Callable[[], dict] | None = None,
+) -> Card:
+    """A card as ``place --card`` takes it (test:ALIAS, a file, - for stdin; else the prompt)."""
+    env = os.environ if env is None else env
+    sources = _Sources(Doc("--card"))
+    problems: list[Problem] = []
+    if value:
+        data = _card_from_flag(value, env, stdin_text, sources, problems)
+    elif prompt_card is not None:
+        data = prompt_card()
+        sources.set("card", Doc("prompt"))
+    else:
+        raise OrderInvalid(
+            [Problem("--card", "", None, "no card: pass test:ALIAS, a card file, or - (stdin)")]
+        )
+    if isinstance(data, str) and data.startswith(cards.ALIAS_PREFIX):
+        try:
+            data = test_card(data, holder)
+        except KeyError as e:
+            problems.append(Problem("--card", "", None, e.args[0]))
+    if problems:
+        raise OrderInvalid(problems)
+    try:
+        return Card.model_validate(data)
+    except ValidationError as e:
+        raise OrderInvalid(_model_problems(e, sources, ("card",))) from None
 
 
 def _read_stdin() -> str:

@@ -1,0 +1,227 @@
+"""cart-cli cart: look at, or build step by step, the device's cart on a merchant.
+
+The cart belongs to the device of the session token, so successive runs see the same cart only
+through the token cache: against a running `cart-cli sandbox` or a real merchant, never with
+--sandbox (a new, empty sandbox per run)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cart_cli.cli import common as c
+
+app = typer.Typer(
+    help="Look at or build the device's cart on a merchant, step by step "
+    "(then: cart checkout). Needs a server that lives between runs.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+CART_SCHEMA = "cart-cli.cart/1"
+
+MerchantOpt = Annotated[
+    str, typer.Option("--merchant", help="Merchant domain, e.g. staging.luma.gift.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="The cart as one JSON document on stdout.")]
+
+
+def _run(target: c.Target, merchant: str, json_out: bool, debug: bool, step) -> None:
+    """Open a client, do ``step(client) -> cart``, print the cart."""
+    c.setup_logging(debug)
+    guard = c.Guard(debug=debug)
+    with c.guarded(guard):
+        from cart_cli.cli.render import cart_view, print_json, print_result
+
+        _no_throwaway_sandbox(target)
+        with c.open_client(target) as client:
+            cart = step(client)
+        if json_out:
+            print_json({"schema": CART_SCHEMA, "merchant": merchant, "cart": cart})
+        else:
+            print_result(cart_view(cart, merchant))
+
+
+def _no_throwaway_sandbox(target: c.Target) -> None:
+    if target.sandbox:
+        raise c.UsageError(
+            "--sandbox starts a new, empty sandbox for each run, so a cart cannot live between "
+            "runs: start `cart-cli sandbox` in another terminal and pass --api-url, "
+            "--payment-url and --app-id (see README, 'The cart commands')"
+        )
+
+
+def show(
+    merchant: MerchantOpt, json_out: JsonOpt = False, debug: c.DebugOpt = False, *, target
+) -> None:
+    """Show the cart (and its shipping options once shipping is set)."""
+    _run(target, merchant, json_out, debug, lambda client: client.cart(merchant))
+
+
+def add(
+    items: Annotated[
+        list[str],
+        typer.Argument(metavar="SKU[:QTY]...", help="Items to add (quantity 1 if left out)."),
+    ],
+    merchant: MerchantOpt,
+    json_out: JsonOpt = False,
+    debug: c.DebugOpt = False,
+    *,
+    target,
+) -> None:
+    """Add items to the cart."""
+
+    def step(client):
+        from cart_cli.core.order import parse_item
+
+        try:
+            parsed = [parse_item(text, "item") for text in items]
+        except ValueError as e:
+            raise c.UsageError(str(e)) from None
+        cart = None
+        for item in parsed:
+            cart = client.add_item(merchant, item["variant_id"], item["quantity"])
+        return cart
+
+    _run(target, merchant, json_out, debug, step)
+
+
+def ship(
+    address: Annotated[
+        Path,
+        typer.Argument(
+            metavar="ADDRESS.yaml", help="An address file (or an order file: its shipping_info)."
+        ),
+    ],
+    merchant: MerchantOpt,
+    json_out: JsonOpt = False,
+    debug: c.DebugOpt = False,
+    *,
+    target,
+) -> None:
+    """Set the shipping address; the merchant picks the cheapest method, and lists the others."""
+
+    def step(client):
+        from cart_cli.core.order import load_address
+
+        body = load_address(address).model_dump(exclude_none=True)
+        return client.set_shipping_info(merchant, body)
+
+    _run(target, merchant, json_out, debug, step)
+
+
+def method(
+    sku: Annotated[str, typer.Argument(metavar="SKU", help="A shipping method's SKU (see show).")],
+    merchant: MerchantOpt,
+    json_out: JsonOpt = False,
+    debug: c.DebugOpt = False,
+    *,
+    target,
+) -> None:
+    """Choose the shipping method."""
+    _run(
+        target, merchant, json_out, debug, lambda client: client.set_shipping_method(merchant, sku)
+    )
+
+
+def clear(
+    merchant: MerchantOpt, json_out: JsonOpt = False, debug: c.DebugOpt = False, *, target
+) -> None:
+    """Empty the cart."""
+    _run(target, merchant, json_out, debug, lambda client: client.clear_cart(merchant))
+
+
+def checkout(
+    merchant: MerchantOpt,
+    card: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ALIAS|FILE|-",
+            help="test:visa etc., a YAML/JSON card file, or - for stdin (else a prompt). "
+            "Never a number.",
+        ),
+    ] = None,
+    billing: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FILE|same_as_shipping",
+            help="Billing address file. Default: the cart's shipping address.",
+        ),
+    ] = None,
+    captcha_token: Annotated[str | None, typer.Option()] = None,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="The result as one JSON document on stdout.")
+    ] = False,
+    quiet: c.QuietOpt = False,
+    debug: c.DebugOpt = False,
+    *,
+    target,
+) -> None:
+    """Place the order for the cart as it stands (complete-order), and show the receipt."""
+    c.setup_logging(debug)
+    guard = c.Guard(debug=debug)
+    with c.guarded(guard):
+        from cart_cli.cli.place import prompt_card
+        from cart_cli.cli.render import print_json, print_result, receipt, stderr_console
+        from cart_cli.core.checkout import OrderResult, complete_cart
+        from cart_cli.core.events import Step
+        from cart_cli.core.order import SAME_AS_SHIPPING, load_address, load_card
+        from cart_cli.wire.models import Address
+
+        if json_out:
+            guard.json_doc = lambda e: OrderResult(merchant, False, error=e).to_json()
+        _no_throwaway_sandbox(target)
+        with c.open_client(target) as client:
+            bill = None
+            if billing and billing != SAME_AS_SHIPPING:
+                bill = load_address(billing)
+            else:
+                shipping = client.cart(merchant).get("shipping_info")
+                if not isinstance(shipping, dict):
+                    raise c.UsageError(
+                        "the cart has no shipping address yet: run `cart-cli cart ship "
+                        "ADDRESS.yaml` first (or pass --billing FILE)"
+                    )
+                known = {k: v for k, v in shipping.items() if k in Address.model_fields}
+                bill = Address.model_validate(known)
+            the_card = load_card(
+                card,
+                holder=f"{bill.first_name} {bill.last_name}",
+                prompt_card=prompt_card if sys.stdin and sys.stdin.isatty() else None,
+            )
+            err = stderr_console()
+
+            def on_event(ev) -> None:
+                if isinstance(ev, Step) and ev.submits:
+                    guard.submitted = True
+                    if not quiet:
+                        print(f"completing the order on {merchant}", file=err.file, flush=True)
+
+            placed = complete_cart(
+                merchant,
+                client,
+                the_card,
+                bill.model_dump(exclude_none=True),
+                captcha_token=captcha_token,
+                on_event=on_event,
+            )
+        if json_out:
+            print_json(OrderResult.of(merchant, placed).to_json())
+        else:
+            print_result(receipt(placed.order, merchant))
+
+
+def register(root: typer.Typer) -> None:
+    for name, command in (
+        ("show", show),
+        ("add", add),
+        ("ship", ship),
+        ("method", method),
+        ("clear", clear),
+        ("checkout", checkout),
+    ):
+        app.command(name)(c.target_options(command))
+    root.add_typer(app, name="cart")
