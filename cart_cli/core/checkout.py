@@ -252,14 +252,15 @@ def place_order(
         return prepare(order, keys, fresh, how)[0]
 
     if how == CART_FLOW:
-        build_cart(order, client, clock)
-        send = functools.partial(client.complete_order, order.merchant)
+        with client.cart_lock(order.merchant):
+            build_cart(order, client, clock)
+            send = functools.partial(client.complete_order, order.merchant)
+            placed, rid = _submit(clock, keys, key, body, body_for, send)
+        clock(OrderPlaced(placed))  # place-order reports it itself (from the answer or stream)
     else:
         opts = dict(sse=sse, on_event=clock, total_items=len(order.items))
         send = functools.partial(client.place_order, order.merchant, **opts)
-    placed, rid = _submit(clock, keys, key, body, body_for, send)
-    if how == CART_FLOW:
-        clock(OrderPlaced(placed))  # place-order reports it itself (from the answer or stream)
+        placed, rid = _submit(clock, keys, key, body, body_for, send)
     return Placed(placed, rid, clock.ms(), clock.stages)
 
 

@@ -180,6 +180,13 @@ class Client:
         self.http.mount(self.key_url, safe)
         self._lock = threading.Lock()
         self._session: Session | None = None
+        self._cart_locks: dict[str, threading.Lock] = {}
+
+    def cart_lock(self, domain: str) -> threading.Lock:
+        """The device has one cart per merchant: the cart flow holds this lock from emptying
+        the cart to complete-order, so concurrent orders (batch) cannot mix their carts."""
+        with self._lock:
+            return self._cart_locks.setdefault(domain, threading.Lock())
 
     # ---- URLs (every one from the endpoint table) ----------------------------------------
     def url(self, route: ep.Route, **params: object) -> str:

@@ -71,6 +71,7 @@ HINTS = {
     Err.CAPTCHA_REQUIRED: "Pass --captcha-token or set captcha_token in the order file.",
     Err.INVALID_APP_ID: "Check --app-id / CART_CLI_APP_ID.",
     Err.STORE_NOT_FOUND: "Check the merchant domain.",
+    Err.MISSING_PARAMETERS: "Give the cart items and shipping first (cart-cli cart add / ship).",
 }
 
 NOT_PLACED, UNKNOWN = "not_placed", "unknown"

@@ -314,6 +314,8 @@ def create_app(
             raise SandboxError(
                 Err.MISSING_PARAMETERS, "The cart needs items, shipping info and a shipping method"
             )
+        if f and f.name == "stall":
+            await asyncio.sleep(f.seconds)  # then the order goes through, answered or not
         answer = finish(cart, billing, payment, f)
         if names.NOTICE not in answer:  # placed: the device's cart is spent
             state.carts.pop((device, m.domain), None)

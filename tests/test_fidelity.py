@@ -1,0 +1,202 @@
+"""Small fidelity points of the contract (docs/api.md): what the client sends and how long it
+waits, a BOM before the stream, answers shaped as real ones are, the key rule in the cart flow."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from cart_cli.cli.render import receipt
+from cart_cli.core.checkout import place_order
+from cart_cli.core.client import Client, Endpoints
+from cart_cli.core.errors import ApiError, CartChanged, OutcomeUnknown
+from cart_cli.core.events import OrderPlaced, decode
+from cart_cli.core.order import load_order
+from tests.helpers import write_order
+
+
+def recording(client: Client) -> list[dict]:
+    calls: list[dict] = []
+    real = client.http.request
+
+    def request(method, url, **kw):
+        calls.append({"method": method, "url": url, **kw})
+        return real(method, url, **kw)
+
+    client.http.request = request
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("flow", "sse", "accept", "read"),
+    [
+        ("place-order", True, "text/event-stream", 60.0),
+        ("place-order", False, None, 180.0),
+        ("cart", True, None, 180.0),
+    ],
+)
+def test_accept_header_and_the_order_calls_read_timeout(
+    cart_sandbox, tmp_path, flow, sse, accept, read
+):
+    order = load_order(write_order(tmp_path / "o.yaml"))
+    client = Client(Endpoints(cart_sandbox.url, cart_sandbox.url, "t"))
+    calls = recording(client)
+    place_order(order, client, sse=sse, flow=flow)
+    (sent,) = [c for c in calls if c["url"].endswith(("place-order", "complete-order"))]
+    assert sent["headers"].get("accept") == accept
+    assert sent["timeout"] == (10.0, read)
+    others = [c for c in calls if c is not sent]
+    assert others and all(c["timeout"] == (10.0, 60.0) for c in others)
+
+
+def test_timeout_flag_bounds_the_order_call_too(cart_sandbox, tmp_path):
+    from cart_cli.cli.common import Target, open_client
+
+    t = Target(cart_sandbox.url, cart_sandbox.url, "t", timeout=2.5)
+    with open_client(t) as client:
+        assert client.timeout == (2.5, 2.5) and client.order_read_timeout == 2.5
+
+
+@pytest.mark.parametrize("split", [0, 1, 2, 3, 10])
+def test_a_bom_before_the_stream_is_stripped_wherever_the_chunks_split(split):
+    raw = '\ufeffevent: order-placed\ndata: {"platform_order_number": "7"}\n\n'.encode()
+    chunks = [raw[:split], raw[split:]] if split else [raw]
+    (ev,) = list(decode(chunks))
+    assert isinstance(ev, OrderPlaced) and ev.order["platform_order_number"] == "7"
+
+
+class Answer:
+    """Just enough of a requests response for the client's JSON reading."""
+
+    status_code = 200
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.headers = {"content-type": "application/json"}
+
+    def iter_content(self, size):
+        yield self.body
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_bom_before_a_json_answer_is_stripped(cart_sandbox):
+    client = Client(Endpoints(cart_sandbox.url, cart_sandbox.url, "t"))
+    answer = Answer('\ufeff{"platform_order_number": "9"}'.encode())
+    assert client._order_answer(answer, "rid", "complete-order")["platform_order_number"] == "9"
+
+
+@pytest.mark.parametrize(
+    ("body", "error", "code"),
+    [
+        (b'{"cart_id": "c", "notice": ["CART_ITEMS_REMOVED"]}', CartChanged, "CART_ITEMS_REMOVED"),
+        (b'{"cart_id": "c", "notice": "SOMETHING_ELSE"}', CartChanged, "SOMETHING_ELSE"),
+        (b'{"cart_id": "c", "cart_status": "submitted"}', OutcomeUnknown, "OutcomeUnknown"),
+        (b'{"platform_order_number": ""}', OutcomeUnknown, "OutcomeUnknown"),
+        (b"[]", OutcomeUnknown, "OutcomeUnknown"),
+    ],
+)
+def test_a_200_without_an_order_number_is_not_an_order(cart_sandbox, body, error, code):
+    client = Client(Endpoints(cart_sandbox.url, cart_sandbox.url, "t"))
+    with pytest.raises(error) as e:
+        client._order_answer(Answer(body), "rid", "complete-order")
+    assert e.value.code == code
+    assert e.value.exit_code == (4 if error is CartChanged else 8)
+
+
+def test_the_receipt_of_a_real_answer():
+    money = {"currency": "USD", "value": 44.1}  # no symbol, no number
+    order = {
+        "platform_order_number": "000186872",
+        "line_items": [
+            {
+                "sku": "WS12",
+                "description": "Tee",
+                "quantity": 2,
+                "price": {"currency": "USD", "value": 22.05},
+            }
+        ],
+        "sub_total": money,
+        "total": {"currency": "USD", "value": 0.3},
+        "payment_summary": {
+            "card_type": "Visa",
+            "last_four": "1111",
+            "card_holder_name": "Ada Lovelace",
+            "bin": "411111",
+            "month": 8,
+            "year": 2030,
+        },
+        "shipping_info": {"first_name": "Ada", "city": "Seattle", "state_name": "Washington"},
+    }
+    buf = io.StringIO()
+    Console(file=buf, width=120, color_system=None).print(receipt(order, "shop.test"))
+    out = buf.getvalue()
+    assert "$22.05" in out and "$44.10" in out and "$0.30" in out  # value only, read as Decimal
+    assert "Visa ending 1111, Ada Lovelace" in out
+    assert "Ada, Seattle, Washington" in out
+    assert "411111" not in out
+
+
+class StubCartClient:
+    """Enough of Client for the cart flow: complete-order is refused once (key or work)."""
+
+    def __init__(self, error):
+        self.error, self.sent, self.keys, self.calls = error, 0, 0, []
+
+    def token(self):
+        return "t"
+
+    def public_key(self):
+        from cart_cli.core.crypto import PublicKey
+        from cart_cli.sandbox.state import KeyRing
+
+        self.keys += 1
+        ring = KeyRing()
+        return PublicKey(ring.kid, ring.jwk)
+
+    def cart_lock(self, domain):
+        import threading
+
+        return threading.Lock()
+
+    def clear_cart(self, domain):
+        self.calls.append("clear")
+        raise ApiError("ErrorCartNotFound", "no cart yet", status=404)
+
+    def add_item(self, domain, sku, qty):
+        self.calls.append(f"add {sku} {qty}")
+        return {"line_items": [{"sku": sku}]}
+
+    def set_shipping_info(self, domain, address):
+        self.calls.append("ship")
+        opts = [
+            {"sku": "slow", "price": {"currency": "USD", "value": 5}},
+            {"sku": "free", "price": {"currency": "USD", "value": 0}},
+        ]
+        return {"shipping_method": {"sku": "slow"}, "shipping_method_options": opts}
+
+    def set_shipping_method(self, domain, sku):
+        self.calls.append(f"method {sku}")
+        return {"shipping_method": {"sku": sku}}
+
+    def complete_order(self, domain, body):
+        self.sent += 1
+        assert set(body) == {"encrypted_card", "billing_info"}
+        if self.sent == 1:
+            raise self.error
+        return {"platform_order_number": "1"}, "rid"
+
+
+def test_cart_flow_keeps_the_key_rule_and_picks_the_cheapest_method(tmp_path):
+    order = load_order(write_order(tmp_path / "o.yaml"))
+    before = StubCartClient(ApiError("ErrorInvalidInputBody", "unknown kid", status=400))
+    assert place_order(order, before, flow="cart").order == {"platform_order_number": "1"}
+    assert before.sent == 2 and before.keys == 2
+    assert before.calls == ["clear", "add WS12-XS-Orange 1", "ship", "method free"]
+    other = StubCartClient(ApiError("ErrorNotEnoughStock", "no", status=400))
+    with pytest.raises(ApiError):
+        place_order(order, other, flow="cart")
+    assert other.sent == 1 and other.keys == 1
