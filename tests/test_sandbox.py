@@ -289,7 +289,7 @@ def test_latency_spaces_the_events():
         assert time.monotonic() - start >= 0.4  # a lower bound: 4 steps x 0.1 s
 
 
-# ---- every error of API.md section 6 ---
+# ---- every error of docs/api.md, "Errors" ---
 
 
 def err(resp):

@@ -13,7 +13,8 @@ class PublicKey:
 
 
 def encrypt_card(payload: dict, key: PublicKey) -> str:
-    """JWE compact serialization of ``payload`` (API.md section 3): fresh CEK and IV each call."""
+    """JWE compact serialization of ``payload`` (docs/api.md, "The encrypted card"): a fresh
+    content key and IV each call."""
     from jose import jwe
 
     plaintext = json.dumps(payload, separators=(",", ":")).encode()

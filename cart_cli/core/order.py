@@ -120,7 +120,7 @@ class Card(BaseModel):
         return self
 
     def payload(self) -> dict:
-        """The JWE plaintext of API.md section 3: every value a string."""
+        """The JWE plaintext (docs/api.md, "The encrypted card"): every value a string."""
         return {
             "number": self.number.get_secret_value(),
             "name": self.name,

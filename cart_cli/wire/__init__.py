@@ -1,3 +1,3 @@
-"""Facts of the wire contract (../shared/API.md) shared by the client core and the sandbox.
+"""Facts of the wire contract (docs/api.md) shared by the client core and the sandbox.
 
 Nothing here imports a heavy library at module level except ``models`` (pydantic)."""

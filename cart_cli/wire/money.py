@@ -46,7 +46,7 @@ def currency_of(money: object, default: str = "USD") -> str:
 
 
 def to_wire(cents: int, currency: str = "USD") -> dict:
-    """The four-member money object of API.md 4a."""
+    """The four-member money object (docs/api.md, "Money")."""
     return {
         "currency": currency,
         "value": float(Decimal(cents) / 100),  # a conversion for JSON, not arithmetic
