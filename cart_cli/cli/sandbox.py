@@ -14,7 +14,10 @@ def sandbox(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: a free one).")] = 8787,
     latency: Annotated[
-        float, typer.Option(min=0, max=30, help="Seconds before each step of place-order.")
+        float,
+        typer.Option(
+            min=0, max=30, help="Seconds before each step of place-order, and each cart call."
+        ),
     ] = 0.0,
     catalog: Annotated[
         str | None,

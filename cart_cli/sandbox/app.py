@@ -314,6 +314,7 @@ def create_app(
             raise SandboxError(
                 Err.MISSING_PARAMETERS, "The cart needs items, shipping info and a shipping method"
             )
+        await pause()
         if f and f.name == "stall":
             await asyncio.sleep(f.seconds)  # then the order goes through, answered or not
         answer = finish(cart, billing, payment, f)
@@ -328,6 +329,7 @@ def create_app(
 
     async def add_item(request: Request):
         m, device = store_context(request, fault_of(request))
+        await pause()
         await read_json(request)  # variant_handles are accepted and ignored
         try:
             qty = int(request.path_params["qty"])
@@ -342,6 +344,7 @@ def create_app(
 
     async def shipping_info(request: Request):
         m, device = store_context(request, fault_of(request))
+        await pause()
         address = validate_address(await read_json(request), "shipping_info")
         cart = state.cart_for(device, m)
         state.set_shipping(cart, address)
@@ -349,6 +352,7 @@ def create_app(
 
     async def shipping_method(request: Request):
         m, device = store_context(request, fault_of(request))
+        await pause()
         body = await read_json(request)
         cart = state.cart_for(device, m)
         state.set_method(cart, body.get("shipping_method"))
@@ -356,6 +360,7 @@ def create_app(
 
     async def clear_cart(request: Request):
         m, device = store_context(request, fault_of(request))
+        await pause()
         cart = state.cart_for(device, m)
         state.clear(cart)
         return JSONResponse(cart.view())
