@@ -31,6 +31,7 @@ def test_show_an_empty_cart(cart_sandbox):
     assert "Shipping methods" not in r.stdout
     doc = cart(cart_sandbox, "show", "--json").json()
     assert doc["schema"] == "cart-cli.cart/1" and doc["merchant"] == "staging.luma.gift"
+    assert doc["ok"] is True
     assert doc["cart"]["line_items"] == [] and doc["cart"]["cart_status"] == "active"
 
 
@@ -118,6 +119,8 @@ def test_checkout_takes_the_card_from_stdin(cart_sandbox, ship_file, secret_card
 def test_add_errors(cart_sandbox):
     r = cart(cart_sandbox, "add", "NOPE-1")
     assert r.code == 4 and "ErrorProductNotFound" in r.stderr
+    doc = cart(cart_sandbox, "add", "NOPE-1", "--json").json()
+    assert doc["ok"] is False and doc["error"]["code"] == "ErrorProductNotFound"
     r = cart(cart_sandbox, "add", "24-MB01:x")
     assert r.code == 2 and "quantity must be a whole number" in r.stderr
 

@@ -15,6 +15,7 @@ from cart_cli.core.errors import ApiError, CartChanged, OutcomeUnknown
 from cart_cli.core.events import OrderPlaced, decode
 from cart_cli.core.order import load_order
 from tests.helpers import write_order
+from tests.test_client import StubClient
 
 
 def recording(client: Client) -> list[dict]:
@@ -140,22 +141,12 @@ def test_the_receipt_of_a_real_answer():
     assert "411111" not in out
 
 
-class StubCartClient:
+class StubCartClient(StubClient):
     """Enough of Client for the cart flow: complete-order is refused once (key or work)."""
 
     def __init__(self, error):
-        self.error, self.sent, self.keys, self.calls = error, 0, 0, []
-
-    def token(self):
-        return "t"
-
-    def public_key(self):
-        from cart_cli.core.crypto import PublicKey
-        from cart_cli.sandbox.state import KeyRing
-
-        self.keys += 1
-        ring = KeyRing()
-        return PublicKey(ring.kid, ring.jwk)
+        super().__init__(error)
+        self.calls = []
 
     def cart_lock(self, domain):
         import threading

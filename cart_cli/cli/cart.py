@@ -36,11 +36,14 @@ def _run(target: c.Target, merchant: str, json_out: bool, debug: bool, step) -> 
     with c.guarded(guard):
         from cart_cli.cli.render import cart_view, print_json, print_result
 
+        doc = {"schema": CART_SCHEMA, "merchant": merchant}
+        if json_out:
+            guard.json_doc = lambda e: {**doc, "ok": False, "error": e.to_dict()}
         _no_throwaway_sandbox(target)
         with c.open_client(target) as client:
             cart = step(client)
         if json_out:
-            print_json({"schema": CART_SCHEMA, "merchant": merchant, "cart": cart})
+            print_json({**doc, "ok": True, "cart": cart})
         else:
             print_result(cart_view(cart, merchant))
 

@@ -211,6 +211,16 @@ def dry_run(order: Order, keys: KeyProvider, *, sse: bool = True, flow: str = PL
     return {**doc, "method": ep.COMPLETE_ORDER.method, "url": url, "body": body}
 
 
+def _session_and_key(client: Client, keys: KeyProvider, clock: _Clock) -> PublicKey:
+    """The local steps before encrypting: a valid session, then the public key."""
+    clock(Step(SESSION))
+    client.token()
+    clock(Step(KEY))
+    key = keys.get()
+    clock(Step(ENCRYPT))
+    return key
+
+
 def _submit(clock: _Clock, keys: KeyProvider, key: PublicKey, body: dict, body_for, send):
     """Send the order call once. If it is refused before any work with a validation error, our
     key may have been rotated away: only then is sending again safe (nothing was begun), once,
@@ -241,11 +251,7 @@ def place_order(
     keys = keys or KeyProvider(client)
     how = flow if isinstance(flow, str) else (flow or FlowChoice()).of(order)
     clock = _Clock(on_event)
-    clock(Step(SESSION))
-    client.token()
-    clock(Step(KEY))
-    key = keys.get()
-    clock(Step(ENCRYPT))
+    key = _session_and_key(client, keys, clock)
     body, key = prepare(order, keys, key, how)
 
     def body_for(fresh: PublicKey) -> dict:
@@ -336,11 +342,7 @@ def complete_cart(
     rules and key-rotation rule as place_order."""
     keys = keys or KeyProvider(client)
     clock = _Clock(on_event)
-    clock(Step(SESSION))
-    client.token()
-    clock(Step(KEY))
-    key = keys.get()
-    clock(Step(ENCRYPT))
+    key = _session_and_key(client, keys, clock)
 
     def body_for(key: PublicKey) -> dict:
         return complete_order_body(encrypt_card(card.payload(), key), billing, captcha_token)

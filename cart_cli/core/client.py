@@ -441,38 +441,33 @@ class Client:
         total_items: int | None = None,
     ) -> tuple[dict, str]:
         """Send place-order once. Returns (order, request id) or raises a CartError."""
-        what = ep.PLACE_ORDER.name
-        params = {"sse": "true"} if sse else None
-        resp, rid = self._authed(
-            ep.PLACE_ORDER.method,
-            self.url(ep.PLACE_ORDER, domain=domain),
-            body=body,
-            params=params,
-            placing=what,
-            stream=sse,
-            long_read=not sse,
-        )
-        if resp.status_code != 200:
-            raise self._error(resp, rid, what, placing=what)
+        resp, rid = self._order_call(ep.PLACE_ORDER, domain, body, sse=sse)
         if not resp.headers.get("content-type", "").startswith(names.SSE_MEDIA_TYPE):
-            order = self._order_answer(resp, rid, what)
+            order = self._order_answer(resp, rid, ep.PLACE_ORDER.name)
             on_event(OrderPlaced(order))
             return order, rid
         return self._follow_stream(resp, rid, on_event, total_items), rid
 
     def complete_order(self, domain: str, body: dict) -> tuple[dict, str]:
         """Send complete-order once (the cart flow's last call): (order, request id)."""
-        what = ep.COMPLETE_ORDER.name
+        resp, rid = self._order_call(ep.COMPLETE_ORDER, domain, body)
+        return self._order_answer(resp, rid, ep.COMPLETE_ORDER.name), rid
+
+    def _order_call(self, route: ep.Route, domain: str, body: dict, *, sse: bool = False):
+        """Send an order call once: (a 200 response, request id), or the error it answered.
+        Without a stream the answer comes only when all is done: hence the long read."""
         resp, rid = self._authed(
-            ep.COMPLETE_ORDER.method,
-            self.url(ep.COMPLETE_ORDER, domain=domain),
+            route.method,
+            self.url(route, domain=domain),
             body=body,
-            placing=what,
-            long_read=True,
+            params={"sse": "true"} if sse else None,
+            placing=route.name,
+            stream=sse,
+            long_read=not sse,
         )
         if resp.status_code != 200:
-            raise self._error(resp, rid, what, placing=what)
-        return self._order_answer(resp, rid, what), rid
+            raise self._error(resp, rid, route.name, placing=route.name)
+        return resp, rid
 
     def _order_answer(self, resp, rid: str, what: str) -> dict:
         """The order of a 200 JSON answer to an order call, or the error it really is."""
