@@ -195,3 +195,23 @@ def test_the_client_spells_no_path_of_its_own():
 def test_route_urls_encode_each_parameter_as_one_segment():
     url = ep.ADD_ITEM.url("http://h", domain="a.b", sku="X/Y Z", qty=2)
     assert url == "http://h/api/v1/domains/a.b/cart/line-items/X%2FY%20Z/quantity/2"
+
+
+def test_every_docs_api_section_the_code_points_to_exists():
+    import re
+
+    from tests.helpers import ROOT
+
+    headings = {
+        line[3:].strip()
+        for line in (ROOT / "docs" / "api.md").read_text().splitlines()
+        if line.startswith("## ")
+    }
+    cited = set()
+    for path in [*(ROOT / "cart_cli").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]:
+        text = path.read_text()
+        outside = "../shared/" + "API.md"  # spelled apart so that this file does not match
+        assert outside not in text and "API.md" + " section" not in text, path
+        for m in re.finditer(r'docs/api\.md[,:]? ((?:"[^"]+"(?: and |, )?)+)', text):
+            cited |= set(re.findall(r'"([^"]+)"', m.group(1)))
+    assert cited and cited <= headings, cited - headings

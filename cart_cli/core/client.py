@@ -1,6 +1,6 @@
 """The Simple Cart API client (requests). Knows the contract; knows nothing of terminals.
 
-Safety rules it keeps (docs/api.md, "Decisions"):
+Safety rules it keeps (docs/api.md, "Errors" and "Sessions and renewal"):
 - place-order and complete-order are sent at most once per call, except after an auth answer
   given before any work (401 renew-and-retry) or when the server rejected the card's key before
   any work (see checkout);
@@ -353,7 +353,7 @@ class Client:
         """Renew ``old`` (same device); if the server refuses the renewal for any reason but a
         bad app id (TokenExpired, some other Token... name, a 5xx), forget the token, memory and
         cache, and start a new session, once. A renewal that got no answer at all (network) is
-        not a refusal: the token is kept for next time (docs/api.md, "Decisions")."""
+        not a refusal: the token is kept for next time (docs/api.md, "Sessions and renewal")."""
         if old:
             try:
                 return self._browser_session(renew=old)
@@ -510,7 +510,7 @@ class Client:
             raise outcome
         return outcome
 
-    # ---- the cart calls (docs/api.md, "The cart flow") -----------------------------------------
+    # ---- the cart calls (docs/api.md, "Two flows") -----------------------------------------
     def _cart_call(self, route: ep.Route, domain: str, body=None, params=None, **path) -> dict:
         resp, rid = self._authed(
             route.method, self.url(route, domain=domain, **path), body=body, params=params
