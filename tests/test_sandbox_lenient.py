@@ -215,3 +215,13 @@ def test_every_docs_api_section_the_code_points_to_exists():
         for m in re.finditer(r'docs/api\.md[,:]? ((?:"[^"]+"(?: and |, )?)+)', text):
             cited |= set(re.findall(r'"([^"]+)"', m.group(1)))
     assert cited and cited <= headings, cited - headings
+
+
+def test_a_key_without_kid_makes_a_jwe_without_kid_that_the_sandbox_takes(cart_sandbox):
+    from cart_cli.core.crypto import encrypt_card
+
+    ring = cart_sandbox.state.keys
+    jwk = {k: v for k, v in ring.jwk.items() if k != "kid"}
+    token = encrypt_card(CARD, PublicKey("", jwk))
+    assert "kid" not in header_of(token)
+    assert ring.decrypt_card(token)["number"] == CARD["number"]

@@ -425,9 +425,9 @@ class Client:
             isinstance(data, dict) and data.get("kty") == "RSA" and data.get("n") and data.get("e")
         ):
             raise ServerError("the public key answer is not an RSA JWK", request_id=rid)
-        kid = resp.headers.get(names.H_KID) or data.get("kid")
-        if not kid:
-            raise ServerError("the public key has no kid", request_id=rid)
+        # A key without a kid is the current key: the JWE then goes without one (docs/api.md,
+        # "The encrypted card"), as Firmly's own browser code does.
+        kid = resp.headers.get(names.H_KID) or data.get("kid") or ""
         return PublicKey(kid=str(kid), jwk=data)
 
     # ---- the order calls -----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class PublicKey:
-    kid: str
+    kid: str  # "" when the server gave none: the JWE then carries no kid
     jwk: dict
 
 
@@ -20,7 +20,11 @@ def encrypt_card(payload: dict, key: PublicKey) -> str:
     plaintext = json.dumps(payload, separators=(",", ":")).encode()
     try:
         token = jwe.encrypt(
-            plaintext, key.jwk, encryption="A256GCM", algorithm="RSA-OAEP-256", kid=key.kid
+            plaintext,
+            key.jwk,
+            encryption="A256GCM",
+            algorithm="RSA-OAEP-256",
+            kid=key.kid or None,
         )
     finally:
         del plaintext
@@ -28,4 +32,4 @@ def encrypt_card(payload: dict, key: PublicKey) -> str:
 
 
 def describe_jwe(token: str, kid: str) -> str:
-    return f"JWE (kid {kid}, {token.count('.') + 1} parts)"
+    return f"JWE (kid {kid or 'none'}, {token.count('.') + 1} parts)"
