@@ -191,3 +191,22 @@ def test_cart_flow_keeps_the_key_rule_and_picks_the_cheapest_method(tmp_path):
     with pytest.raises(ApiError):
         place_order(order, other, flow="cart")
     assert other.sent == 1 and other.keys == 1
+
+
+def test_choosing_the_shipping_method():
+    from cart_cli.core.checkout import choose_method
+    from cart_cli.core.errors import CartError, UsageError
+
+    def opt(sku, value):
+        return {"sku": sku, "price": {"currency": "USD", "value": value}}
+
+    cart = {"shipping_method_options": [opt("a", 5), opt("b", 0.5), opt("c", "0.50")]}
+    assert choose_method(cart, None) == "b"  # the cheapest; the first of equals
+    assert choose_method(cart, "c") == "c"
+    with pytest.raises(UsageError, match="'z' is not offered for this cart \\(offered: a, b, c\\)"):
+        choose_method(cart, "z")
+    assert choose_method({"shipping_method": {"sku": "m"}}, None) == "m"
+    assert choose_method({}, "z") == "z"
+    with pytest.raises(CartError) as e:
+        choose_method({"shipping_method_options": []}, None)
+    assert e.value.exit_code == 5 and "nothing was placed" in e.value.message

@@ -286,6 +286,8 @@ def build_cart(order: Order, client: Client, on_event: Callable[[Event], None]) 
         cart = client.add_item(m, item.variant_id, item.quantity)
         on_event(ItemAdded(cart, index, total))
     cart = client.set_shipping_info(m, order.shipping_info.model_dump(exclude_none=True))
+    if "shipping_method_options" not in cart:  # tolerance: maybe only the cart itself has them
+        cart = client.cart(m)
     method = choose_method(cart, order.shipping_method)
     if (cart.get("shipping_method") or {}).get("sku") != method:
         cart = client.set_shipping_method(m, method)
@@ -294,18 +296,22 @@ def build_cart(order: Order, client: Client, on_event: Callable[[Event], None]) 
 
 
 def choose_method(cart: dict, wanted: str | None) -> str:
-    """The shipping method to use: ``wanted`` if the cart offers it, else the cheapest offered."""
+    """The shipping method to use: ``wanted`` if the cart offers it, else the cheapest offered
+    (else the one the merchant chose, when it lists no options)."""
     options = [o for o in cart.get("shipping_method_options") or [] if isinstance(o, dict)]
     skus = [str(o.get("sku")) for o in options if o.get("sku")]
+    current = (cart.get("shipping_method") or {}).get("sku")
     if wanted:
-        if wanted not in skus:
+        if skus and wanted not in skus:
             offered = ", ".join(skus) or "none"
             raise UsageError(
                 f"shipping_method {wanted!r} is not offered for this cart (offered: {offered}); "
                 "nothing was placed",
                 code="ShippingMethodNotOffered",
             )
-        return wanted
+        return wanted  # with no list to check against, the merchant decides
+    if not skus and current:
+        return str(current)
     if not skus:
         raise CartError(
             "the merchant offers no shipping method for this cart; nothing was placed",
