@@ -27,7 +27,7 @@ EXIT_MEANING = {
     Exit.INTERNAL: "internal error (a bug)",
     Exit.USAGE: "usage error or invalid order file",
     Exit.DECLINED: "payment declined",
-    Exit.PRODUCT: "product not found or not enough stock",
+    Exit.PRODUCT: "product not found or not enough stock, or the cart changed (not placed)",
     Exit.STORE: "store unavailable, or another server error that says the order was not placed",
     Exit.AUTH: "authentication failed (bad app id, token refused after renewal)",
     Exit.NETWORK: "network error or timeout before the order was submitted",
