@@ -210,3 +210,46 @@ def test_choosing_the_shipping_method():
     with pytest.raises(CartError) as e:
         choose_method({"shipping_method_options": []}, None)
     assert e.value.exit_code == 5 and "nothing was placed" in e.value.message
+
+
+@pytest.mark.parametrize(
+    ("refusal", "new_session"),
+    [
+        ("ApiError", True),  # TokenExpired or any other Token... name
+        ("ServerError", True),  # a 5xx page: refused all the same
+        ("InvalidAppId", False),  # a new session would fail the same way
+        ("NetworkError", False),  # no answer is no refusal: keep the device for next time
+    ],
+)
+def test_which_renewal_failures_start_a_new_session(tmp_path, refusal, new_session):
+    from cart_cli.core import errors
+    from cart_cli.core.client import Session
+    from cart_cli.core.tokencache import TokenCache
+
+    cache = TokenCache(tmp_path)
+    client = Client(Endpoints("http://127.0.0.1:9", "http://127.0.0.1:9", "app"), token_cache=cache)
+    cache.save(client.endpoints.api_url, "app", {"access_token": "old", "expires": 1.0})
+    fail = {
+        "ApiError": errors.ApiError("TokenExpiredSomething", "too old", status=401),
+        "ServerError": errors.ServerError("HTTP 500"),
+        "InvalidAppId": errors.ApiError("InvalidAppId", "bad app", status=400),
+        "NetworkError": errors.NetworkError("no route"),
+    }[refusal]
+    calls = []
+
+    def browser_session(renew=None):
+        calls.append(renew)
+        if renew:
+            raise fail
+        return Session("new", 2e9, "device-2")
+
+    client._browser_session = browser_session
+    if new_session:
+        assert client.token() == "new"
+        assert calls == ["old", None]
+        assert cache.load(client.endpoints.api_url, "app") is None  # the stale token is gone
+    else:
+        with pytest.raises(type(fail)):
+            client.token()
+        assert calls == ["old"]
+        assert cache.load(client.endpoints.api_url, "app")["access_token"] == "old"
