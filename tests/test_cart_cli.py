@@ -151,3 +151,10 @@ def test_installed_cart_cli_builds_and_checks_out_a_cart_step_by_step(
     assert "Order 000000001" in out and "American Express ending 0005" in out
     again = json.loads(next(cache_dir.glob("session-*.json")).read_text())["device_id"]
     assert again == device  # every run used the same device
+
+
+def test_the_merchant_is_checked_and_lower_cased(cart_sandbox):
+    r = cli(["cart", "show", "--merchant", "Staging.Luma.GIFT", "--json", *target(cart_sandbox)])
+    assert r.code == 0 and r.json()["merchant"] == "staging.luma.gift"
+    r = cli(["cart", "show", "--merchant", "not a domain", *target(cart_sandbox)])
+    assert r.code == 2 and "must be a domain like staging.luma.gift" in r.stderr

@@ -30,7 +30,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="The cart as one JSON docu
 
 
 def _run(target: c.Target, merchant: str, json_out: bool, debug: bool, step) -> None:
-    """Open a client, do ``step(client) -> cart``, print the cart."""
+    """Open a client, do ``step(client, merchant) -> cart``, print the cart."""
     c.setup_logging(debug)
     guard = c.Guard(debug=debug)
     with c.guarded(guard):
@@ -39,29 +39,41 @@ def _run(target: c.Target, merchant: str, json_out: bool, debug: bool, step) -> 
         doc = {"schema": CART_SCHEMA, "merchant": merchant}
         if json_out:
             guard.json_doc = lambda e: {**doc, "ok": False, "error": e.to_dict()}
-        _no_throwaway_sandbox(target)
+        merchant = doc["merchant"] = _checked(merchant, target)
         with c.open_client(target) as client:
-            cart = step(client)
+            cart = step(client, merchant)
         if json_out:
             print_json({**doc, "ok": True, "cart": cart})
         else:
             print_result(cart_view(cart, merchant))
 
 
-def _no_throwaway_sandbox(target: c.Target) -> None:
+def _checked(merchant: str, target: c.Target) -> str:
+    """The merchant domain as order files have it (lower case), and no throwaway sandbox."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from cart_cli.core.order import Domain
+
+    try:
+        merchant = TypeAdapter(Domain).validate_python(merchant)
+    except ValidationError:
+        raise c.UsageError(
+            f"--merchant {merchant!r} must be a domain like staging.luma.gift"
+        ) from None
     if target.sandbox:
         raise c.UsageError(
             "--sandbox starts a new, empty sandbox for each run, so a cart cannot live between "
             "runs: start `cart-cli sandbox` in another terminal and pass --api-url, "
             "--payment-url and --app-id (see README, 'The cart commands')"
         )
+    return merchant
 
 
 def show(
     merchant: MerchantOpt, json_out: JsonOpt = False, debug: c.DebugOpt = False, *, target
 ) -> None:
     """Show the cart (and its shipping options once shipping is set)."""
-    _run(target, merchant, json_out, debug, lambda client: client.cart(merchant))
+    _run(target, merchant, json_out, debug, lambda client, m: client.cart(m))
 
 
 def add(
@@ -77,7 +89,7 @@ def add(
 ) -> None:
     """Add items to the cart."""
 
-    def step(client):
+    def step(client, merchant):
         from cart_cli.core.order import parse_item
 
         try:
@@ -107,7 +119,7 @@ def ship(
 ) -> None:
     """Set the shipping address; the merchant picks the cheapest method, and lists the others."""
 
-    def step(client):
+    def step(client, merchant):
         from cart_cli.core.order import load_address
 
         body = load_address(address).model_dump(exclude_none=True)
@@ -125,16 +137,14 @@ def method(
     target,
 ) -> None:
     """Choose the shipping method."""
-    _run(
-        target, merchant, json_out, debug, lambda client: client.set_shipping_method(merchant, sku)
-    )
+    _run(target, merchant, json_out, debug, lambda client, m: client.set_shipping_method(m, sku))
 
 
 def clear(
     merchant: MerchantOpt, json_out: JsonOpt = False, debug: c.DebugOpt = False, *, target
 ) -> None:
     """Empty the cart."""
-    _run(target, merchant, json_out, debug, lambda client: client.clear_cart(merchant))
+    _run(target, merchant, json_out, debug, lambda client, m: client.clear_cart(m))
 
 
 def checkout(
@@ -176,7 +186,7 @@ def checkout(
 
         if json_out:
             guard.json_doc = lambda e: OrderResult(merchant, False, error=e).to_json()
-        _no_throwaway_sandbox(target)
+        merchant = _checked(merchant, target)
         with c.open_client(target) as client:
             bill = None
             if billing and billing != SAME_AS_SHIPPING:
