@@ -158,3 +158,14 @@ def test_the_merchant_is_checked_and_lower_cased(cart_sandbox):
     assert r.code == 0 and r.json()["merchant"] == "staging.luma.gift"
     r = cli(["cart", "show", "--merchant", "not a domain", *target(cart_sandbox)])
     assert r.code == 2 and "must be a domain like staging.luma.gift" in r.stderr
+
+
+def test_billing_from_a_real_carts_shipping_address():
+    from cart_cli.cli.cart import _billing_from
+    from cart_cli.core.errors import UsageError
+
+    real = {**ADDRESS, "address2": " ", "state_name": "Washington", "company": None}
+    bill = _billing_from(real)
+    assert bill.address2 is None and bill.state_or_province == "WA"
+    with pytest.raises(UsageError, match="pass --billing FILE"):
+        _billing_from({"first_name": "Ada"})

@@ -182,7 +182,6 @@ def checkout(
         from cart_cli.core.checkout import OrderResult, complete_cart
         from cart_cli.core.events import Step
         from cart_cli.core.order import SAME_AS_SHIPPING, load_address, load_card
-        from cart_cli.wire.models import Address
 
         if json_out:
             guard.json_doc = lambda e: OrderResult(merchant, False, error=e).to_json()
@@ -198,8 +197,7 @@ def checkout(
                         "the cart has no shipping address yet: run `cart-cli cart ship "
                         "ADDRESS.yaml` first (or pass --billing FILE)"
                     )
-                known = {k: v for k, v in shipping.items() if k in Address.model_fields}
-                bill = Address.model_validate(known)
+                bill = _billing_from(shipping)
             the_card = load_card(
                 card,
                 holder=f"{bill.first_name} {bill.last_name}",
@@ -225,6 +223,26 @@ def checkout(
             print_json(OrderResult.of(merchant, placed).to_json())
         else:
             print_result(receipt(placed.order, merchant))
+
+
+def _billing_from(shipping: dict):
+    """The cart's shipping address as a billing address: members the model does not know and
+    blank values dropped (real answers carry state_name, and address2 " ")."""
+    from pydantic import ValidationError
+
+    from cart_cli.wire.models import Address
+
+    known = {
+        k: v
+        for k, v in shipping.items()
+        if k in Address.model_fields and not (isinstance(v, str) and not v.strip())
+    }
+    try:
+        return Address.model_validate(known)
+    except ValidationError:
+        raise c.UsageError(
+            "the cart's shipping address is not a complete billing address: pass --billing FILE"
+        ) from None
 
 
 def register(root: typer.Typer) -> None:
