@@ -355,7 +355,7 @@ def cart_view(cart: dict, merchant: str):
     lines.add_column("Qty", justify="right")
     lines.add_column("Unit price", justify="right")
     lines.add_column("Line total", justify="right")
-    items = cart.get("line_items") or []
+    items = [x for x in cart.get("line_items") or [] if isinstance(x, dict)]
     for line in items:
         lines.add_row(
             str(line.get("description", "")),
@@ -376,14 +376,14 @@ def cart_view(cart: dict, merchant: str):
     ):
         lines.add_row(label, "", "", "", fmt(to_cents(cart.get(key)), cur))
     parts = [lines]
-    if cart.get("shipping_info") is not None:
+    if isinstance(cart.get("shipping_info"), dict):
         chosen = (cart.get("shipping_method") or {}).get("sku")
         methods = Table(title="Shipping methods", title_justify="left")
         methods.add_column("")
         methods.add_column("Method (SKU)")
         methods.add_column("Description")
         methods.add_column("Price", justify="right")
-        for o in cart.get("shipping_method_options") or []:
+        for o in [x for x in cart.get("shipping_method_options") or [] if isinstance(x, dict)]:
             price = o.get("price")
             mark = "*" if o.get("sku") == chosen else ""
             methods.add_row(

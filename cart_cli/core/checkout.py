@@ -289,10 +289,16 @@ def build_cart(order: Order, client: Client, on_event: Callable[[Event], None]) 
     if "shipping_method_options" not in cart:  # tolerance: maybe only the cart itself has them
         cart = client.cart(m)
     method = choose_method(cart, order.shipping_method)
-    if (cart.get("shipping_method") or {}).get("sku") != method:
+    if _chosen(cart) != method:
         cart = client.set_shipping_method(m, method)
     on_event(ShippingUpdated(cart))
     return cart
+
+
+def _chosen(cart: dict) -> str | None:
+    """The sku of the cart's chosen shipping method, if any."""
+    method = cart.get("shipping_method")
+    return method.get("sku") if isinstance(method, dict) else None
 
 
 def choose_method(cart: dict, wanted: str | None) -> str:
@@ -300,7 +306,7 @@ def choose_method(cart: dict, wanted: str | None) -> str:
     (else the one the merchant chose, when it lists no options)."""
     options = [o for o in cart.get("shipping_method_options") or [] if isinstance(o, dict)]
     skus = [str(o.get("sku")) for o in options if o.get("sku")]
-    current = (cart.get("shipping_method") or {}).get("sku")
+    current = _chosen(cart)
     if wanted:
         if skus and wanted not in skus:
             offered = ", ".join(skus) or "none"
