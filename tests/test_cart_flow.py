@@ -296,3 +296,12 @@ def test_an_invalid_app_id_during_renewal_is_still_exit_6(order_file, cache_dir)
         age_cached_token(cache_dir)
         r = cli([*args, "--app-id", "good"])
     assert r.code == 6 and "InvalidAppId" in error_line(r)
+
+
+def test_a_bad_app_id_in_the_cart_flow_is_exit_6(order_file):
+    with Sandbox(app_ids=frozenset({"right"})) as sb:
+        where = ["--api-url", sb.url, "--payment-url", sb.url, "--app-id", "wrong"]
+        r = cli(["place", order_file, *CART, *where, "--json"])
+        assert sandbox_orders(sb) == []
+    assert r.code == 6 and "InvalidAppId" in error_line(r)
+    assert r.json()["error"]["outcome"] == "not_placed"
