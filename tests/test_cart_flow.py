@@ -305,3 +305,10 @@ def test_a_bad_app_id_in_the_cart_flow_is_exit_6(order_file):
         assert sandbox_orders(sb) == []
     assert r.code == 6 and "InvalidAppId" in error_line(r)
     assert r.json()["error"]["outcome"] == "not_placed"
+
+
+def test_the_cart_flow_sample(cart_sandbox):
+    r = place(cart_sandbox, SAMPLES / "cart-flow.yaml", "--json")
+    assert r.code == 0, r.stderr
+    assert r.stderr.startswith("creating cart on staging.luma.gift\n")
+    assert r.json()["order"]["shipping_method"]["sku"] == "flatrate_flatrate"
