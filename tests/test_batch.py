@@ -64,7 +64,7 @@ def test_fifty_orders_at_concurrency_eight_are_all_placed(cart_sandbox, tmp_path
     r = batch(cart_sandbox, f, "--repeat", "10", "--concurrency", "8", "--json")
     assert r.code == 0, r.stderr
     doc = r.json()
-    assert doc["schema"] == "cart-cli.batch-result/1" and doc["ok"] is True
+    assert doc["schema"] == "cart-cli.batch-result/2" and doc["ok"] is True
     assert doc["total"] == 50 and doc["placed"] == 50 and doc["failed"] == 0
     orders = sandbox_orders(cart_sandbox)
     assert len(orders) == 50
@@ -94,7 +94,7 @@ def test_mixed_batch_reports_each_failure_in_summary_jsonl_and_junit(cart_sandbo
     ]:
         row = next(line for line in table.splitlines() if f"/{name} " in line)
         assert result in row and error in row
-    assert "1 placed, 3 failed" in r.stderr
+    assert "1 placed, 3 not placed, 0 unknown" in r.stderr
 
     lines = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text().splitlines()]
     by_index = {d["source"]["index"]: d for d in lines}
@@ -119,7 +119,9 @@ def test_mixed_batch_reports_each_failure_in_summary_jsonl_and_junit(cart_sandbo
     assert declined.get("type") == "ErrorPaymentDeclined" and "declined" in declined.get("message")
     assert cases[f"{f}#3"].find("error").get("type") == "ErrorStoreUnavailable"
     for c in cases.values():
-        assert float(c.get("time")) >= 0 and c.get("classname").startswith("cart-cli.")
+        assert float(c.get("time")) >= 0 and c.get("classname").count(".") == 1
+    assert cases[f"{f}#3"].get("classname") == "cart-cli.down_luma_gift"
+    assert [c.get("name") for c in suite.findall("testcase")] == [f"{f}#{i}" for i in range(4)]
 
 
 def test_invalid_order_stops_the_batch_before_anything_is_sent(cart_sandbox, tmp_path):
@@ -197,8 +199,10 @@ def test_resume_refuses_to_resend_an_unknown_outcome(cart_sandbox, tmp_path):
     assert len(sandbox_orders(cart_sandbox)) == 3
     r = batch(cart_sandbox, f, "--resume", "--json")
     assert r.code == 8
-    assert r.json()["unresolved"] == 3
-    assert "check these with the merchant" in r.stderr and f"{f}#0" in r.stderr
+    doc = r.json()
+    assert doc["unresolved"] == 3 and doc["groups"]["unknown"] == 3
+    assert all(u["request_id"] for u in doc["unknown"])  # the first run's, from the ledger
+    assert "may have been placed, check before retrying" in r.stderr and f"{f}#0" in r.stderr
     assert len(sandbox_orders(cart_sandbox)) == 3  # nothing sent twice
 
 
@@ -208,7 +212,9 @@ def test_fail_fast_stops_launching(cart_sandbox, tmp_path):
     f = multi(tmp_path / "o.yaml", entries)
     r = batch(cart_sandbox, f, "--fail-fast", "--concurrency", "1", "--json")
     assert r.code == 4
-    assert r.json()["not_run"] == 5 and sandbox_orders(cart_sandbox) == []
+    doc = r.json()
+    assert doc["not_run"] == 5 and sandbox_orders(cart_sandbox) == []
+    assert [o["status"] for o in doc["orders"]] == ["failed"] + ["not_run"] * 5
 
 
 def test_rate_caps_orders_per_second(cart_sandbox, tmp_path):
@@ -287,8 +293,8 @@ def wait_mid_flight(ledger, proc, min_results=3, timeout=30):
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the batch ended before it could be interrupted"
         lines = ledger_lines(ledger)
-        done = {x["id"] for x in lines if x["event"] == "result"}
-        flying = [x for x in lines if x["event"] == "submitting" and x["id"] not in done]
+        done = {x["job"] for x in lines if x["event"] == "result"}
+        flying = [x for x in lines if x["event"] == "submitting" and x["job"] not in done]
         now = datetime.now().astimezone()
         ages = [
             (now - datetime.fromisoformat(x["at"].replace("Z", "+00:00"))).total_seconds()
@@ -322,7 +328,7 @@ def test_sigkill_then_resume_places_every_order_exactly_once(tmp_path):
         doc = json.loads(r.stdout)
         unresolved = [o for o in doc["orders"] if o["status"] == "unresolved"]
         assert unresolved, "orders in flight at the kill are listed for a person, not resent"
-        assert r.returncode == 8 and "check these with the merchant" in r.stderr
+        assert r.returncode == 8 and "check before retrying" in r.stderr
         assert doc["skipped"] >= 3 and doc["failed"] == 0
         assert doc["skipped"] + len(unresolved) + doc["placed"] == 15
         time.sleep(0.6)  # work that outlived the killed client finishes on the server
@@ -342,15 +348,18 @@ def test_sigterm_stops_launching_finishes_in_flight_and_writes_reports(tmp_path)
         assert proc.returncode == 130, err
         assert "stopping: no new orders" in err and "not run" in err
         lines = ledger_lines(ledger)
-        submitted = {x["id"] for x in lines if x["event"] == "submitting"}
-        finished = {x["id"] for x in lines if x["event"] == "result"}
+        submitted = {x["job"] for x in lines if x["event"] == "submitting"}
+        finished = {x["job"] for x in lines if x["event"] == "result"}
         assert submitted == finished  # every order in flight was let finish and recorded
         assert 2 <= len(finished) < 15
         assert len(sandbox_orders(sb)) == len(finished)
-        assert len((tmp_path / "r.jsonl").read_text().splitlines()) == len(finished)
-        assert ET.parse(tmp_path / "r.xml").getroot().find("testsuite").get("tests") == str(
-            len(finished)
-        )
+        report = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text().splitlines()]
+        assert [o["source"]["index"] for o in report] == list(range(15))  # input order
+        assert {o["job"] for o in report if o["status"] == "placed"} == finished
+        assert all(o["status"] == "not_run" for o in report if o["job"] not in finished)
+        suite = ET.parse(tmp_path / "r.xml").getroot().find("testsuite")
+        assert suite.get("tests") == "15" and suite.get("skipped") == str(15 - len(finished))
+        assert oct((tmp_path / "r.xml").stat().st_mode & 0o777) == "0o600"
 
 
 def test_batch_shares_one_key_and_fetches_it_again_once_when_rotated(tmp_path):
@@ -376,7 +385,7 @@ def test_live_batch_display_shows_overall_and_in_flight_lines(tmp_path):
     from cart_cli.core.order import load_order
 
     order = load_order(write_order(tmp_path / "o.yaml"))
-    jobs = [Job("f.yaml", i, 0, order, "h", i) for i in range(3)]
+    jobs = [Job("f.yaml", "/x/f.yaml", i, 0, order, "h", i) for i in range(3)]
     console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system=None)
     live = _LiveBatch(console, total=3)
     live.started(jobs[0])

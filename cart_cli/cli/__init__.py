@@ -34,9 +34,9 @@ def _root(
 
 
 def _register() -> None:
-    from cart_cli.cli import batch, cart, place, sandbox, validate
+    from cart_cli.cli import batch, cart, ledger, place, sandbox, validate
 
-    for module in (place, validate, batch, cart, sandbox):
+    for module in (place, validate, batch, cart, ledger, sandbox):
         module.register(app)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import threading
 import time
 from pathlib import Path
@@ -42,7 +41,9 @@ class _PlainBatch:
         if o.note:
             parts.append(o.note)
         parts.append(f"{o.seconds:.1f}s")
-        print("  ".join(parts), file=self.console.file, flush=True)
+        # One write per line: orders finish on several threads at once.
+        self.console.file.write("  ".join(parts) + "\n")
+        self.console.file.flush()
 
     def close(self) -> None: ...
 
@@ -168,6 +169,22 @@ def batch(
             rich_help_panel=REPORTS,
         ),
     ] = False,
+    retry_not_placed: Annotated[
+        bool,
+        typer.Option(
+            help="Run only the orders the ledger records as surely not placed (declined, out "
+            "of stock, store down...); skip placed and unknown ones.",
+            rich_help_panel=REPORTS,
+        ),
+    ] = False,
+    resume_other_target: Annotated[
+        bool,
+        typer.Option(
+            help="Resume even though the ledger's orders went to another api/payment URL or "
+            "app id (the same service under another address).",
+            rich_help_panel=REPORTS,
+        ),
+    ] = False,
     jsonl: Annotated[
         Path | None,
         typer.Option(
@@ -192,76 +209,118 @@ def batch(
     """Place many orders concurrently, with a ledger, resume, shards and reports."""
     c.setup_logging(debug)
     with c.guarded(c.Guard(debug=debug)):
+        from cart_cli.cli.interrupts import TwoStageStop
         from cart_cli.cli.render import is_live, stderr_console
-        from cart_cli.core import batch as core
-        from cart_cli.core.reports import JsonlReport, JunitReport
+        from cart_cli.core import ledger as ledgers
+        from cart_cli.core import plan as planning
+        from cart_cli.core import reports, runner
 
         how = c.flow_choice(flow)
-        jobs = core.plan(core.collect(paths), repeat, core.parse_shard(shard))
+        jobs = planning.plan(planning.collect(paths), repeat, planning.parse_shard(shard))
+        reports.check_distinct(
+            {"--ledger": ledger, "--jsonl": jsonl, "--junit": junit}, _stdout_stat()
+        )
+        for flag, path in (("--jsonl", jsonl), ("--junit", junit)):
+            if path is not None:
+                reports.check_writable(path, flag)
+        book = ledgers.Ledger(ledger)
         err = stderr_console()
-        book = core.Ledger(ledger)
         listeners = []
-        stop = threading.Event()
-        try:
-            if jsonl:
-                listeners.append(JsonlReport(jsonl))
-            if junit:
-                listeners.append(JunitReport(junit))
-            with c.open_client(target, pool_size=concurrency) as client:
-                if not quiet:  # the display goes up last: nothing can fail after it now
-                    display = _LiveBatch(err, len(jobs)) if is_live(err) else _PlainBatch(err)
-                    listeners.append(display)
-                with _stop_on_signals(stop, err):
-                    summary = core.run(
-                        client,
-                        jobs,
-                        concurrency=concurrency,
-                        ledger=book,
-                        resume=resume,
-                        fail_fast=fail_fast,
-                        rate=rate,
-                        stop=stop,
-                        listeners=listeners,
-                        flow=how,
-                    )
-        finally:
-            for li in listeners:
-                li.close()
-        _report(summary, json_out, err)
+        with (
+            TwoStageStop(say=lambda text: err.print(text, markup=False)) as signals,
+            c.open_client(target, pool_size=concurrency) as client,
+        ):
+            e = client.endpoints
+            book.target = ledgers.make_target(
+                e.api_url, e.payment_url, e.app_id, getattr(target, "profile", None)
+            )
+            prior = None
+            if resume or retry_not_placed:
+                prior = book.read()
+                _check_prior(prior, jobs, book, resume_other_target, err)
+            if not quiet:  # the display goes up last: nothing can fail after it now
+                display = _LiveBatch(err, len(jobs)) if is_live(err) else _PlainBatch(err)
+                listeners.append(display)
+            try:
+                summary = runner.run(
+                    client,
+                    jobs,
+                    concurrency=concurrency,
+                    ledger=book,
+                    prior=prior,
+                    only_not_placed=retry_not_placed,
+                    fail_fast=fail_fast,
+                    rate=rate,
+                    stop=signals.stop,
+                    abandon=signals.abandon,
+                    listeners=listeners,
+                    flow=how,
+                )
+            finally:
+                for li in listeners:
+                    li.close()
+            _write_reports(summary, jsonl, junit)
+            _report(summary, json_out, err, ledger)
         raise typer.Exit(int(summary.exit_code))
 
 
-class _stop_on_signals:
-    """First Ctrl-C/SIGTERM: stop launching and let in-flight orders finish. Second: give up."""
+def _stdout_stat():
+    """stdout's file status when it is a regular file (``> FILE``), else None."""
+    import os
+    import stat
+    import sys
 
-    def __init__(self, stop: threading.Event, console) -> None:
-        self.stop, self.console, self.saved = stop, console, {}
+    try:
+        st = os.fstat(sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        return None
+    return st if stat.S_ISREG(st.st_mode) else None
 
-    def _handler(self, signum, frame) -> None:
-        if self.stop.is_set():
-            signal.signal(signal.SIGINT, signal.default_int_handler)
-            raise KeyboardInterrupt
-        self.stop.set()
-        self.console.print(
-            "stopping: no new orders; waiting for the ones in flight "
-            "(Ctrl-C again to abandon them)",
+
+def _check_prior(prior, jobs, book, other_target_ok: bool, err) -> None:
+    """Refuse to trust a ledger whose orders went elsewhere; say what it cannot match."""
+    from cart_cli.core import ledger as ledgers
+
+    if prior.old_lines:
+        err.print(
+            f"note: {prior.old_lines} line(s) of {book.path} come from an older cart-cli and "
+            "are not matched: the orders they record are not skipped",
             markup=False,
         )
+    elsewhere = [
+        prior.jobs[j.id]
+        for j in jobs
+        if j.id in prior.jobs
+        and not ledgers.same_target(prior.jobs[j.id].get("target"), book.target)
+    ]
+    if elsewhere and not other_target_ok:
+        theirs = ledgers.describe_target(elsewhere[0].get("target"))
+        raise c.UsageError(
+            f"the ledger {book.path} records {len(elsewhere)} of these orders against {theirs}, "
+            f"but this run goes to {ledgers.describe_target(book.target)}. That server never saw "
+            "those orders: resume against the same --api-url, --payment-url and --app-id, or "
+            "pass --resume-other-target if it is the same service under another address"
+        )
 
-    def __enter__(self):
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self.saved[sig] = signal.signal(sig, self._handler)
-        return self
 
-    def __exit__(self, *exc) -> None:
-        for sig, handler in self.saved.items():
-            signal.signal(sig, handler)
+def _write_reports(summary, jsonl: Path | None, junit: Path | None) -> None:
+    from cart_cli.core import reports
+
+    for path, write in ((jsonl, reports.write_jsonl), (junit, reports.write_junit)):
+        if path is None:
+            continue
+        try:
+            write(path, summary)
+        except OSError as e:
+            summary.problems.append(f"cannot write {path}: {e.strerror or e}")
 
 
-def _report(summary, json_out: bool, err) -> None:
+def _report(summary, json_out: bool, err, ledger: Path) -> None:
     from rich.table import Table
 
     from cart_cli.cli.render import order_total, print_json, print_result
+    from cart_cli.core.defaults import LEDGER_DEFAULT
+    from cart_cli.core.runner import GROUP_NOT_PLACED, GROUP_PLACED, GROUP_UNKNOWN, NOT_RUN
 
     if json_out:
         print_json(summary.to_json())
@@ -269,33 +328,49 @@ def _report(summary, json_out: bool, err) -> None:
         table = Table(title="Batch summary", title_justify="left")
         for col in ("Order", "Merchant", "Result", "Order number", "Total", "Seconds", "Error"):
             table.add_column(col, justify="right" if col in ("Total", "Seconds") else "left")
-        for o in sorted(summary.outcomes, key=lambda o: (o.job.file, o.job.index, o.job.repeat)):
+        for o in summary.outcomes:
             r = o.result
             table.add_row(
                 o.job.name,
                 o.job.order.merchant,
                 o.status,
-                str(r.order.get("platform_order_number")) if r and r.ok else "",
+                o.order_number or "",
                 order_total(r.order) if r and r.ok else "",
                 f"{o.seconds:.2f}" if r else "",
                 (r.error.code if r and r.error else "") or o.note,
             )
         print_result(table)
-    line = (
-        f"{summary.count('placed')} placed, {summary.count('failed')} failed, "
-        f"{summary.count('skipped')} already placed, {summary.count('unresolved')} unresolved, "
-        f"{len(summary.not_run)} not run in {summary.elapsed:.1f}s"
+    placed, not_placed, unknown = (
+        summary.group(g) for g in (GROUP_PLACED, GROUP_NOT_PLACED, GROUP_UNKNOWN)
     )
+    earlier, not_run = summary.count("skipped"), summary.count(NOT_RUN)
+    line = (
+        f"{len(placed)} placed{f' ({earlier} earlier)' if earlier else ''}, "
+        f"{len(not_placed)} not placed{f' ({not_run} not run)' if not_run else ''}, "
+        f"{len(unknown)} unknown, in {summary.elapsed:.1f}s"
+    )
+    if summary.interrupted:
+        line += " (interrupted)"
     err.print(line, markup=False)
-    unresolved = [o for o in summary.outcomes if o.status == "unresolved"]
-    if unresolved:
+    for problem in summary.problems:
+        err.print(f"problem: {problem}", markup=False, style="red")
+    if unknown:
         err.print(
-            "Outcome unknown from an earlier run; check these with the merchant before "
-            "placing them again:",
+            "Unknown: may have been placed, check before retrying:", markup=False, style="bold"
+        )
+        for o in unknown:
+            ids = [f"job {o.job.id}"]
+            ids.append(f"request id {o.request_id}" if o.request_id else "request id not known")
+            if o.cart_id:
+                ids.append(f"cart id {o.cart_id}")
+            err.print(f"  {o.job.name}  {o.job.order.merchant}  {', '.join(ids)}", markup=False)
+        where = "" if str(ledger) == LEDGER_DEFAULT else f" --ledger {ledger}"
+        err.print(
+            "Look each one up with the merchant, then record what you found: "
+            f"cart-cli ledger resolve JOB{where} --placed ORDER_NUMBER (or --not-placed); "
+            "--resume then goes on.",
             markup=False,
         )
-        for o in unresolved:
-            err.print(f"  {o.job.name} ({o.job.order.merchant})", markup=False)
 
 
 def register(app: typer.Typer) -> None:

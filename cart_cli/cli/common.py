@@ -16,7 +16,14 @@ from typing import Annotated
 import typer
 
 from cart_cli.core import defaults
-from cart_cli.core.errors import MAY_BE_PLACED, CartError, Exit, UsageError
+from cart_cli.core.errors import (
+    NOT_PLACED,
+    UNKNOWN,
+    CartError,
+    Exit,
+    Interrupted,
+    UsageError,
+)
 
 WHERE = "Where to send"
 OUTPUT = "Output"
@@ -312,8 +319,13 @@ def guarded(guard: Guard) -> Iterator[Guard]:
         yield guard
     except typer.Exit:
         raise
-    except CartError as e:
-        if guard.debug:
+    except (CartError, KeyboardInterrupt) as e:
+        if isinstance(e, KeyboardInterrupt):  # Ctrl-C, or SIGTERM where a command maps it
+            e = Interrupted(
+                "interrupted after the order was sent" if guard.submitted else "interrupted",
+                outcome=UNKNOWN if guard.submitted else NOT_PLACED,
+            )
+        elif guard.debug:
             traceback.print_exc()
         say_error(e.describe())
         if guard.json_doc:
@@ -321,12 +333,6 @@ def guarded(guard: Guard) -> Iterator[Guard]:
 
             print_json(guard.json_doc(e))
         raise typer.Exit(int(e.exit_code)) from None
-    except KeyboardInterrupt:
-        msg = "interrupted."
-        if guard.submitted:
-            msg = "interrupted after the order was sent. " + MAY_BE_PLACED
-        say_error(msg)
-        raise typer.Exit(int(Exit.INTERRUPTED)) from None
     except Exception:
         if guard.debug:
             traceback.print_exc()

@@ -96,6 +96,7 @@ def place(
     c.setup_logging(debug)
     guard = c.Guard(debug=debug)
     with c.guarded(guard):
+        from cart_cli.cli.interrupts import sigterm_as_interrupt
         from cart_cli.cli.render import print_json, print_result, progress_for, receipt
         from cart_cli.core.checkout import KeyProvider, OrderResult, place_order
         from cart_cli.core.checkout import dry_run as make_dry_run
@@ -124,7 +125,7 @@ def place(
         )
         merchant = order.merchant
         how = c.flow_choice(flow).of(order)
-        with c.open_client(target) as client:
+        with sigterm_as_interrupt(), c.open_client(target) as client:
             keys = KeyProvider(client)
             if dry_run:
                 print_json(make_dry_run(order, keys, sse=not no_sse, flow=how))

@@ -217,3 +217,9 @@ class CartChanged(CartError):
 
 class OutcomeUnknown(CartError):
     exit_code, code, outcome = Exit.UNKNOWN, "OutcomeUnknown", UNKNOWN
+
+
+class Interrupted(CartError):
+    """Ctrl-C or SIGTERM; ``outcome`` says whether the order had been sent."""
+
+    exit_code, code = Exit.INTERRUPTED, "Interrupted"

@@ -321,11 +321,19 @@ def load_orders(path: str | Path, env: Mapping[str, str] | None = None) -> list[
     """Every order of a file: a single order, or ``defaults:`` merged into each of ``orders:``.
 
     Returns (index, order) pairs; raises OrderInvalid with the problems of every entry."""
+    return [(index, order) for index, order, _ in load_entries(path, env)]
+
+
+def load_entries(
+    path: str | Path, env: Mapping[str, str] | None = None
+) -> list[tuple[int, Order, Any]]:
+    """Like ``load_orders``, with each entry's data as written (defaults merged in; test-card
+    aliases not expanded, no dates computed): what a batch job's identity is made of."""
     env = os.environ if env is None else env
     doc = load_file(path, env)
     data = doc.data
     if not (isinstance(data, dict) and "orders" in data):
-        return [(0, _assemble_doc(doc, Overrides(), env))]
+        return [(0, _assemble_doc(doc, Overrides(), env), data)]
     problems = list(doc.problems)
     for key in data:
         if key not in BATCH_KEYS:
@@ -356,7 +364,7 @@ def load_orders(path: str | Path, env: Mapping[str, str] | None = None) -> list[
         explained = {fmt_path(p[2:]) for p in doc.bad_paths if p[:2] == ("orders", i)}
         explained |= {fmt_path(p[1:]) for p in doc.bad_paths if p[:1] == ("defaults",)}
         try:
-            out.append((i, _assemble(merged, sources, [], explained, Overrides(), env)))
+            out.append((i, _assemble(merged, sources, [], explained, Overrides(), env), merged))
         except OrderInvalid as e:
             problems.extend(p for p in e.problems if p not in problems)
     if problems:

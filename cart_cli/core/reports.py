@@ -1,115 +1,138 @@
-"""Batch reports written as orders finish: JSON Lines and JUnit XML. No card data enters them."""
+"""Batch reports, JSON Lines and JUnit XML: written once, at the end of a batch (an interrupted
+one too), in one pass, atomically, mode 0600 (they hold addresses). No card data enters them."""
 
 from __future__ import annotations
 
 import json
-import threading
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from cart_cli.core.batch import FAILED, SKIPPED, UNRESOLVED, JobOutcome, Listener
 from cart_cli.core.errors import Exit, UsageError
 from cart_cli.core.files import atomic_write
+from cart_cli.core.runner import (
+    FAILED,
+    INTERRUPTED,
+    NOT_RUN,
+    SKIPPED,
+    UNRESOLVED,
+    JobOutcome,
+    Summary,
+)
 
+MODE = 0o600
 # Business outcomes are test failures; infrastructure trouble is a test error.
 FAILURE_CODES = {Exit.USAGE, Exit.DECLINED, Exit.PRODUCT, Exit.CAPTCHA}
 
 
-class JsonlReport(Listener):
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        try:
-            self.fh = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - open for the batch
-        except OSError as e:
-            raise UsageError(f"cannot write {self.path}: {e.strerror or e}") from None
-        self.lock = threading.Lock()
-
-    def finished(self, outcome: JobOutcome) -> None:
-        with self.lock:
-            self.fh.write(json.dumps(outcome.to_json(), default=str) + "\n")
-            self.fh.flush()
-
-    def close(self) -> None:
-        self.fh.close()
+def check_writable(path: str | Path, flag: str) -> None:
+    """Refuse now, before any order is sent, a report that could not be written at the end."""
+    path = Path(path)
+    folder = path.parent
+    if path.is_dir():
+        raise UsageError(f"{flag} {path}: is a directory")
+    if not folder.is_dir():
+        raise UsageError(f"cannot write {flag} {path}: no such directory {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"cannot write {flag} {path}: permission denied")
 
 
-class JunitReport(Listener):
-    """One testcase per order, named by file and index; the file is rewritten as each finishes."""
-
-    def __init__(self, path: str | Path, suite: str = "cart-cli batch") -> None:
-        self.path = Path(path)
-        self.suite = suite
-        self.outcomes: list[JobOutcome] = []
-        self.lock = threading.Lock()
-        try:
-            self._write()
-        except OSError as e:
-            raise UsageError(f"cannot write {self.path}: {e.strerror or e}") from None
-
-    def finished(self, outcome: JobOutcome) -> None:
-        with self.lock:
-            self.outcomes.append(outcome)
-            self._write()
-
-    def close(self) -> None:
-        pass  # written as each order finished
-
-    def document(self) -> ET.Element:
-        failures = errors = skipped = 0
-        total_time = 0.0
-        suite = ET.Element("testsuite", name=self.suite)
-        for o in self.outcomes:
-            total_time += o.seconds
-            case = ET.SubElement(
-                suite,
-                "testcase",
-                name=o.job.name,
-                classname=f"cart-cli.{o.job.order.merchant}",
-                time=f"{o.seconds:.3f}",
+def check_distinct(paths: dict[str, str | Path | None], stdout_stat=None) -> None:
+    """The ledger and each report must be files of their own (compared as resolved real paths,
+    and with stdout when it is a file): one would otherwise overwrite another."""
+    seen: dict[str, str] = {}
+    for flag, path in paths.items():
+        if path is None:
+            continue
+        real = os.path.realpath(path)
+        if real in seen:
+            raise UsageError(
+                f"{flag} and {seen[real]} name the same file ({path}): give each its own file"
             )
-            props = {"file": o.job.file, "index": o.job.index, "repeat": o.job.repeat}
-            r = o.result
-            if r and r.ok:
-                props["order_number"] = r.order.get("platform_order_number")
-                props["cart_id"] = r.order.get("cart_id")
-            for stage, ms in (r.stage_ms if r else {}).items():
-                props[f"stage_ms.{stage}"] = ms
-            el = ET.SubElement(case, "properties")
-            for k, v in props.items():
-                if v is not None:
-                    ET.SubElement(el, "property", name=k, value=str(v))
-            if o.status == SKIPPED:
-                skipped += 1
-                ET.SubElement(case, "skipped", message=o.note)
-            elif o.status == UNRESOLVED:
-                errors += 1
-                err = ET.SubElement(case, "error", type="OutcomeUnknown", message=o.note)
-                err.text = o.note
-            elif o.status == FAILED and r and r.error:
-                is_failure = r.error.exit_code in FAILURE_CODES
-                failures += is_failure
-                errors += not is_failure
-                tag = "failure" if is_failure else "error"
-                el = ET.SubElement(case, tag, type=r.error.code, message=r.error.message)
-                el.text = r.error.describe()
-        suite.set("tests", str(len(self.outcomes)))
-        suite.set("failures", str(failures))
-        suite.set("errors", str(errors))
-        suite.set("skipped", str(skipped))
-        suite.set("time", f"{total_time:.3f}")
-        root = ET.Element(
-            "testsuites",
-            name="cart-cli",
-            tests=suite.get("tests"),
-            failures=str(failures),
-            errors=str(errors),
-            time=suite.get("time"),
-        )
-        root.append(suite)
-        return root
+        seen[real] = flag
+        if stdout_stat is not None:
+            try:
+                st = os.stat(real)
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) == (stdout_stat.st_dev, stdout_stat.st_ino):
+                raise UsageError(
+                    f"standard output is redirected to {flag} {path}: give it another file"
+                )
 
-    def _write(self) -> None:
-        root = self.document()
-        ET.indent(root)
-        data = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-        atomic_write(self.path, data, mode=0o644)  # a report, like the JSONL one
+
+def write_jsonl(path: str | Path, summary: Summary) -> None:
+    """One ``cart-cli.order-result/1`` line per order, in input order."""
+    text = "".join(
+        json.dumps(o.to_json(), default=str, separators=(",", ":")) + "\n" for o in summary.outcomes
+    )
+    atomic_write(Path(path), text.encode(), mode=MODE)
+
+
+def classname(merchant: str) -> str:
+    """Jenkins reads the dots of a classname as packages: a merchant domain keeps none."""
+    return "cart-cli." + merchant.replace(".", "_")
+
+
+def _case(suite: ET.Element, o: JobOutcome) -> str:
+    """Append the testcase of one order; returns its kind: ok, failure, error or skipped."""
+    r = o.result
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        name=o.job.name,
+        classname=classname(o.job.order.merchant),
+        time=f"{o.seconds:.3f}",
+    )
+    props = {
+        "job": o.job.id,
+        "file": o.job.file,
+        "index": o.job.index,
+        "repeat": o.job.repeat,
+        "outcome": o.group,
+        "order_number": o.order_number,
+        "request_id": o.request_id,
+        "cart_id": o.cart_id,
+    }
+    for stage, ms in (r.stage_ms if r else {}).items():
+        props[f"stage_ms.{stage}"] = ms
+    el = ET.SubElement(case, "properties")
+    for k, v in props.items():
+        if v is not None:
+            ET.SubElement(el, "property", name=k, value=str(v))
+    if o.status in (SKIPPED, NOT_RUN, INTERRUPTED):
+        ET.SubElement(case, "skipped", message=o.note)
+        return "skipped"
+    if o.status == UNRESOLVED:
+        ET.SubElement(case, "error", type="OutcomeUnknown", message=o.note).text = o.note
+        return "error"
+    if o.status == FAILED and r and r.error:
+        kind = "failure" if r.error.exit_code in FAILURE_CODES else "error"
+        el = ET.SubElement(case, kind, type=r.error.code, message=r.error.message)
+        el.text = r.error.describe()
+        return kind
+    return "ok"
+
+
+def junit_document(summary: Summary, suite_name: str = "cart-cli batch") -> bytes:
+    suite = ET.Element("testsuite", name=suite_name)
+    counts = {"ok": 0, "failure": 0, "error": 0, "skipped": 0}
+    for o in summary.outcomes:
+        counts[_case(suite, o)] += 1
+    attrs = {
+        "tests": str(len(summary.outcomes)),
+        "failures": str(counts["failure"]),
+        "errors": str(counts["error"]),
+        "skipped": str(counts["skipped"]),
+        "time": f"{summary.elapsed:.3f}",  # wall time: the orders ran side by side
+    }
+    for k, v in attrs.items():
+        suite.set(k, v)
+    root = ET.Element("testsuites", name="cart-cli", **{k: attrs[k] for k in attrs})
+    root.append(suite)
+    ET.indent(root)
+    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def write_junit(path: str | Path, summary: Summary) -> None:
+    atomic_write(Path(path), junit_document(summary), mode=MODE)

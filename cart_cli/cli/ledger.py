@@ -1,0 +1,198 @@
+"""cart-cli ledger: what a batch ledger says, and recording what a person found out about an
+order whose outcome was unknown (no hand-editing of JSON Lines)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer.core import TyperGroup
+
+from cart_cli.cli import common as c
+from cart_cli.core.defaults import LEDGER_DEFAULT
+
+TITLES = {
+    "unknown": "Unknown: may have been placed, check before retrying",
+    "not_placed": "Not placed",
+    "placed": "Placed",
+}
+
+
+class _ListByDefault(TyperGroup):
+    """`cart-cli ledger FILE` means `cart-cli ledger list FILE`; `cart-cli ledger` lists the
+    default ledger."""
+
+    def parse_args(self, ctx, args):
+        if not args or (args[0] not in self.commands and args[0] not in ("-h", "--help")):
+            args = ["list", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=_ListByDefault,
+    help="What a batch ledger says; record what became of an unknown outcome.",
+    no_args_is_help=False,
+)
+
+
+def _read(path: Path):
+    from cart_cli.core import ledger as ledgers
+
+    if not path.exists():
+        raise c.UsageError(f"no ledger at {path}")
+    return ledgers.read(path)
+
+
+@app.command("list")
+def list_(
+    file: Annotated[
+        Path, typer.Argument(metavar="[FILE]", help=f"The ledger (default {LEDGER_DEFAULT}).")
+    ] = Path(LEDGER_DEFAULT),
+    json_out: Annotated[
+        bool, typer.Option("--json", help="One JSON document on stdout.", rich_help_panel=c.OUTPUT)
+    ] = False,
+    debug: c.DebugOpt = False,
+) -> None:
+    """List the ledger's orders by status: unknown first, then not placed, then placed."""
+    c.setup_logging(debug)
+    with c.guarded(c.Guard(debug=debug)):
+        from cart_cli.cli.render import print_json, stderr_console
+
+        contents = _read(file)
+        groups = contents.by_state()
+        if json_out:
+            print_json(
+                {
+                    "schema": "cart-cli.ledger/1",
+                    "file": str(file),
+                    "counts": {k: len(v) for k, v in groups.items()},
+                    "old_lines": contents.old_lines,
+                    "bad_lines": contents.bad_lines,
+                    **{k: [_brief(r) for r in v] for k, v in groups.items()},
+                }
+            )
+            return
+        err = stderr_console()
+        counts = ", ".join(f"{len(groups[k])} {k.replace('_', ' ')}" for k in TITLES)
+        err.print(f"{file}: {len(contents.jobs)} orders ({counts})", markup=False)
+        if contents.old_lines:
+            err.print(
+                f"{contents.old_lines} line(s) from an older cart-cli, not listed", markup=False
+            )
+        if contents.bad_lines:
+            err.print(f"{contents.bad_lines} unreadable line(s) skipped", markup=False)
+        for state, title in TITLES.items():
+            if groups[state]:
+                _print_group(title, groups[state])
+        if groups["unknown"]:
+            where = "" if str(file) == LEDGER_DEFAULT else f" --ledger {file}"
+            err.print(
+                "Check each unknown order with the merchant, then: cart-cli ledger resolve "
+                f"JOB{where} --placed ORDER_NUMBER (or --not-placed)",
+                markup=False,
+            )
+
+
+def _brief(rec: dict) -> dict:
+    keys = ("job", "name", "merchant", "order_number", "request_id", "cart_id", "code", "at")
+    return {
+        **{k: rec.get(k) for k in keys},
+        "state": rec["state"],
+        "source": rec.get("source"),
+        "target": rec.get("target"),
+    }
+
+
+def _print_group(title: str, records: list[dict]) -> None:
+    from rich.table import Table
+
+    from cart_cli.cli.render import print_result
+
+    table = Table(title=f"{title} ({len(records)})", title_justify="left")
+    for col in ("Job", "Order", "Merchant", "Order number", "Request id", "Cart id", "Error", "At"):
+        table.add_column(col, overflow="fold")
+    for r in sorted(records, key=lambda r: r.get("at") or ""):
+        table.add_row(
+            r["job"],
+            str(r.get("name") or ""),
+            str(r.get("merchant") or ""),
+            str(r.get("order_number") or ""),
+            str(r.get("request_id") or ""),
+            str(r.get("cart_id") or ""),
+            str(r.get("code") or ""),
+            str(r.get("at") or ""),
+        )
+    print_result(table)
+
+
+def find(contents, key: str) -> dict:
+    """A job by id, unique id prefix, or FILE#INDEX[@REPEAT] (FILE as any path to it)."""
+    import os
+
+    if "#" in key:
+        file, _, rest = key.rpartition("#")
+        index, _, repeat = rest.partition("@")
+        real = os.path.realpath(file)
+        matches = [
+            r
+            for r in contents.jobs.values()
+            if (r.get("source") or {}).get("path") == real
+            and str((r.get("source") or {}).get("index")) == index
+            and str((r.get("source") or {}).get("repeat")) == (repeat or "0")
+        ]
+    else:
+        matches = [r for j, r in contents.jobs.items() if j.startswith(key.lower())]
+    if not matches:
+        raise c.UsageError(f"no job {key!r} in the ledger (see cart-cli ledger FILE)")
+    if len(matches) > 1:
+        names = ", ".join(r["job"] for r in matches[:5])
+        raise c.UsageError(f"{key!r} matches {len(matches)} jobs ({names}...): give more of it")
+    return matches[0]
+
+
+@app.command("resolve")
+def resolve(
+    job: Annotated[
+        str,
+        typer.Argument(
+            metavar="JOB", help="A job id (or its first characters), or FILE#INDEX[@REPEAT]."
+        ),
+    ],
+    placed: Annotated[
+        str | None,
+        typer.Option(metavar="ORDER_NUMBER", help="The merchant has it, as this order number."),
+    ] = None,
+    not_placed: Annotated[
+        bool, typer.Option("--not-placed", help="The merchant has no such order.")
+    ] = False,
+    ledger: Annotated[Path, typer.Option(metavar="FILE", help="The ledger.")] = Path(
+        LEDGER_DEFAULT
+    ),
+    debug: c.DebugOpt = False,
+) -> None:
+    """Record what became of an order: placed (then --resume skips it) or not placed (then
+    --resume and --retry-not-placed send it again)."""
+    c.setup_logging(debug)
+    with c.guarded(c.Guard(debug=debug)):
+        from cart_cli.cli.render import stderr_console
+        from cart_cli.core import ledger as ledgers
+
+        if bool(placed and placed.strip()) == not_placed:
+            raise c.UsageError("say what you found: --placed ORDER_NUMBER or --not-placed")
+        record = find(_read(ledger), job)
+        line = ledgers.Ledger(ledger).resolve(record, placed.strip() if placed else None)
+        outcome = f"placed as {placed.strip()}" if placed else "not placed"
+        was = record["state"].replace("_", " ")
+        stderr_console().print(
+            f"{record['job']} ({record.get('name')}): recorded as {outcome} (was {was})",
+            markup=False,
+        )
+        if line["was"] == ledgers.PLACED and not placed:
+            stderr_console().print(
+                "note: it was recorded as placed; --resume will now send it again", markup=False
+            )
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="ledger")

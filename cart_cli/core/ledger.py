@@ -1,0 +1,221 @@
+"""The batch ledger: append-only JSON Lines, each line fsynced, so that a crash tells "in flight"
+from "never sent" and a later run knows what not to send again.
+
+A job gets a ``submitting`` line before its order can leave, and a ``result`` line once the outcome
+is known; a person can add a ``resolved`` line (``cart-cli ledger resolve``) once they have found
+out what became of an unknown outcome. The last line of a job says its state: placed, not_placed
+or unknown. Every line names the target (api URL, payment URL, app id), so a resume against
+another server does not take that server's word for orders it never saw.
+
+Holds no card data: source, content hash, merchant, target, request id, cart id, order number and
+error code."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from cart_cli.core.errors import NOT_PLACED, UNKNOWN, CartError, UsageError
+from cart_cli.core.files import fsync_dir
+
+VERSION = 2
+SUBMITTING, RESULT, RESOLVED = "submitting", "result", "resolved"
+PLACED = "placed"
+STATES = (PLACED, NOT_PLACED, UNKNOWN)
+TARGET_KEYS = ("api", "payment", "app")  # what makes two targets the same
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def make_target(api_url: str, payment_url: str, app_id: str, profile: str | None = None) -> dict:
+    target = {"api": api_url.rstrip("/"), "payment": payment_url.rstrip("/"), "app": app_id}
+    if profile:
+        target["profile"] = profile
+    return target
+
+
+def same_target(a: dict | None, b: dict | None) -> bool:
+    return bool(a and b) and all(a.get(k) == b.get(k) for k in TARGET_KEYS)
+
+
+def describe_target(t: dict | None) -> str:
+    if not t:
+        return "an unknown target"
+    text = f"{t.get('api')} (payment {t.get('payment')}, app id {t.get('app')!r})"
+    return f"profile {t['profile']}: {text}" if t.get("profile") else text
+
+
+class LedgerWriteError(CartError):
+    """The ledger could not be written: an order is not sent without its line."""
+
+    code = "LedgerWriteError"
+
+
+@dataclass
+class Contents:
+    """What a ledger file says: the last line of each job, and what could not be read."""
+
+    jobs: dict[str, dict] = field(default_factory=dict)  # job id -> last record, with "state"
+    old_lines: int = 0  # lines of an older cart-cli's ledger: not matched
+    bad_lines: int = 0  # torn or foreign lines
+
+    def by_state(self) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {s: [] for s in STATES}
+        for rec in self.jobs.values():
+            out.setdefault(rec["state"], []).append(rec)
+        return out
+
+
+def state_of(record: dict) -> str | None:
+    event = record.get("event")
+    if event == SUBMITTING:
+        return UNKNOWN
+    if event in (RESULT, RESOLVED):
+        outcome = record.get("outcome")
+        return outcome if outcome in STATES else UNKNOWN
+    return None
+
+
+def read(path: str | Path) -> Contents:
+    """The ledger's contents; a missing file is an empty ledger. Never fails on a bad line."""
+    contents = Contents()
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        return contents
+    except OSError as e:
+        raise UsageError(f"cannot read the ledger {path}: {e.strerror or e}") from None
+    for raw in data.splitlines():
+        if not raw.strip():
+            continue
+        try:
+            rec = json.loads(raw)
+        except ValueError:
+            contents.bad_lines += 1  # a torn last line after a crash
+            continue
+        if not isinstance(rec, dict):
+            contents.bad_lines += 1
+            continue
+        if rec.get("v") != VERSION:
+            if "id" in rec and "event" in rec:
+                contents.old_lines += 1
+            else:
+                contents.bad_lines += 1
+            continue
+        state = state_of(rec)
+        if state is None or not isinstance(rec.get("job"), str):
+            contents.bad_lines += 1
+            continue
+        contents.jobs[rec["job"]] = {**rec, "state": state}
+    return contents
+
+
+class Ledger:
+    """Appends lines for one target; fsyncs each."""
+
+    def __init__(self, path: str | Path, target: dict | None = None) -> None:
+        self.path = Path(path)
+        self.target = target
+        self._lock = threading.Lock()
+        self.run_id = hashlib.sha256(f"{os.getpid()}{time.time()}".encode()).hexdigest()[:12]
+        try:  # find out now, not in the middle of a batch, that it cannot be written
+            existed = self.path.exists()
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                size = os.fstat(fd).st_size
+                # A crash may have torn the last line: start ours on a line of its own.
+                if size and os.pread(fd, 1, size - 1) != b"\n":
+                    os.write(fd, b"\n")
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            if not existed:
+                fsync_dir(self.path.parent)
+        except OSError as e:
+            raise UsageError(f"cannot write the ledger {self.path}: {e.strerror or e}") from None
+
+    def read(self) -> Contents:
+        return read(self.path)
+
+    def _append(self, record: dict) -> None:
+        line = json.dumps({"v": VERSION, **record}, separators=(",", ":"), default=str) + "\n"
+        with self._lock:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.write(fd, line.encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def _base(self, event: str, job) -> dict:
+        return {
+            "event": event,
+            "job": job.id,
+            "run": self.run_id,
+            "at": now(),
+            "name": job.name,
+            "merchant": job.order.merchant,
+            "source": job.source(),
+            "target": self.target,
+        }
+
+    def submitting(self, job) -> None:
+        """Written (and fsynced) before the order can leave; raises LedgerWriteError if not."""
+        try:
+            self._append(self._base(SUBMITTING, job))
+        except OSError as e:
+            raise LedgerWriteError(
+                f"cannot write the ledger {self.path}: {e.strerror or e}; the order was not sent",
+                outcome=NOT_PLACED,
+            ) from None
+
+    def result(
+        self,
+        job,
+        outcome: str,
+        *,
+        order_number: str | None = None,
+        request_id: str | None = None,
+        cart_id: str | None = None,
+        code: str | None = None,
+        exit_code: int = 0,
+        message: str | None = None,
+    ) -> None:
+        self._append(
+            {
+                **self._base(RESULT, job),
+                "outcome": outcome,
+                "order_number": order_number,
+                "request_id": request_id,
+                "cart_id": cart_id,
+                "code": code,
+                "exit_code": exit_code,
+                "message": message,
+            }
+        )
+
+    def resolve(self, record: dict, order_number: str | None) -> dict:
+        """A person's finding about a job (from its last record): placed as ORDER, or not."""
+        line = {
+            "event": RESOLVED,
+            "job": record["job"],
+            "run": self.run_id,
+            "at": now(),
+            **{k: record.get(k) for k in ("name", "merchant", "source", "target")},
+            "outcome": PLACED if order_number else NOT_PLACED,
+            "order_number": order_number,
+            "request_id": record.get("request_id"),
+            "cart_id": record.get("cart_id"),
+            "was": record.get("state"),
+        }
+        self._append(line)
+        return line

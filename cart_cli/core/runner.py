@@ -1,0 +1,521 @@
+"""Running a batch's jobs concurrently, each recorded in the ledger before it can leave.
+
+One job function that never raises: whatever happens to an order (a server error, a bug, a
+listener or ledger failure, an interrupt) ends as an outcome in the summary, in input order.
+Listeners are called outside the runner's lock, and a failing listener costs the batch its
+exit code, not an order.
+
+Stopping: ``stop`` (first Ctrl-C) launches nothing more and lets orders in flight finish;
+``abandon`` (second Ctrl-C) returns at once. An abandoned order that had been sent is an
+unknown outcome; one that had not is never sent."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from cart_cli.core.checkout import KeyProvider, OrderResult, attempt
+from cart_cli.core.errors import (
+    NOT_PLACED,
+    SEVERITY,
+    UNKNOWN,
+    CartError,
+    Exit,
+    Interrupted,
+)
+from cart_cli.core.events import ItemAdded, OrderPlaced, ShippingUpdated, Step
+from cart_cli.core.ledger import PLACED as LEDGER_PLACED
+from cart_cli.core.ledger import Contents, Ledger, LedgerWriteError
+from cart_cli.core.plan import Job
+
+log = logging.getLogger("cart_cli.batch")
+
+# What happened to a job in this run.
+PLACED = "placed"  # placed now
+FAILED = "failed"  # sent or tried, and failed (not placed, or outcome unknown)
+SKIPPED = "skipped"  # placed in an earlier run (the ledger says so)
+UNRESOLVED = "unresolved"  # outcome unknown in an earlier run: not sent again
+NOT_RUN = "not_run"  # never launched (interrupt, --fail-fast, --retry-not-placed)
+INTERRUPTED = "interrupted"  # in flight when the batch was abandoned
+STATUSES = (PLACED, FAILED, SKIPPED, UNRESOLVED, NOT_RUN, INTERRUPTED)
+
+# The three groups a person acts on.
+GROUP_PLACED, GROUP_NOT_PLACED, GROUP_UNKNOWN = LEDGER_PLACED, NOT_PLACED, UNKNOWN
+GROUPS = (GROUP_PLACED, GROUP_NOT_PLACED, GROUP_UNKNOWN)
+
+
+@dataclass
+class JobOutcome:
+    job: Job
+    status: str
+    result: OrderResult | None = None
+    note: str = ""
+    seconds: float = 0.0
+    request_id: str | None = None
+    cart_id: str | None = None
+    order_number: str | None = None  # placed now, or in an earlier run
+
+    @property
+    def group(self) -> str:
+        """placed, not_placed or unknown (may have been placed: check before retrying)."""
+        if self.status in (PLACED, SKIPPED):
+            return GROUP_PLACED
+        if self.status == UNRESOLVED:
+            return GROUP_UNKNOWN
+        if self.result and self.result.error and self.result.error.outcome == UNKNOWN:
+            return GROUP_UNKNOWN
+        return GROUP_NOT_PLACED
+
+    @property
+    def code(self) -> str | None:
+        return self.result.error.code if self.result and self.result.error else None
+
+    def to_json(self) -> dict:
+        doc = (
+            self.result.to_json()
+            if self.result
+            else {
+                "schema": "cart-cli.order-result/1",
+                "ok": self.status == SKIPPED,
+                "merchant": self.job.order.merchant,
+            }
+        )
+        return {
+            **doc,
+            "job": self.job.id,
+            "name": self.job.name,
+            "status": self.status,
+            "outcome": self.group,
+            "note": self.note or None,
+            "request_id": self.request_id,
+            "cart_id": self.cart_id,
+            "order_number": self.order_number,
+            "source": self.job.source(),
+        }
+
+
+@dataclass
+class Summary:
+    outcomes: list[JobOutcome] = field(default_factory=list)  # one per job, in input order
+    interrupted: bool = False
+    abandoned: bool = False
+    problems: list[str] = field(default_factory=list)  # listener or ledger failures
+    elapsed: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    def group(self, name: str) -> list[JobOutcome]:
+        return [o for o in self.outcomes if o.group == name]
+
+    @property
+    def not_run(self) -> list[JobOutcome]:
+        return [o for o in self.outcomes if o.status == NOT_RUN]
+
+    @property
+    def exit_code(self) -> Exit:
+        if self.interrupted:
+            return Exit.INTERRUPTED
+        codes = {o.result.exit_code for o in self.outcomes if o.status == FAILED and o.result}
+        if any(o.status == UNRESOLVED for o in self.outcomes):
+            codes.add(Exit.UNKNOWN)
+        if self.problems:
+            codes.add(Exit.INTERNAL)
+        if not codes:
+            return Exit.OK
+        return min(codes, key=lambda c: SEVERITY.index(c) if c in SEVERITY else len(SEVERITY))
+
+    def to_json(self) -> dict:
+        groups = {g: self.group(g) for g in GROUPS}
+        return {
+            "schema": "cart-cli.batch-result/2",
+            "ok": self.exit_code == Exit.OK,
+            "exit_code": int(self.exit_code),
+            "total": len(self.outcomes),
+            **{s: self.count(s) for s in STATUSES},
+            "groups": {g: len(v) for g, v in groups.items()},
+            "unknown": [
+                {
+                    "job": o.job.id,
+                    "name": o.job.name,
+                    "merchant": o.job.order.merchant,
+                    "request_id": o.request_id,
+                    "cart_id": o.cart_id,
+                }
+                for o in groups[GROUP_UNKNOWN]
+            ],
+            "interrupted": self.interrupted,
+            "abandoned": self.abandoned,
+            "problems": self.problems,
+            "elapsed_ms": int(self.elapsed * 1000),
+            "orders": [o.to_json() for o in self.outcomes],
+        }
+
+
+class Listener:
+    """What a batch tells the outside: displays implement what they need. Called from worker
+    threads, concurrently: a listener guards its own state."""
+
+    def started(self, job: Job) -> None: ...
+    def event(self, job: Job, ev) -> None: ...
+    def finished(self, outcome: JobOutcome) -> None: ...
+
+
+class _Rate:
+    def __init__(self, per_second: float | None) -> None:
+        self.gap = 1.0 / per_second if per_second else 0.0
+        self.next = 0.0
+
+    def wait(self, stop: threading.Event) -> None:
+        if self.gap:
+            now = time.monotonic()
+            if self.next > now:
+                stop.wait(self.next - now)
+            self.next = max(now, self.next) + self.gap
+
+
+@dataclass
+class _Flight:
+    """An order in flight: whether it left, and what it is known by so far."""
+
+    job: Job
+    started: float
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    sent: bool = False
+    recorded: bool = False  # its result line is in the ledger
+    abandoned: bool = False
+    cart_id: str | None = None
+
+
+def prior_outcome(job: Job, prior: dict | None, only_not_placed: bool) -> JobOutcome | None:
+    """What an earlier run's ledger line means for this job: None means "run it"."""
+    state = prior.get("state") if prior else None
+    if state == LEDGER_PLACED:
+        number = prior.get("order_number")
+        return JobOutcome(
+            job,
+            SKIPPED,
+            note=f"already placed as {number or '?'}",
+            order_number=number,
+            request_id=prior.get("request_id"),
+            cart_id=prior.get("cart_id"),
+        )
+    if state == UNKNOWN:
+        return JobOutcome(
+            job,
+            UNRESOLVED,
+            note="outcome unknown in an earlier run: check with the merchant, then "
+            f"`cart-cli ledger resolve {job.id} --placed ORDER_NUMBER | --not-placed`",
+            request_id=prior.get("request_id"),
+            cart_id=prior.get("cart_id"),
+        )
+    if only_not_placed and state != NOT_PLACED:
+        return JobOutcome(job, NOT_RUN, note="not retried: no earlier failure in the ledger")
+    return None
+
+
+class _Run:
+    def __init__(
+        self,
+        client,
+        jobs: list[Job],
+        *,
+        concurrency: int,
+        ledger: Ledger | None,
+        fail_fast: bool,
+        stop: threading.Event,
+        abandon: threading.Event,
+        listeners: Iterable[Listener],
+        sse: bool,
+        flow,
+    ) -> None:
+        self.client, self.ledger, self.sse, self.flow = client, ledger, sse, flow
+        self.keys = KeyProvider(client)
+        self.listeners = list(listeners)
+        self.stop, self.abandon = stop, abandon
+        self.fail_fast = fail_fast
+        self.failed = threading.Event()  # for --fail-fast
+        self.broken = threading.Event()  # the ledger cannot be written: launch nothing more
+        self.summary = Summary(outcomes=[None] * len(jobs))  # type: ignore[list-item]
+        self.lock = threading.Condition()
+        self.flights: dict[int, _Flight] = {}
+        self.closed = False
+        self.listener_failures: set[str] = set()
+
+    # ---- bookkeeping (under the lock: nothing slow) ----
+    def problem(self, text: str) -> None:
+        with self.lock:
+            self.summary.problems.append(text)
+
+    def _tell(self, method: str, *args) -> None:
+        """Call every listener's ``method``, outside the runner's lock; a failure is a problem
+        (once per listener and method), never a lost order."""
+        for li in self.listeners:
+            try:
+                getattr(li, method)(*args)
+            except Exception as e:
+                key = f"{type(li).__name__}.{method}"
+                log.debug("listener %s failed", key, exc_info=True)
+                with self.lock:
+                    if key in self.listener_failures:
+                        continue
+                    self.listener_failures.add(key)
+                    self.summary.problems.append(f"{key} failed: {type(e).__name__}: {e}")
+
+    def record(self, outcome: JobOutcome, flight: _Flight | None = None) -> None:
+        with self.lock:
+            if self.closed:
+                return  # abandoned: the summary was already made without it
+            self.summary.outcomes[outcome.job.position] = outcome
+        self._tell("finished", outcome)
+        if flight is not None:
+            with self.lock:
+                self.flights.pop(outcome.job.position, None)
+                self.lock.notify_all()
+
+    # ---- one job: never raises ----
+    def work(self, flight: _Flight) -> None:
+        job = flight.job
+        try:
+            self._tell("started", job)
+            result = self._attempt(flight)
+            self._record_result(flight, result)
+            if not result.ok:
+                self.failed.set()
+            outcome = JobOutcome(
+                job,
+                PLACED if result.ok else FAILED,
+                result,
+                seconds=time.monotonic() - flight.started,
+                request_id=result.request_id or (result.error and result.error.request_id),
+                cart_id=(result.order or {}).get("cart_id") or flight.cart_id,
+                order_number=(result.order or {}).get("platform_order_number"),
+            )
+        except BaseException as e:  # a bug in our own bookkeeping: still an outcome
+            log.debug("internal error in %s", job.name, exc_info=True)
+            err = CartError(
+                f"internal error: {type(e).__name__}", outcome=UNKNOWN if flight.sent else None
+            )
+            outcome = JobOutcome(
+                job, FAILED, OrderResult(job.order.merchant, False, error=err), cart_id=None
+            )
+        self.record(outcome, flight)
+
+    def _attempt(self, flight: _Flight) -> OrderResult:
+        job = flight.job
+
+        def on_event(ev) -> None:
+            if isinstance(ev, Step) and ev.submits and not flight.sent:
+                with flight.lock:
+                    if flight.abandoned:  # never send an order the summary calls not placed
+                        raise Interrupted("interrupted before the order was sent")
+                    if self.ledger:
+                        self.ledger.submitting(job)  # fsynced before the order can leave
+                    flight.sent = True
+            elif isinstance(ev, (ItemAdded, ShippingUpdated)):
+                flight.cart_id = ev.cart.get("cart_id") or flight.cart_id
+            elif isinstance(ev, OrderPlaced):
+                flight.cart_id = ev.order.get("cart_id") or flight.cart_id
+            self._tell("event", job, ev)
+
+        try:
+            return attempt(
+                job.order,
+                self.client,
+                keys=self.keys,
+                sse=self.sse,
+                flow=self.flow,
+                on_event=on_event,
+            )
+        except Exception as e:  # a bug: still record it, and never as "not placed" if sent
+            log.debug("internal error in %s", job.name, exc_info=True)
+            err = CartError(
+                f"internal error: {type(e).__name__}",
+                outcome=UNKNOWN if flight.sent else NOT_PLACED,
+            )
+            return OrderResult(job.order.merchant, False, error=err)
+
+    def _record_result(self, flight: _Flight, result: OrderResult) -> None:
+        job = flight.job
+        if isinstance(result.error, LedgerWriteError):
+            self.broken.set()
+            self.problem(result.error.message)
+            return
+        if not (flight.sent and self.ledger):
+            return
+        err = result.error
+        order = result.order or {}
+        try:
+            with flight.lock:
+                self.ledger.result(
+                    job,
+                    LEDGER_PLACED if result.ok else (err.outcome if err else None) or NOT_PLACED,
+                    order_number=order.get("platform_order_number"),
+                    request_id=result.request_id or (err.request_id if err else None),
+                    cart_id=order.get("cart_id") or flight.cart_id,
+                    code=err.code if err else None,
+                    exit_code=int(result.exit_code),
+                    message=err.message if err else None,
+                )
+                flight.recorded = True
+        except OSError as e:
+            self.broken.set()
+            self.problem(
+                f"the ledger could not record {job.name} ({'placed' if result.ok else 'failed'}):"
+                f" {e.strerror or e}; a resume would not know this outcome"
+            )
+
+    # ---- abandoning ----
+    def abandon_flights(self) -> None:
+        """The summary's word on every order still in flight: sent ones are unknown."""
+        with self.lock:
+            self.closed = True
+            flights = list(self.flights.values())
+        for flight in flights:
+            job = flight.job
+            with flight.lock:
+                flight.abandoned = True
+                sent = flight.sent
+                if sent and self.ledger and not flight.recorded:
+                    # On failure, its submitting line still says "unknown".
+                    with contextlib.suppress(OSError):
+                        self.ledger.result(
+                            job,
+                            UNKNOWN,
+                            cart_id=flight.cart_id,
+                            code=Interrupted.code,
+                            exit_code=int(Exit.INTERRUPTED),
+                            message="abandoned in flight by a second interrupt",
+                        )
+            err = Interrupted(
+                "abandoned in flight: the order was sent"
+                if sent
+                else "abandoned before the order was sent",
+                outcome=UNKNOWN if sent else NOT_PLACED,
+            )
+            self.summary.outcomes[job.position] = JobOutcome(
+                job,
+                INTERRUPTED,
+                OrderResult(job.order.merchant, False, error=err),
+                note=err.message,
+                seconds=time.monotonic() - flight.started,
+                cart_id=flight.cart_id,
+            )
+
+    # ---- launching ----
+    def launchable(self) -> bool:
+        return not (
+            self.stop.is_set() or self.broken.is_set() or (self.fail_fast and self.failed.is_set())
+        )
+
+
+def run(
+    client,
+    jobs: list[Job],
+    *,
+    concurrency: int = 4,
+    ledger: Ledger | None = None,
+    resume: bool = False,
+    prior: Contents | None = None,
+    only_not_placed: bool = False,
+    fail_fast: bool = False,
+    rate: float | None = None,
+    stop: threading.Event | None = None,
+    abandon: threading.Event | None = None,
+    listeners: Iterable[Listener] = (),
+    sse: bool = True,
+    flow=None,  # a checkout.FlowChoice: --flow and CART_CLI_FLOW
+) -> Summary:
+    """Run the jobs. Returns when every launched one has finished, or at once when ``abandon``
+    is set; the summary has an outcome for every job, in the jobs' order.
+
+    ``prior``: an earlier ledger's contents (read from ``ledger`` when ``resume`` and not given):
+    placed orders are skipped, unknown ones are not sent again. ``only_not_placed``: run only the
+    jobs the ledger records as surely not placed."""
+    for position, job in enumerate(jobs):
+        job.position = position
+    stop = stop or threading.Event()
+    abandon = abandon or threading.Event()
+    if prior is None and ledger is not None and (resume or only_not_placed):
+        prior = ledger.read()
+    known = prior.jobs if prior else {}
+    r = _Run(
+        client,
+        jobs,
+        concurrency=concurrency,
+        ledger=ledger,
+        fail_fast=fail_fast,
+        stop=stop,
+        abandon=abandon,
+        listeners=listeners,
+        sse=sse,
+        flow=flow,
+    )
+    started = time.monotonic()
+    limiter = _Rate(rate)
+    slots = threading.Semaphore(concurrency)
+    tasks: queue.SimpleQueue = queue.SimpleQueue()
+    workers: list[threading.Thread] = []
+
+    def worker() -> None:
+        while (flight := tasks.get()) is not None:
+            try:
+                r.work(flight)
+            finally:
+                slots.release()
+
+    def take_slot() -> bool:
+        while not slots.acquire(timeout=0.1):
+            if not r.launchable():
+                return False
+        return True
+
+    for job in jobs:
+        earlier = prior_outcome(job, known.get(job.id), only_not_placed) if prior else None
+        if earlier is not None:
+            r.record(earlier)
+            continue
+        if not (r.launchable() and take_slot()):
+            continue
+        limiter.wait(stop)
+        if not r.launchable():
+            slots.release()
+            continue
+        flight = _Flight(job, time.monotonic())
+        with r.lock:
+            r.flights[job.position] = flight
+        if len(workers) < concurrency:
+            # Daemon threads: an abandoned order must not keep the process alive.
+            t = threading.Thread(target=worker, name=f"order-{len(workers)}", daemon=True)
+            workers.append(t)
+            t.start()
+        tasks.put(flight)
+    for _ in workers:
+        tasks.put(None)
+    with r.lock:
+        while r.flights and not abandon.is_set():
+            r.lock.wait(0.1)
+    if abandon.is_set():
+        r.abandon_flights()
+    with r.lock:
+        r.closed = True
+        summary = r.summary
+        why = (
+            "interrupted"
+            if stop.is_set()
+            else "the ledger could not be written"
+            if r.broken.is_set()
+            else "--fail-fast, after a failure"
+        )
+        for position, outcome in enumerate(summary.outcomes):
+            if outcome is None:
+                summary.outcomes[position] = JobOutcome(jobs[position], NOT_RUN, note=why)
+        summary.interrupted = stop.is_set()
+        summary.abandoned = abandon.is_set()
+        summary.elapsed = time.monotonic() - started
+    return summary
