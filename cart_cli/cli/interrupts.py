@@ -70,12 +70,14 @@ def _raise_interrupt(signum, frame) -> None:
 @contextmanager
 def sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM ends a command the way Ctrl-C does (KeyboardInterrupt), so it gets the same
-    message, JSON document and exit code 130."""
+    message, JSON document and exit code 130. SIGINT too, even where it was ignored at start
+    (a background job of a script)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    saved = signal.signal(signal.SIGTERM, _raise_interrupt)
+    saved = {sig: signal.signal(sig, _raise_interrupt) for sig in SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, saved)
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)

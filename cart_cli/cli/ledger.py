@@ -112,7 +112,7 @@ def _print_group(title: str, records: list[dict]) -> None:
     table = Table(title=f"{title} ({len(records)})", title_justify="left")
     for col in ("Job", "Order", "Merchant", "Order number", "Request id", "Cart id", "Error", "At"):
         table.add_column(col, overflow="fold")
-    for r in sorted(records, key=lambda r: r.get("at") or ""):
+    for r in records:
         table.add_row(
             r["job"],
             str(r.get("name") or ""),

@@ -68,10 +68,20 @@ class Contents:
     bad_lines: int = 0  # torn or foreign lines
 
     def by_state(self) -> dict[str, list[dict]]:
+        """Jobs by state, each list in input order (file, entry, repeat)."""
         out: dict[str, list[dict]] = {s: [] for s in STATES}
-        for rec in self.jobs.values():
+        for rec in sorted(self.jobs.values(), key=_input_order):
             out.setdefault(rec["state"], []).append(rec)
         return out
+
+
+def _input_order(rec: dict) -> tuple:
+    src = rec.get("source") if isinstance(rec.get("source"), dict) else {}
+    return (str(src.get("path")), _int(src.get("index")), _int(src.get("repeat")))
+
+
+def _int(value) -> int:
+    return value if isinstance(value, int) else -1
 
 
 def state_of(record: dict) -> str | None:

@@ -3,6 +3,7 @@ foreground (``cart-cli sandbox``). uvicorn serves; we only hand it a bound socke
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -82,9 +83,17 @@ class Sandbox:
         return self.url
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
+        # Requests still open now (say, orders a batch abandoned) are cancelled: uvicorn and
+        # starlette would log a traceback for each. They are not news; say nothing.
+        quiet = _Silence()
+        logger = logging.getLogger("uvicorn.error")
+        logger.addFilter(quiet)
+        try:
+            self._server.should_exit = True
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+        finally:
+            logger.removeFilter(quiet)
         self._sock.close()
 
     def reset(self) -> None:
@@ -99,3 +108,8 @@ class Sandbox:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class _Silence(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
