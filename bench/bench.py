@@ -7,6 +7,8 @@
    cryptography, pydantic, starlette or uvicorn.
 2. Card decryption in the sandbox: a key parsed once against parsing the PEM per request.
 3. Batch throughput against the embedded sandbox: concurrency 8 against concurrency 1.
+4. JUnit report: 2,000 orders' report written in one pass, against a one-second budget.
+5. Batch wall time with --junit against without (the report is written once, at the end).
 """
 
 from __future__ import annotations
@@ -115,11 +117,110 @@ def throughput(n: int = 40) -> tuple[float, float]:
     return n / results[1], n / results[0]
 
 
+def _synthetic_summary(n: int):
+    """A finished batch of n orders (placed, declined, unknown, not run), no network."""
+    from cart_cli.core import runner
+    from cart_cli.core.checkout import OrderResult
+    from cart_cli.core.errors import ApiError, OutcomeUnknown
+    from cart_cli.core.order import load_order
+    from cart_cli.core.plan import Job
+
+    with tempfile.TemporaryDirectory() as d:
+        f = Path(d) / "o.yaml"
+        f.write_text(
+            "merchant: staging.luma.gift\nitems: [{variant_id: 24-MB01, quantity: 1}]\n"
+            "shipping_info: {first_name: A, last_name: B, email: a@b.co, phone: '1', "
+            "address1: x, city: y, state_or_province: WA, country: US, postal_code: '1'}\n"
+            "card: test:visa\n"
+        )
+        order = load_order(f)
+    outcomes = []
+    for i in range(n):
+        job = Job("o.yaml", "/x/o.yaml", i, 0, order, "0123456789abcdef", i)
+        kind = i % 4
+        if kind == 0:
+            order_doc = {"platform_order_number": f"{i:09d}", "cart_id": f"c{i}"}
+            r = OrderResult(order.merchant, True, order=order_doc, stage_ms={"submit": 3})
+            outcomes.append(runner.JobOutcome(job, runner.PLACED, r, seconds=0.4))
+        elif kind == 1:
+            err = ApiError("ErrorPaymentDeclined", "declined", request_id=f"r{i}")
+            r = OrderResult(order.merchant, False, error=err)
+            outcomes.append(runner.JobOutcome(job, runner.FAILED, r, seconds=0.2))
+        elif kind == 2:
+            err = OutcomeUnknown("the event stream broke off", request_id=f"r{i}")
+            r = OrderResult(order.merchant, False, error=err)
+            outcomes.append(runner.JobOutcome(job, runner.FAILED, r, seconds=0.3))
+        else:
+            outcomes.append(runner.JobOutcome(job, runner.NOT_RUN, note="interrupted"))
+    return runner.Summary(outcomes=outcomes, elapsed=12.5)
+
+
+def junit_write(n: int = 2000) -> float:
+    from cart_cli.core.reports import write_junit
+
+    summary = _synthetic_summary(n)
+    with tempfile.TemporaryDirectory() as d:
+        return best_of(lambda: write_junit(Path(d) / "junit.xml", summary), 3)
+
+
+def junit_batch(n: int = 100, rounds: int = 5) -> tuple[float, float]:
+    """Wall time of a batch (run, then its JUnit report) with and without --junit."""
+    import yaml
+
+    from cart_cli.core import plan, runner
+    from cart_cli.core.client import Client, Endpoints
+    from cart_cli.core.reports import write_junit
+    from cart_cli.sandbox import Sandbox
+
+    address = {
+        "first_name": "A",
+        "last_name": "B",
+        "email": "a@b.co",
+        "phone": "1",
+        "address1": "x",
+        "city": "y",
+        "state_or_province": "WA",
+        "country": "US",
+        "postal_code": "1",
+    }
+    skus = ["WS12-XS-Orange", "MH07-XS-Gray", "WJ06-S-Blue", "24-MB01", "24-WG085"]
+    with tempfile.TemporaryDirectory() as d, Sandbox() as sb:
+        f = Path(d) / "o.yaml"
+        f.write_text(
+            yaml.safe_dump(
+                {
+                    "defaults": {
+                        "merchant": "staging.luma.gift",
+                        "shipping_info": address,
+                        "card": "test:visa",
+                    },
+                    "orders": [{"items": [{"variant_id": s, "quantity": 1}]} for s in skus],
+                }
+            )
+        )
+        jobs = plan.plan(plan.collect([str(f)]), repeat=n // len(skus))
+        times: dict[bool, list[float]] = {True: [], False: []}
+        for _ in range(rounds):
+            for junit in (False, True):
+                sb.reset()
+                client = Client(Endpoints(sb.url, sb.url, "bench"), pool_size=8)
+                t = time.perf_counter()
+                summary = runner.run(client, jobs, concurrency=8)
+                if junit:
+                    write_junit(Path(d) / "junit.xml", summary)
+                times[junit].append(time.perf_counter() - t)
+                client.close()
+                assert summary.count("placed") == len(jobs), summary.to_json()["problems"]
+    return statistics.median(times[True]), statistics.median(times[False])
+
+
 # Targets, as ratios measured in the same run (absolute times vary with the shared machine).
 TARGETS = {
     "startup": ("cart-cli --version within 5x a bare python", lambda r: r < 5),
     "decrypt": ("a loaded key at least 20x faster than parsing the PEM", lambda r: r >= 20),
     "throughput": ("concurrency 8 at least 3x concurrency 1", lambda r: r >= 3),
+    "junit": ("2,000 orders' JUnit written within 1 s (x = share of that second)", lambda r: r < 1),
+    "junit-batch": ("a batch with --junit within 1.1x the same batch without", lambda r: r <= 1.1),
 }
 
 
@@ -127,6 +228,8 @@ def main() -> None:
     version, helped, bare = startup()
     parsed, loaded = decrypt()
     fast, slow = throughput()
+    junit_seconds = junit_write()
+    with_junit, without_junit = junit_batch()
     rows = [
         (
             "startup",
@@ -144,6 +247,13 @@ def main() -> None:
             "throughput",
             fast / slow,
             f"concurrency 8 {fast:.1f} orders/s, concurrency 1 {slow:.1f} orders/s",
+        ),
+        ("junit", junit_seconds, f"2,000 testcases in {junit_seconds * 1000:.0f} ms"),
+        (
+            "junit-batch",
+            with_junit / without_junit,
+            f"100 orders at concurrency 8: with --junit {with_junit:.2f} s, "
+            f"without {without_junit:.2f} s",
         ),
     ]
     missed = 0
