@@ -200,8 +200,8 @@ def junit_batch(n: int = 100, rounds: int = 5) -> tuple[float, float]:
         )
         jobs = plan.plan(plan.collect([str(f)]), repeat=n // len(skus))
         times: dict[bool, list[float]] = {True: [], False: []}
-        for _ in range(rounds):
-            for junit in (False, True):
+        for k in range(rounds):  # alternating which goes first; the best of each counts
+            for junit in (False, True) if k % 2 else (True, False):
                 sb.reset()
                 client = Client(Endpoints(sb.url, sb.url, "bench"), pool_size=8)
                 t = time.perf_counter()
@@ -211,7 +211,7 @@ def junit_batch(n: int = 100, rounds: int = 5) -> tuple[float, float]:
                 times[junit].append(time.perf_counter() - t)
                 client.close()
                 assert summary.count("placed") == len(jobs), summary.to_json()["problems"]
-    return statistics.median(times[True]), statistics.median(times[False])
+    return min(times[True]), min(times[False])
 
 
 # Targets, as ratios measured in the same run (absolute times vary with the shared machine).
