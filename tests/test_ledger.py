@@ -111,7 +111,7 @@ def test_an_old_ledger_is_read_without_crashing_and_not_matched(cart_sandbox, tm
     last = json.loads((tmp_path / LEDGER).read_text().splitlines()[-1])  # after the torn line
     assert last["event"] == "result" and last["outcome"] == "placed"
     r = cli(["ledger", LEDGER])
-    assert r.code == 0 and "1 orders (0 unknown, 0 not placed, 1 placed)" in r.stderr
+    assert r.code == 0 and "1 orders (0 unknown, 0 not placed, 1 placed)" in r.stdout
     assert "older cart-cli" in r.stderr and "unreadable" in r.stderr
 
 
@@ -186,7 +186,8 @@ def test_ledger_resolve_then_resume_goes_on(cart_sandbox, tmp_path):
     assert r.code == 2 and "no job" in r.stderr
 
     r = cli(["ledger"])
-    assert "1 unknown, 1 not placed, 1 placed" in r.stderr
+    assert "1 unknown, 1 not placed, 1 placed" in r.stdout
+    assert f"{jobs[0]}  {f}#0  staging.luma.gift  order {number} (resolved by hand)" in r.stdout
     r = batch(cart_sandbox, f, "--resume", "--json")
     doc = r.json()
     assert r.code == 8  # the third is still unknown

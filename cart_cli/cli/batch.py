@@ -14,6 +14,7 @@ from cart_cli.core.defaults import LEDGER_DEFAULT
 
 RUN = "Running"
 REPORTS = "Reports and ledger"
+UNKNOWN_LISTED = 20  # on stderr; `cart-cli ledger` lists them all
 
 
 class _PlainBatch:
@@ -358,18 +359,35 @@ def _report(summary, json_out: bool, err, ledger: Path) -> None:
         err.print(
             "Unknown: may have been placed, check before retrying:", markup=False, style="bold"
         )
-        for o in unknown:
+        for o in unknown[:UNKNOWN_LISTED]:
             ids = [f"job {o.job.id}"]
             ids.append(f"request id {o.request_id}" if o.request_id else "request id not known")
             if o.cart_id:
                 ids.append(f"cart id {o.cart_id}")
-            err.print(f"  {o.job.name}  {o.job.order.merchant}  {', '.join(ids)}", markup=False)
-        where = "" if str(ledger) == LEDGER_DEFAULT else f" --ledger {ledger}"
+            # soft_wrap: ids are copied from here, and must not be cut at a hyphen
+            err.print(
+                f"  {o.job.name}  {o.job.order.merchant}  {', '.join(ids)}",
+                markup=False,
+                soft_wrap=True,
+            )
+        default = str(ledger) == LEDGER_DEFAULT
+        where = "" if default else f" --ledger {ledger}"
+        if len(unknown) > UNKNOWN_LISTED:
+            more = len(unknown) - UNKNOWN_LISTED
+            err.print(
+                f"  ... and {more} more: cart-cli ledger{'' if default else f' {ledger}'}",
+                markup=False,
+                soft_wrap=True,
+            )
         err.print(
-            "Look each one up with the merchant, then record what you found: "
-            f"cart-cli ledger resolve JOB{where} --placed ORDER_NUMBER (or --not-placed); "
-            "--resume then goes on.",
+            "Look each one up with the merchant, then record what you found, and --resume:",
             markup=False,
+        )
+        err.print(
+            f"  cart-cli ledger resolve JOB{where} --placed ORDER_NUMBER\n"
+            f"  cart-cli ledger resolve JOB{where} --not-placed",
+            markup=False,
+            soft_wrap=True,
         )
 
 

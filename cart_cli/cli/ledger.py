@@ -57,7 +57,7 @@ def list_(
     """List the ledger's orders by status: unknown first, then not placed, then placed."""
     c.setup_logging(debug)
     with c.guarded(c.Guard(debug=debug)):
-        from cart_cli.cli.render import print_json, stderr_console
+        from cart_cli.cli.render import emit, print_json, stderr_console
 
         contents = _read(file)
         groups = contents.by_state()
@@ -74,24 +74,43 @@ def list_(
             )
             return
         err = stderr_console()
-        counts = ", ".join(f"{len(groups[k])} {k.replace('_', ' ')}" for k in TITLES)
-        err.print(f"{file}: {len(contents.jobs)} orders ({counts})", markup=False)
         if contents.old_lines:
             err.print(
                 f"{contents.old_lines} line(s) from an older cart-cli, not listed", markup=False
             )
         if contents.bad_lines:
             err.print(f"{contents.bad_lines} unreadable line(s) skipped", markup=False)
-        for state, title in TITLES.items():
-            if groups[state]:
-                _print_group(title, groups[state])
+        emit(lambda: _print_listing(file, contents, groups))
         if groups["unknown"]:
             where = "" if str(file) == LEDGER_DEFAULT else f" --ledger {file}"
             err.print(
-                "Check each unknown order with the merchant, then: cart-cli ledger resolve "
-                f"JOB{where} --placed ORDER_NUMBER (or --not-placed)",
+                "Check each unknown order with the merchant, then record what you found:",
                 markup=False,
             )
+            err.print(
+                f"  cart-cli ledger resolve JOB{where} --placed ORDER_NUMBER\n"
+                f"  cart-cli ledger resolve JOB{where} --not-placed",
+                markup=False,
+                soft_wrap=True,
+            )
+
+
+def _print_listing(file: Path, contents, groups: dict[str, list[dict]]) -> None:
+    """Two lines an order, ids whole (they are copied from here), grouped by state."""
+    counts = ", ".join(f"{len(groups[k])} {k.replace('_', ' ')}" for k in TITLES)
+    print(f"{file}: {len(contents.jobs)} orders ({counts})")
+    for state, title in TITLES.items():
+        if not groups[state]:
+            continue
+        print(f"\n{title} ({len(groups[state])}):")
+        for r in groups[state]:
+            what = f"order {r['order_number']}" if r.get("order_number") else r.get("code") or ""
+            if r.get("event") == "resolved":
+                what = f"{what} (resolved by hand)".strip()
+            print(f"  {r['job']}  {r.get('name')}  {r.get('merchant')}  {what}".rstrip())
+            labels = (("request id", "request_id"), ("cart id", "cart_id"), ("at", "at"))
+            details = [f"{label} {r[key]}" for label, key in labels if r.get(key)]
+            print("      " + "  ".join(details))
 
 
 def _brief(rec: dict) -> dict:
@@ -102,28 +121,6 @@ def _brief(rec: dict) -> dict:
         "source": rec.get("source"),
         "target": rec.get("target"),
     }
-
-
-def _print_group(title: str, records: list[dict]) -> None:
-    from rich.table import Table
-
-    from cart_cli.cli.render import print_result
-
-    table = Table(title=f"{title} ({len(records)})", title_justify="left")
-    for col in ("Job", "Order", "Merchant", "Order number", "Request id", "Cart id", "Error", "At"):
-        table.add_column(col, overflow="fold")
-    for r in records:
-        table.add_row(
-            r["job"],
-            str(r.get("name") or ""),
-            str(r.get("merchant") or ""),
-            str(r.get("order_number") or ""),
-            str(r.get("request_id") or ""),
-            str(r.get("cart_id") or ""),
-            str(r.get("code") or ""),
-            str(r.get("at") or ""),
-        )
-    print_result(table)
 
 
 def find(contents, key: str) -> dict:
@@ -156,7 +153,9 @@ def resolve(
     job: Annotated[
         str,
         typer.Argument(
-            metavar="JOB", help="A job id (or its first characters), or FILE#INDEX[@REPEAT]."
+            metavar="JOB",
+            help="A job id (or its first characters), or FILE#INDEX (FILE#INDEX@REPEAT for a "
+            "repeat).",
         ),
     ],
     placed: Annotated[
