@@ -73,6 +73,30 @@ def decrypt() -> tuple[float, float]:
     return parsed, loaded
 
 
+ADDRESS = {
+    "first_name": "A",
+    "last_name": "B",
+    "email": "a@b.co",
+    "phone": "1",
+    "address1": "x",
+    "city": "y",
+    "state_or_province": "WA",
+    "country": "US",
+    "postal_code": "1",
+}
+
+
+def orders_file(folder: str, skus: list[str]) -> Path:
+    """A multi-order file: one order of each sku."""
+    import yaml
+
+    f = Path(folder) / "o.yaml"
+    defaults = {"merchant": "staging.luma.gift", "shipping_info": ADDRESS, "card": "test:visa"}
+    orders = [{"items": [{"variant_id": s, "quantity": 1}]} for s in skus]
+    f.write_text(yaml.safe_dump({"defaults": defaults, "orders": orders}))
+    return f
+
+
 def throughput(n: int = 40) -> tuple[float, float]:
     import yaml
 
@@ -122,18 +146,11 @@ def _synthetic_summary(n: int):
     from cart_cli.core import runner
     from cart_cli.core.checkout import OrderResult
     from cart_cli.core.errors import ApiError, OutcomeUnknown
-    from cart_cli.core.order import load_order
+    from cart_cli.core.order import load_orders
     from cart_cli.core.plan import Job
 
     with tempfile.TemporaryDirectory() as d:
-        f = Path(d) / "o.yaml"
-        f.write_text(
-            "merchant: staging.luma.gift\nitems: [{variant_id: 24-MB01, quantity: 1}]\n"
-            "shipping_info: {first_name: A, last_name: B, email: a@b.co, phone: '1', "
-            "address1: x, city: y, state_or_province: WA, country: US, postal_code: '1'}\n"
-            "card: test:visa\n"
-        )
-        order = load_order(f)
+        [(_, order)] = load_orders(orders_file(d, ["24-MB01"]))
     outcomes = []
     for i in range(n):
         job = Job("o.yaml", "/x/o.yaml", i, 0, order, "0123456789abcdef", i)
@@ -165,39 +182,14 @@ def junit_write(n: int = 2000) -> float:
 
 def junit_batch(n: int = 100, rounds: int = 5) -> tuple[float, float]:
     """Wall time of a batch (run, then its JUnit report) with and without --junit."""
-    import yaml
-
     from cart_cli.core import plan, runner
     from cart_cli.core.client import Client, Endpoints
     from cart_cli.core.reports import write_junit
     from cart_cli.sandbox import Sandbox
 
-    address = {
-        "first_name": "A",
-        "last_name": "B",
-        "email": "a@b.co",
-        "phone": "1",
-        "address1": "x",
-        "city": "y",
-        "state_or_province": "WA",
-        "country": "US",
-        "postal_code": "1",
-    }
     skus = ["WS12-XS-Orange", "MH07-XS-Gray", "WJ06-S-Blue", "24-MB01", "24-WG085"]
     with tempfile.TemporaryDirectory() as d, Sandbox() as sb:
-        f = Path(d) / "o.yaml"
-        f.write_text(
-            yaml.safe_dump(
-                {
-                    "defaults": {
-                        "merchant": "staging.luma.gift",
-                        "shipping_info": address,
-                        "card": "test:visa",
-                    },
-                    "orders": [{"items": [{"variant_id": s, "quantity": 1}]} for s in skus],
-                }
-            )
-        )
+        f = orders_file(d, skus)
         jobs = plan.plan(plan.collect([str(f)]), repeat=n // len(skus))
         times: dict[bool, list[float]] = {True: [], False: []}
         for k in range(rounds):  # alternating which goes first; the best of each counts

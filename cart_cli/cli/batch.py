@@ -319,8 +319,8 @@ def _write_reports(summary, jsonl: Path | None, junit: Path | None) -> None:
 def _report(summary, json_out: bool, err, ledger: Path) -> None:
     from rich.table import Table
 
+    from cart_cli.cli.ledger import say_how_to_resolve
     from cart_cli.cli.render import order_total, print_json, print_result
-    from cart_cli.core.defaults import LEDGER_DEFAULT
     from cart_cli.core.runner import GROUP_NOT_PLACED, GROUP_PLACED, GROUP_UNKNOWN, NOT_RUN
 
     if json_out:
@@ -370,25 +370,13 @@ def _report(summary, json_out: bool, err, ledger: Path) -> None:
                 markup=False,
                 soft_wrap=True,
             )
-        default = str(ledger) == LEDGER_DEFAULT
-        where = "" if default else f" --ledger {ledger}"
         if len(unknown) > UNKNOWN_LISTED:
             more = len(unknown) - UNKNOWN_LISTED
+            which = "" if str(ledger) == LEDGER_DEFAULT else f" {ledger}"
             err.print(
-                f"  ... and {more} more: cart-cli ledger{'' if default else f' {ledger}'}",
-                markup=False,
-                soft_wrap=True,
+                f"  ... and {more} more: cart-cli ledger{which}", markup=False, soft_wrap=True
             )
-        err.print(
-            "Look each one up with the merchant, then record what you found, and --resume:",
-            markup=False,
-        )
-        err.print(
-            f"  cart-cli ledger resolve JOB{where} --placed ORDER_NUMBER\n"
-            f"  cart-cli ledger resolve JOB{where} --not-placed",
-            markup=False,
-            soft_wrap=True,
-        )
+        say_how_to_resolve(err, ledger)
 
 
 def register(app: typer.Typer) -> None:

@@ -82,17 +82,22 @@ def list_(
             err.print(f"{contents.bad_lines} unreadable line(s) skipped", markup=False)
         emit(lambda: _print_listing(file, contents, groups))
         if groups["unknown"]:
-            where = "" if str(file) == LEDGER_DEFAULT else f" --ledger {file}"
-            err.print(
-                "Check each unknown order with the merchant, then record what you found:",
-                markup=False,
-            )
-            err.print(
-                f"  cart-cli ledger resolve JOB{where} --placed ORDER_NUMBER\n"
-                f"  cart-cli ledger resolve JOB{where} --not-placed",
-                markup=False,
-                soft_wrap=True,
-            )
+            say_how_to_resolve(err, file)
+
+
+def say_how_to_resolve(err, ledger: Path) -> None:
+    """What to do with unknown outcomes, with the commands to copy."""
+    where = "" if str(ledger) == LEDGER_DEFAULT else f" --ledger {ledger}"
+    err.print(
+        "Look each one up with the merchant, then record what you found, and --resume:",
+        markup=False,
+    )
+    err.print(
+        f"  cart-cli ledger resolve JOB{where} --placed ORDER_NUMBER\n"
+        f"  cart-cli ledger resolve JOB{where} --not-placed",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _print_listing(file: Path, contents, groups: dict[str, list[dict]]) -> None:
