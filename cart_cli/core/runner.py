@@ -190,6 +190,7 @@ class _Flight:
     recorded: bool = False  # its result line is in the ledger
     abandoned: bool = False
     cart_id: str | None = None
+    outcome: JobOutcome | None = None  # known, but maybe not yet in the summary
 
 
 def prior_outcome(job: Job, prior: dict | None, only_not_placed: bool) -> JobOutcome | None:
@@ -304,6 +305,8 @@ class _Run:
             outcome = JobOutcome(
                 job, FAILED, OrderResult(job.order.merchant, False, error=err), cart_id=None
             )
+        with flight.lock:
+            flight.outcome = outcome
         self.record(outcome, flight)
 
     def _attempt(self, flight: _Flight) -> OrderResult:
@@ -380,6 +383,9 @@ class _Run:
             job = flight.job
             with flight.lock:
                 flight.abandoned = True
+                if flight.outcome is not None:  # finished just now: its own word stands
+                    self.summary.outcomes[job.position] = flight.outcome
+                    continue
                 sent = flight.sent
                 if sent and self.ledger and not flight.recorded:
                     # On failure, its submitting line still says "unknown".
@@ -499,8 +505,11 @@ def run(
         tasks.put(None)
     with r.lock:
         while r.flights and not abandon.is_set():
+            if not any(t.is_alive() for t in workers):  # cannot happen: work() never raises
+                r.summary.problems.append("internal error: orders were left without a worker")
+                break
             r.lock.wait(0.1)
-    if abandon.is_set():
+    if abandon.is_set() or r.flights:
         r.abandon_flights()
     with r.lock:
         r.closed = True
