@@ -126,6 +126,8 @@ def test_an_old_ledger_is_read_without_crashing_and_not_matched(cart_sandbox, tm
         ["--junit", "r.xml", "--jsonl", "r.xml"],
         ["--junit", "link.xml", "--jsonl", "r.xml"],
         ["--junit", LEDGER],
+        ["--ledger", "o.yaml"],
+        ["--jsonl", "./o.yaml"],
     ],
 )
 def test_a_report_on_the_ledger_or_another_report_is_refused(cart_sandbox, tmp_path, flags):
@@ -134,9 +136,10 @@ def test_a_report_on_the_ledger_or_another_report_is_refused(cart_sandbox, tmp_p
     f = distinct_orders(tmp_path / "o.yaml", 2)
     (tmp_path / "L.jsonl").write_text('{"v": 2}\n')
     r = batch(cart_sandbox, f, *flags)
-    assert r.code == 2 and "name the same file" in r.stderr
+    assert r.code == 2 and "are the same file" in r.stderr
     assert sandbox_orders(cart_sandbox) == []
     assert (tmp_path / "L.jsonl").read_text() == '{"v": 2}\n'  # nothing emptied
+    assert f.read_text().startswith("defaults:")
     assert not (tmp_path / "r.xml").exists()
 
 

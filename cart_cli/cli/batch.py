@@ -217,9 +217,12 @@ def batch(
         from cart_cli.core import reports, runner
 
         how = c.flow_choice(flow)
-        jobs = planning.plan(planning.collect(paths), repeat, planning.parse_shard(shard))
+        sources = planning.collect(paths)
+        jobs = planning.plan(sources, repeat, planning.parse_shard(shard))
         reports.check_distinct(
-            {"--ledger": ledger, "--jsonl": jsonl, "--junit": junit}, _stdout_stat()
+            {"--ledger": ledger, "--jsonl": jsonl, "--junit": junit},
+            _stdout_stat(),
+            inputs=[s.file for s in sources],
         )
         for flag, path in (("--jsonl", jsonl), ("--junit", junit)):
             if path is not None:

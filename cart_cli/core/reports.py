@@ -37,17 +37,20 @@ def check_writable(path: str | Path, flag: str) -> None:
         raise UsageError(f"cannot write {flag} {path}: permission denied")
 
 
-def check_distinct(paths: dict[str, str | Path | None], stdout_stat=None) -> None:
+def check_distinct(
+    paths: dict[str, str | Path | None], stdout_stat=None, inputs: list[str] = ()
+) -> None:
     """The ledger and each report must be files of their own (compared as resolved real paths,
-    and with stdout when it is a file): one would otherwise overwrite another."""
-    seen: dict[str, str] = {}
+    and with stdout when it is a file), and none of them an order file: one would otherwise
+    overwrite another."""
+    seen: dict[str, str] = {os.path.realpath(p): "an order file" for p in inputs}
     for flag, path in paths.items():
         if path is None:
             continue
         real = os.path.realpath(path)
         if real in seen:
             raise UsageError(
-                f"{flag} and {seen[real]} name the same file ({path}): give each its own file"
+                f"{flag} and {seen[real]} are the same file ({path}): give each its own file"
             )
         seen[real] = flag
         if stdout_stat is not None:
