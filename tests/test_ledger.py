@@ -402,3 +402,24 @@ def test_place_json_interrupted_prints_one_json_document(tmp_path, sig):
     doc = json.loads(out)
     assert doc["ok"] is False and doc["error"]["code"] == "Interrupted"
     assert doc["error"]["outcome"] == "unknown" and "may or may not have been placed" in err
+
+
+def test_a_failure_before_sending_is_recorded_and_retried(cart_sandbox, tmp_path):
+    from cart_cli.core.errors import NetworkError
+
+    jobs = planning.plan(planning.collect([distinct_orders(tmp_path / "o.yaml", 2)]))
+    book = ledgers.Ledger(tmp_path / "l.jsonl", {"api": "a", "payment": "p", "app": "x"})
+    down = _client(cart_sandbox)
+    down.token = lambda: (_ for _ in ()).throw(NetworkError("cannot reach the api"))
+    summary = runner.run(down, jobs, ledger=book)
+    assert [o.group for o in summary.outcomes] == ["not_placed"] * 2
+    states = book.read().by_state()
+    assert len(states["not_placed"]) == 2 and not states["unknown"]
+    client = _client(cart_sandbox)
+    try:
+        summary = runner.run(client, jobs, ledger=book, only_not_placed=True)
+    finally:
+        client.close()
+        down.close()
+    assert [o.status for o in summary.outcomes] == ["placed"] * 2
+    assert len(sandbox_orders(cart_sandbox)) == 2

@@ -349,8 +349,8 @@ class _Run:
             self.broken.set()
             self.problem(result.error.message)
             return
-        if not (flight.sent and self.ledger):
-            return
+        if not self.ledger:
+            return  # a failure before sending is recorded too: --retry-not-placed retries it
         err = result.error
         order = result.order or {}
         try:
