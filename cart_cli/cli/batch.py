@@ -367,18 +367,14 @@ def _report(summary, json_out: bool, err, ledger: Path) -> None:
             ids.append(f"request id {o.request_id}" if o.request_id else "request id not known")
             if o.cart_id:
                 ids.append(f"cart id {o.cart_id}")
-            # soft_wrap: ids are copied from here, and must not be cut at a hyphen
             err.print(
                 f"  {o.job.name}  {o.job.order.merchant}  {', '.join(ids)}",
                 markup=False,
-                soft_wrap=True,
             )
         if len(unknown) > UNKNOWN_LISTED:
             more = len(unknown) - UNKNOWN_LISTED
             which = "" if str(ledger) == LEDGER_DEFAULT else f" {ledger}"
-            err.print(
-                f"  ... and {more} more: cart-cli ledger{which}", markup=False, soft_wrap=True
-            )
+            err.print(f"  ... and {more} more: cart-cli ledger{which}", markup=False)
         say_how_to_resolve(err, ledger)
 
 

@@ -96,7 +96,6 @@ def say_how_to_resolve(err, ledger: Path) -> None:
         f"  cart-cli ledger resolve JOB{where} --placed ORDER_NUMBER\n"
         f"  cart-cli ledger resolve JOB{where} --not-placed",
         markup=False,
-        soft_wrap=True,
     )
 
 
