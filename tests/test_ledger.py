@@ -13,6 +13,8 @@ import xml.etree.ElementTree as ET
 from datetime import date
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cart_cli.core import ledger as ledgers
 from cart_cli.core import plan as planning
@@ -65,6 +67,51 @@ def test_job_identity_changes_with_the_order_but_not_with_the_card_secrets(tmp_p
         for c, items in [(card, [1]), (other, [1]), (card, [2])]
     ]
     assert h[0] == h[1] != h[2]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    card=st.fixed_dictionaries(
+        {"number": st.text(), "cvv": st.text(), "name": st.text(max_size=5)}
+    ),
+    other=st.fixed_dictionaries({"number": st.text(), "cvv": st.text()}),
+    items=st.lists(st.integers(), max_size=3),
+)
+def test_entry_hash_ignores_card_secrets_and_key_order(card, other, items):
+    a = {"merchant": "m.example", "items": items, "card": card}
+    b = {"card": {**card, **other}, "items": items, "merchant": "m.example"}
+    assert planning.entry_hash(a) == planning.entry_hash(b)
+    assert planning.entry_hash(a) != planning.entry_hash({**a, "items": [*items, 0]})
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=60),
+            st.builds(
+                json.dumps,
+                st.dictionaries(
+                    st.sampled_from(["v", "event", "job", "outcome", "source", "id"]),
+                    st.one_of(
+                        st.none(),
+                        st.integers(),
+                        st.text(max_size=5),
+                        st.sampled_from([2, "result"]),
+                    ),
+                ),
+            ).map(str.encode),
+        ),
+        max_size=8,
+    )
+)
+def test_reading_any_ledger_never_fails(tmp_path, chunks):
+    path = tmp_path / "any.jsonl"
+    path.write_bytes(b"\n".join(chunks))
+    contents = ledgers.read(path)
+    assert set(contents.by_state()) >= {"placed", "not_placed", "unknown"}
 
 
 # ---- resume -----------------------------------------------------------------------------------

@@ -138,9 +138,9 @@ def find(contents, key: str) -> dict:
         matches = [
             r
             for r in contents.jobs.values()
-            if (r.get("source") or {}).get("path") == real
-            and str((r.get("source") or {}).get("index")) == index
-            and str((r.get("source") or {}).get("repeat")) == (repeat or "0")
+            if r["source"].get("path") == real
+            and str(r["source"].get("index")) == index
+            and str(r["source"].get("repeat")) == (repeat or "0")
         ]
     else:
         matches = [r for j, r in contents.jobs.items() if j.startswith(key.lower())]

@@ -76,7 +76,7 @@ class Contents:
 
 
 def _input_order(rec: dict) -> tuple:
-    src = rec.get("source") if isinstance(rec.get("source"), dict) else {}
+    src = rec["source"]
     return (str(src.get("path")), _int(src.get("index")), _int(src.get("repeat")))
 
 
@@ -125,6 +125,8 @@ def read(path: str | Path) -> Contents:
         if state is None or not isinstance(rec.get("job"), str):
             contents.bad_lines += 1
             continue
+        if not isinstance(rec.get("source"), dict):
+            rec["source"] = {}
         contents.jobs[rec["job"]] = {**rec, "state": state}
     return contents
 
