@@ -470,3 +470,12 @@ def test_a_failure_before_sending_is_recorded_and_retried(cart_sandbox, tmp_path
         down.close()
     assert [o.status for o in summary.outcomes] == ["placed"] * 2
     assert len(sandbox_orders(cart_sandbox)) == 2
+
+
+def test_resume_says_when_an_order_placed_earlier_was_edited(cart_sandbox, tmp_path):
+    f = distinct_orders(tmp_path / "o.yaml", 2)
+    assert batch(cart_sandbox, f).code == 0
+    f.write_text(f.read_text().replace("quantity: 1", "quantity: 3", 1))
+    r = batch(cart_sandbox, f, "--resume", "--json")
+    assert r.code == 0 and [o["status"] for o in r.json()["orders"]] == ["placed", "skipped"]
+    assert "1 order(s) changed since the ledger recorded them" in r.stderr

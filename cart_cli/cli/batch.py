@@ -291,6 +291,18 @@ def _check_prior(prior, jobs, book, other_target_ok: bool, err) -> None:
             "are not matched: the orders they record are not skipped",
             markup=False,
         )
+    slots = {
+        (r["source"].get("path"), r["source"].get("index"), r["source"].get("repeat")): r
+        for r in prior.jobs.values()
+        if r["state"] != ledgers.NOT_PLACED
+    }
+    edited = [j for j in jobs if j.id not in prior.jobs and (j.path, j.index, j.repeat) in slots]
+    if edited:
+        err.print(
+            f"note: {len(edited)} order(s) changed since the ledger recorded them as placed or "
+            f"unknown (e.g. {edited[0].name}): they count as new orders and will be sent",
+            markup=False,
+        )
     elsewhere = [
         prior.jobs[j.id]
         for j in jobs
