@@ -479,3 +479,20 @@ def test_resume_says_when_an_order_placed_earlier_was_edited(cart_sandbox, tmp_p
     r = batch(cart_sandbox, f, "--resume", "--json")
     assert r.code == 0 and [o["status"] for o in r.json()["orders"]] == ["placed", "skipped"]
     assert "1 order(s) changed since the ledger recorded them" in r.stderr
+
+
+def test_a_report_that_cannot_be_written_at_the_end_fails_the_batch(
+    cart_sandbox, tmp_path, monkeypatch
+):
+    from cart_cli.core import reports
+
+    def full(path, summary):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(reports, "write_junit", full)
+    f = distinct_orders(tmp_path / "o.yaml", 2)
+    r = batch(cart_sandbox, f, "--junit", "r.xml", "--jsonl", "r.jsonl", "--json")
+    doc = r.json()
+    assert r.code == 1 and doc["placed"] == 2 and "No space left" in doc["problems"][0]
+    assert "problem: cannot write r.xml" in r.stderr
+    assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 2
