@@ -7,6 +7,7 @@ folder, however its path is typed, on any day."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -99,7 +100,7 @@ class Job:
     hash: str
     position: int = 0  # place in the plan (input order)
 
-    @property
+    @functools.cached_property
     def id(self) -> str:
         key = f"{self.path}\0{self.index}\0{self.repeat}\0{self.hash}"
         return hashlib.sha256(key.encode()).hexdigest()[:12]

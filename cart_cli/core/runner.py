@@ -114,10 +114,6 @@ class Summary:
         return [o for o in self.outcomes if o.group == name]
 
     @property
-    def not_run(self) -> list[JobOutcome]:
-        return [o for o in self.outcomes if o.status == NOT_RUN]
-
-    @property
     def exit_code(self) -> Exit:
         if self.interrupted:
             return Exit.INTERRUPTED
