@@ -361,7 +361,7 @@ def _report(summary, json_out: bool, err, ledger: Path) -> None:
     )
     earlier, not_run = summary.count("skipped"), summary.count(NOT_RUN)
     line = (
-        f"{len(placed)} placed{f' ({earlier} earlier)' if earlier else ''}, "
+        f"{len(placed)} placed{f' ({earlier} in an earlier run)' if earlier else ''}, "
         f"{len(not_placed)} not placed{f' ({not_run} not run)' if not_run else ''}, "
         f"{len(unknown)} unknown, in {summary.elapsed:.1f}s"
     )
