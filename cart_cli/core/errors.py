@@ -210,7 +210,8 @@ class CartChanged(CartError):
             f"{what} answered without an order: the cart changed ({', '.join(notices)}); "
             "nothing was placed",
             code=notices[0],
-            hint="Look at the cart (cart-cli cart show --merchant ...) and place the order again.",
+            hint="An item may have gone out of stock: check the items (the cart flow's cart: "
+            "cart-cli cart show --merchant DOMAIN) and place the order again.",
             request_id=request_id,
         )
 
