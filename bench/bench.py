@@ -97,6 +97,16 @@ def orders_file(folder: str, skus: list[str]) -> Path:
     return f
 
 
+def _inputs():
+    """What orders are read with here: this process's environment and today."""
+    import os
+    from datetime import date
+
+    from cart_cli.core.order import Inputs
+
+    return Inputs(os.environ, date.today())
+
+
 def throughput(n: int = 40) -> tuple[float, float]:
     import yaml
 
@@ -129,7 +139,7 @@ def throughput(n: int = 40) -> tuple[float, float]:
                 }
             )
         )
-        jobs = batch.plan(batch.collect([str(f)]), repeat=n)
+        jobs = batch.plan(batch.collect([str(f)], _inputs()), repeat=n)
         results = []
         for concurrency in (1, 8):
             with Sandbox(latency=0.01) as sb:
@@ -150,7 +160,7 @@ def _synthetic_summary(n: int):
     from cart_cli.core.plan import Job
 
     with tempfile.TemporaryDirectory() as d:
-        [(_, order)] = load_orders(orders_file(d, ["24-MB01"]))
+        [(_, order)] = load_orders(orders_file(d, ["24-MB01"]), inputs=_inputs())
     outcomes = []
     for i in range(n):
         job = Job("o.yaml", "/x/o.yaml", i, 0, order, "0123456789abcdef", i)
@@ -190,7 +200,7 @@ def junit_batch(n: int = 100, rounds: int = 5) -> tuple[float, float]:
     skus = ["WS12-XS-Orange", "MH07-XS-Gray", "WJ06-S-Blue", "24-MB01", "24-WG085"]
     with tempfile.TemporaryDirectory() as d, Sandbox() as sb:
         f = orders_file(d, skus)
-        jobs = plan.plan(plan.collect([str(f)]), repeat=n // len(skus))
+        jobs = plan.plan(plan.collect([str(f)], _inputs()), repeat=n // len(skus))
         times: dict[bool, list[float]] = {True: [], False: []}
         for k in range(rounds):  # alternating which goes first; the best of each counts
             for junit in (False, True) if k % 2 else (True, False):

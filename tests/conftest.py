@@ -30,3 +30,24 @@ def secret_card_file(tmp_path):
     path = tmp_path / "card.yaml"
     path.write_text(yaml.safe_dump(SECRET_CARD))
     return path
+
+
+@pytest.fixture
+def http_server():
+    """Start a plain HTTP server on loopback for a handler class; returns its URL. Stopped after
+    the test. For answers a real server might give that the sandbox never does."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    servers = []
+
+    def start(handler) -> str:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for s in servers:
+        s.shutdown()
+        s.server_close()

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
+import select
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import requests
 import yaml
+
+# The tests' clock: today, or CART_CLI_NOW (e.g. 2031-09-01) to run the suite at another date.
+TODAY = (
+    date.fromisoformat(os.environ["CART_CLI_NOW"][:10])
+    if os.environ.get("CART_CLI_NOW")
+    else date.today()
+)
+GOOD_YEAR = TODAY.year + 3  # an expiry year that is always in the future
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_orders"
@@ -25,7 +37,7 @@ SECRET_CARD = {
     "number": SECRET_NUMBER,
     "name": "Sec Ret",
     "month": 11,
-    "year": 2031,
+    "year": GOOD_YEAR,
     "cvv": SECRET_CVV,
 }
 ADDRESS = {
@@ -41,6 +53,13 @@ ADDRESS = {
 }
 ANSI = re.compile(r"\x1b\[")
 CVV_LEAK = re.compile(rf"""["']{SECRET_CVV}["']|(?i:cvv|verification_value)\W{{0,8}}{SECRET_CVV}""")
+
+
+def inputs(env: dict | None = None, **kw):
+    """What the core reads orders with, as the tests' Environment gives it."""
+    from cart_cli.core.order import Inputs
+
+    return Inputs(env or {}, TODAY, **kw)
 
 
 def order_doc(**over) -> dict:
@@ -69,16 +88,34 @@ class Run:
         return json.loads(self.stdout)
 
 
-def cli(args: list[str], *, env: dict | None = None, input: str | None = None) -> Run:
-    """Run the CLI in-process (typer's runner), stdout and stderr apart; then check secrets."""
-    from typer.testing import CliRunner
+def make_env(env: dict | None = None, input: str | bytes | None = None):
+    """An Environment like main() makes, on in-memory streams (none of them a terminal)."""
+    from cart_cli.cli.env import NOW_VAR, Environment, fixed_clock, system_clock
 
-    from cart_cli.cli import app
+    environ = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
+    raw = input.encode() if isinstance(input, str) else (input or b"")
+    return Environment(
+        stdin=io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"),
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        environ=environ,
+        clock=fixed_clock(environ[NOW_VAR]) if environ.get(NOW_VAR) else system_clock,
+    )
 
-    result = CliRunner().invoke(app, [str(a) for a in args], env=env, input=input)
-    run = Run(result.exit_code, result.stdout, result.stderr)
-    check_run(run)
-    return run
+
+def cli(args: list[str], *, env: dict | None = None, input: str | bytes | None = None) -> Run:
+    """Run the CLI in-process through main()'s boundary, stdout and stderr apart; then check
+    secrets. ``env`` adds environment variables (click reads option defaults from the process)."""
+    from unittest import mock
+
+    from cart_cli.cli import run
+
+    environment = make_env(env, input)
+    with mock.patch.dict(os.environ, environment.environ, clear=True):
+        code = run([str(a) for a in args], environment)
+    result = Run(code, environment.stdout.getvalue(), environment.stderr.getvalue())
+    check_run(result)
+    return result
 
 
 def cli_subprocess(
@@ -120,8 +157,27 @@ def target(sandbox) -> list[str]:
     return ["--api-url", sandbox.url, "--payment-url", sandbox.url, "--app-id", "tests"]
 
 
+class _Http:
+    """``requests`` with a timeout on every call: a test never hangs on the network."""
+
+    TIMEOUT = 10
+
+    def request(self, method: str, url: str, **kw):
+        kw.setdefault("timeout", self.TIMEOUT)
+        return requests.request(method, url, **kw)
+
+    def get(self, url: str, **kw):
+        return self.request("GET", url, **kw)
+
+    def post(self, url: str, **kw):
+        return self.request("POST", url, **kw)
+
+
+http = _Http()
+
+
 def sandbox_orders(sandbox) -> list[dict]:
-    return requests.get(f"{sandbox.url}/__sandbox/orders", timeout=10).json()["orders"]
+    return http.get(f"{sandbox.url}/__sandbox/orders").json()["orders"]
 
 
 def assert_no_secrets(
@@ -158,3 +214,66 @@ def cached_tokens(cache_dir: Path) -> list[str]:
     for f in cache_dir.glob("session-*.json"):
         out.append(json.loads(f.read_text())["access_token"])
     return out
+
+
+READ_SYSCALLS = {0, 63}  # read(2) on x86-64 and on arm64
+
+
+def wait_reading_stdin(pid: int, timeout: float = 30) -> None:
+    """Wait until process ``pid`` is blocked reading its standard input (Linux /proc): the moment
+    to interrupt a prompt, without guessing with a sleep."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            fields = Path(f"/proc/{pid}/syscall").read_text().split()
+        except OSError:
+            fields = []
+        reading = len(fields) > 1 and fields[0].isdigit() and int(fields[0]) in READ_SYSCALLS
+        if reading and int(fields[1], 16) == 0:  # read(0, ...): fd 0 is standard input
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} never waited on standard input")
+
+
+def spawn_on_a_pty(args, env: dict | None = None):
+    """`cart-cli ARGS` with a terminal on stdin, stdout and stderr: (pid, the terminal's fd)."""
+    import pty
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: cart-cli with a terminal on stdin, stdout and stderr
+        os.environ.update(env or {})
+        os.execv(CLI, [CLI, *map(str, args)])
+    return pid, fd
+
+
+def read_until(fd, marker: bytes, seen: bytes = b"", timeout: float = 20) -> bytes:
+    deadline = time.monotonic() + timeout
+    while marker not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:
+                break
+    assert marker in seen, seen
+    return seen
+
+
+def pty_exit_code(pid, fd) -> tuple[int, bytes]:
+    rest = b""
+    while True:  # drain until the child closes the terminal
+        ready, _, _ = select.select([fd], [], [], 20)
+        if not ready:
+            break
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        rest += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), rest

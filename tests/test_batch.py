@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -21,7 +22,10 @@ from tests.helpers import (
     assert_no_secrets,
     cached_tokens,
     cli,
+    pty_exit_code,
+    read_until,
     sandbox_orders,
+    spawn_on_a_pty,
     target,
     write_order,
 )
@@ -217,11 +221,30 @@ def test_fail_fast_stops_launching(cart_sandbox, tmp_path):
     assert [o["status"] for o in doc["orders"]] == ["failed"] + ["not_run"] * 5
 
 
-def test_rate_caps_orders_per_second(cart_sandbox, tmp_path):
-    f = distinct_orders(tmp_path / "o.yaml", 4)
-    start = time.monotonic()
-    assert batch(cart_sandbox, f, "--rate", "8", "--concurrency", "4").code == 0
-    assert time.monotonic() - start >= 3 / 8  # a lower bound: four starts, 1/8 s apart
+def submit_gaps(ledger) -> list[float]:
+    """Seconds between consecutive orders leaving, from the ledger's 'submitting' records."""
+    from datetime import datetime
+
+    at = sorted(
+        datetime.fromisoformat(x["at"].replace("Z", "+00:00"))
+        for x in ledger_lines(ledger)
+        if x["event"] == "submitting"
+    )
+    return [(b - a).total_seconds() for a, b in itertools.pairwise(at)]
+
+
+@pytest.mark.parametrize("rate", [4, None])
+def test_rate_caps_orders_per_second(cart_sandbox, tmp_path, rate):
+    f = distinct_orders(tmp_path / "o.yaml", 5)
+    extra = ["--rate", str(rate)] if rate else []
+    assert batch(cart_sandbox, f, *extra, "--concurrency", "5").code == 0
+    # The first order also opens the session and fetches the key: its gap is left out.
+    gaps = submit_gaps(tmp_path / ".cart-cli-ledger.jsonl")[1:]
+    assert len(gaps) == 3
+    if rate:  # every start at least ~1/rate s after the one before (ms timestamps, some slack)
+        assert min(gaps) >= 0.8 / rate, gaps
+    else:  # without --rate they start together: the check above can fail
+        assert min(gaps) < 0.8 / 4, gaps
 
 
 def test_batch_leaks_no_card_into_ledger_reports_or_output(cart_sandbox, tmp_path, cache_dir):
@@ -331,7 +354,7 @@ def test_sigkill_then_resume_places_every_order_exactly_once(tmp_path):
         assert r.returncode == 8 and "check before retrying" in r.stderr
         assert doc["skipped"] >= 3 and doc["failed"] == 0
         assert doc["skipped"] + len(unresolved) + doc["placed"] == 15
-        time.sleep(0.6)  # work that outlived the killed client finishes on the server
+        assert sb.wait_idle(30)  # work that outlived the killed client finishes on the server
         placed = placed_keys(sb)
         assert len(placed) == 15 and set(placed.values()) == {1}
 
@@ -373,35 +396,19 @@ def test_batch_shares_one_key_and_fetches_it_again_once_when_rotated(tmp_path):
         assert len([x for x in lines if x.startswith("POST /api/v1/browser-session")]) == 1
 
 
-def test_live_batch_display_shows_overall_and_in_flight_lines(tmp_path):
-    import io
-
-    from rich.console import Console
-
-    from cart_cli.cli.batch import _LiveBatch
-    from cart_cli.core.batch import Job, JobOutcome
-    from cart_cli.core.checkout import OrderResult
-    from cart_cli.core.events import Step
-    from cart_cli.core.order import load_order
-
-    order = load_order(write_order(tmp_path / "o.yaml"))
-    jobs = [Job("f.yaml", "/x/f.yaml", i, 0, order, "h", i) for i in range(3)]
-    console = Console(file=io.StringIO(), force_terminal=True, width=120, color_system=None)
-    live = _LiveBatch(console, total=3)
-    live.started(jobs[0])
-    live.started(jobs[1])
-    live.event(jobs[1], Step("submit"))
-    snap = Console(file=io.StringIO(), width=120, color_system=None)
-    snap.print(live.progress.get_renderable())
-    text = snap.file.getvalue()
-    assert "f.yaml#0" in text and "f.yaml#1" in text and "submit" in text and "0/3" in text
-    live.finished(JobOutcome(jobs[0], "placed", OrderResult(order.merchant, True, order={})))
-    live.finished(JobOutcome(jobs[1], "failed", OrderResult(order.merchant, False)))
-    snap = Console(file=io.StringIO(), width=120, color_system=None)
-    snap.print(live.progress.get_renderable())
-    text = snap.file.getvalue()
-    live.close()
-    assert "f.yaml#0" not in text and "2/3" in text and "1 failed" in text and "/s" in text
+def test_live_batch_display_on_a_terminal_shows_the_overall_bar_and_failures(tmp_path):
+    f = multi(
+        tmp_path / "o.yaml",
+        [{"items": [{"variant_id": s, "quantity": 1}]} for s in ("24-MB01", "NOPE", "24-WG085")],
+    )
+    args = ["batch", f, "--sandbox", "--sandbox-latency", "0.2", "--ledger", tmp_path / "l"]
+    pid, fd = spawn_on_a_pty(args, env={"COLUMNS": "120", "LINES": "40"})
+    seen = read_until(fd, b"o.yaml#")  # an in-flight line while orders run
+    code, rest = pty_exit_code(pid, fd)
+    text = (seen + rest).decode("utf-8", "replace")
+    assert code == 4, text  # one product not found
+    assert "3/3" in text and "1 failed" in text and "/s" in text  # the overall bar at the end
+    assert "Batch summary" in text and "ErrorProductNotFound" in text
 
 
 @pytest.mark.parametrize("flag", ["--ledger", "--jsonl", "--junit"])
@@ -410,3 +417,24 @@ def test_unwritable_ledger_or_report_is_a_usage_error_before_sending(cart_sandbo
     r = batch(cart_sandbox, f, flag, tmp_path / "no-such-dir" / "out")
     assert r.code == 2 and "cannot write" in r.stderr and "no-such-dir" in r.stderr
     assert sandbox_orders(cart_sandbox) == []
+
+
+def test_resume_after_a_crash_mid_write_skips_placed_and_reports_unknown_in_junit(
+    cart_sandbox, tmp_path
+):
+    """A ledger whose last line was torn by a crash, with one order sent but never answered:
+    --resume skips the placed order, lists the unknown one, and JUnit says skipped and error."""
+    f = distinct_orders(tmp_path / "o.yaml", 2)
+    assert batch(cart_sandbox, f).code == 0
+    ledger = tmp_path / ".cart-cli-ledger.jsonl"
+    lines = ledger.read_text().splitlines()
+    results = [i for i, x in enumerate(lines) if json.loads(x)["event"] == "result"]
+    del lines[results[-1]]  # the second order's answer never got written ...
+    ledger.write_text("\n".join(lines) + '\n{"event": "resu')  # ... and the crash tore a line
+    r = batch(cart_sandbox, f, "--resume", "--junit", "r.xml", "--json")
+    assert r.code == 8
+    doc = r.json()
+    assert (doc["skipped"], doc["unresolved"], doc["placed"]) == (1, 1, 0)
+    junit = (tmp_path / "r.xml").read_text()
+    assert 'skipped="1"' in junit and 'errors="1"' in junit and 'type="OutcomeUnknown"' in junit
+    assert len(sandbox_orders(cart_sandbox)) == 2  # nothing placed twice

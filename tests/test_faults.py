@@ -231,3 +231,12 @@ def test_tls_is_verified_and_a_ca_bundle_can_be_given(order_file, tls_files, mon
 def test_missing_ca_bundle_is_a_usage_error(cart_sandbox, order_file, tmp_path):
     r = cli(["place", order_file, *target(cart_sandbox), "--ca-bundle", tmp_path / "nope.pem"])
     assert r.code == 2 and "--ca-bundle" in one_error_line(r)
+
+
+def test_work_a_client_gave_up_on_lands_in_its_own_test(cart_sandbox, order_file):
+    """The cart_sandbox fixture waits for such work before the next test starts."""
+    r = place_with_fault(cart_sandbox, order_file, "stall:1", "--timeout", "0.3", "--no-sse")
+    assert r.code == 8
+    assert cart_sandbox.busy() == 1  # the server is still stalling on the order
+    assert cart_sandbox.wait_idle(10)
+    assert cart_sandbox.busy() == 0 and len(sandbox_orders(cart_sandbox)) == 1

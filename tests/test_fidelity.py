@@ -14,7 +14,7 @@ from cart_cli.core.client import Client, Endpoints
 from cart_cli.core.errors import ApiError, CartChanged, OutcomeUnknown
 from cart_cli.core.events import OrderPlaced, decode
 from cart_cli.core.order import load_order
-from tests.helpers import write_order
+from tests.helpers import inputs, make_env, write_order
 from tests.test_client import StubClient
 
 
@@ -41,7 +41,7 @@ def recording(client: Client) -> list[dict]:
 def test_accept_header_and_the_order_calls_read_timeout(
     cart_sandbox, tmp_path, flow, sse, accept, read
 ):
-    order = load_order(write_order(tmp_path / "o.yaml"))
+    order = load_order(write_order(tmp_path / "o.yaml"), inputs=inputs())
     client = Client(Endpoints(cart_sandbox.url, cart_sandbox.url, "t"))
     calls = recording(client)
     place_order(order, client, sse=sse, flow=flow)
@@ -56,7 +56,7 @@ def test_timeout_flag_bounds_the_order_call_too(cart_sandbox, tmp_path):
     from cart_cli.cli.common import Target, open_client
 
     t = Target(cart_sandbox.url, cart_sandbox.url, "t", timeout=2.5)
-    with open_client(t) as client:
+    with open_client(make_env(), t) as client:
         assert client.timeout == (2.5, 2.5) and client.order_read_timeout == 2.5
 
 
@@ -182,7 +182,7 @@ class StubCartClient(StubClient):
 
 
 def test_cart_flow_keeps_the_key_rule_and_picks_the_cheapest_method(tmp_path):
-    order = load_order(write_order(tmp_path / "o.yaml"))
+    order = load_order(write_order(tmp_path / "o.yaml"), inputs=inputs())
     before = StubCartClient(ApiError("ErrorInvalidInputBody", "unknown kid", status=400))
     assert place_order(order, before, flow="cart").order == {"platform_order_number": "1"}
     assert before.sent == 2 and before.keys == 2

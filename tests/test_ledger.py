@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from cart_cli.core import ledger as ledgers
 from cart_cli.core import plan as planning
 from cart_cli.core import runner
-from tests.helpers import CLI, cli, sandbox_orders, target, write_order
+from tests.helpers import CLI, GOOD_YEAR, cli, inputs, sandbox_orders, target, write_order
 from tests.test_batch import batch, distinct_orders, multi
 
 LEDGER = ".cart-cli-ledger.jsonl"
@@ -44,7 +44,7 @@ def test_job_identity_is_the_same_from_any_folder_and_on_any_day(tmp_path, monke
         ("link/o.yaml", tmp_path),
     ]:
         monkeypatch.chdir(cwd)
-        ids.append([j.id for j in planning.plan(planning.collect([typed]))])
+        ids.append([j.id for j in planning.plan(planning.collect([typed], inputs()))])
     import cart_cli.core.order as order_module
 
     class NewYear(date):
@@ -53,14 +53,20 @@ def test_job_identity_is_the_same_from_any_folder_and_on_any_day(tmp_path, monke
             return date(date.today().year + 1, 1, 1)
 
     monkeypatch.setattr(order_module, "date", NewYear)  # test:visa's expiry moves a year
-    jobs = planning.plan(planning.collect(["link/o.yaml"]))
+    jobs = planning.plan(planning.collect(["link/o.yaml"], inputs()))
     ids.append([j.id for j in jobs])
     assert all(x == ids[0] for x in ids) and len(set(ids[0])) == 2
     assert jobs[0].path == os.path.realpath(f)
 
 
 def test_job_identity_changes_with_the_order_but_not_with_the_card_secrets(tmp_path):
-    card = {"number": "4111111111111111", "name": "A B", "month": 1, "year": 2031, "cvv": "123"}
+    card = {
+        "number": "4111111111111111",
+        "name": "A B",
+        "month": 1,
+        "year": GOOD_YEAR,
+        "cvv": "123",
+    }
     other = {**card, "number": "5555555555554444", "cvv": "999"}
     h = [
         planning.entry_hash({"merchant": "m.example", "card": c, "items": items})
@@ -293,7 +299,7 @@ class Exploding(runner.Listener):
 
 @pytest.mark.parametrize("method", ["started", "event", "finished"])
 def test_a_failing_listener_loses_no_order_and_fails_the_batch(cart_sandbox, tmp_path, method):
-    jobs = planning.plan(planning.collect([distinct_orders(tmp_path / "o.yaml", 4)]))
+    jobs = planning.plan(planning.collect([distinct_orders(tmp_path / "o.yaml", 4)], inputs()))
     book = ledgers.Ledger(tmp_path / "l.jsonl", {"api": "a", "payment": "p", "app": "x"})
     client = _client(cart_sandbox)
     try:
@@ -316,7 +322,7 @@ def test_a_ledger_that_fails_to_record_a_result_loses_no_order(cart_sandbox, tmp
                 raise OSError(28, "No space left on device")
             super().result(job, *a, **kw)
 
-    jobs = planning.plan(planning.collect([distinct_orders(tmp_path / "o.yaml", 3)]))
+    jobs = planning.plan(planning.collect([distinct_orders(tmp_path / "o.yaml", 3)], inputs()))
     client = _client(cart_sandbox)
     try:
         summary = runner.run(client, jobs, concurrency=1, ledger=Flaky(tmp_path / "l.jsonl"))
@@ -332,7 +338,7 @@ def test_an_order_is_never_sent_without_its_ledger_line(cart_sandbox, tmp_path):
         def _append(self, record):
             raise OSError(28, "No space left on device")
 
-    jobs = planning.plan(planning.collect([distinct_orders(tmp_path / "o.yaml", 3)]))
+    jobs = planning.plan(planning.collect([distinct_orders(tmp_path / "o.yaml", 3)], inputs()))
     client = _client(cart_sandbox)
     try:
         summary = runner.run(client, jobs, concurrency=1, ledger=Full(tmp_path / "l.jsonl"))
@@ -454,7 +460,7 @@ def test_place_json_interrupted_prints_one_json_document(tmp_path, sig):
 def test_a_failure_before_sending_is_recorded_and_retried(cart_sandbox, tmp_path):
     from cart_cli.core.errors import NetworkError
 
-    jobs = planning.plan(planning.collect([distinct_orders(tmp_path / "o.yaml", 2)]))
+    jobs = planning.plan(planning.collect([distinct_orders(tmp_path / "o.yaml", 2)], inputs()))
     book = ledgers.Ledger(tmp_path / "l.jsonl", {"api": "a", "payment": "p", "app": "x"})
     down = _client(cart_sandbox)
     down.token = lambda: (_ for _ in ()).throw(NetworkError("cannot reach the api"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import stat
-import time
 
 import pytest
 import yaml
@@ -14,6 +13,7 @@ from cart_cli.sandbox import Sandbox
 from tests.helpers import (
     ADDRESS,
     ANSI,
+    GOOD_YEAR,
     SAMPLES,
     assert_no_secrets,
     cached_tokens,
@@ -177,14 +177,19 @@ def test_card_from_stdin(cart_sandbox, order_file, secret_card_file):
 
 
 def test_env_substitution_end_to_end(cart_sandbox):
-    env = {"CART_CARD_NUMBER": "5555555555554444", "CART_CARD_CVV": "737"}
+    env = {
+        "CART_CARD_NUMBER": "5555555555554444",
+        "CART_CARD_CVV": "737",
+        "CART_CARD_MONTH": "8",
+        "CART_CARD_YEAR": str(GOOD_YEAR),
+    }
     r = place(cart_sandbox, SAMPLES / "card-from-env.yaml", env=env)
     assert r.code == 0, r.stderr
     assert "Mastercard ending 4444" in r.stdout
     r = place(
         cart_sandbox,
         SAMPLES / "card-from-env.yaml",
-        env={"CART_CARD_NUMBER": None, "CART_CARD_CVV": None},
+        env={"CART_CARD_NUMBER": None, "CART_CARD_CVV": None, "CART_CARD_YEAR": str(GOOD_YEAR)},
     )
     assert r.code == 2
     assert "environment variable CART_CARD_NUMBER is not set" in r.stderr
@@ -306,10 +311,13 @@ def test_token_near_expiry_is_renewed_keeping_the_device(order_file, cache_dir):
     with Sandbox(token_ttl=4, log=lines.append) as sb:
         args = ["place", order_file, "--api-url", sb.url, "--payment-url", sb.url, "--app-id", "a"]
         assert cli(args).code == 0
-        first = json.loads(next(cache_dir.glob("session-*.json")).read_text())
+        cached = next(cache_dir.glob("session-*.json"))
+        first = json.loads(cached.read_text())
         device, first_token = first["device_id"], first["access_token"]
         assert cli(args).code == 0  # a fresh token is reused ...
-        time.sleep(2.1)  # ... until under half its lifetime (or two minutes) is left
+        # ... until under half its lifetime (or two minutes) is left: as if 2.1 s had passed
+        aged = {"obtained": first["obtained"] - 2.1, "expires": first["expires"] - 2.1}
+        cached.write_text(json.dumps({**first, **aged}))
         assert cli(args).code == 0
         renewed = json.loads(next(cache_dir.glob("session-*.json")).read_text())
     assert renewed["device_id"] == device and renewed["access_token"] != first_token
@@ -370,7 +378,7 @@ def test_no_card_in_failure_messages(cart_sandbox, order_file, tmp_path):
     ("content", "message"),
     [
         (b"", "file is empty"),
-        (b"\x00\x01\x02", "binary file"),
+        (b"\x00\x01\x02", "binary data"),
         (b"merchant: caf\xe9", "not UTF-8 text"),
         (
             b"a: &a [x, x, x, x, x, x, x, x, x, x]\n"
@@ -394,3 +402,23 @@ def test_hostile_files_are_exit_2_with_one_clear_message(cart_sandbox, tmp_path,
 def test_no_order_at_all_says_what_to_give():
     r = cli(["place", "--sandbox"])
     assert r.code == 2 and "no order given: pass ORDER.yaml" in r.stderr
+
+
+@pytest.mark.parametrize("json_out", [False, True])
+def test_a_card_written_as_number_colon_cvv_is_never_echoed(order_file, json_out):
+    args = ["place", order_file, "--card", "-", "--app-id", "t", *(["--json"] if json_out else [])]
+    r = cli(args, input="4111111111111111: 737\n")  # cli() checks no card number is in any output
+    assert r.code == 2
+    assert "card: a field that is not a card field (not shown: it may be the number)" in r.stderr
+    if json_out:
+        assert r.json()["error"]["code"] == "InvalidOrder"
+
+
+def test_an_octal_looking_cvv_is_refused_not_sent_as_another_number(cart_sandbox, order_file):
+    card = order_file.parent / "card.yaml"
+    card.write_text(
+        f"number: '4111111111111111'\nname: A\nmonth: 1\nyear: {GOOD_YEAR}\ncvv: 0737\n"
+    )
+    r = place(cart_sandbox, order_file, "--card", card)
+    assert r.code == 2 and f'{card}:5: card.cvv: quote it (cvv: "...")' in r.stderr
+    assert sandbox_orders(cart_sandbox) == []

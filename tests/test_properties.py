@@ -7,6 +7,7 @@ import json
 import string
 from decimal import Decimal
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,7 +18,7 @@ from cart_cli.core.order import Order, load_order
 from cart_cli.core.yamldoc import load_text
 from cart_cli.wire.cards import luhn_ok
 from cart_cli.wire.money import fmt, to_cents, to_wire
-from tests.helpers import order_doc
+from tests.helpers import inputs, order_doc
 
 FAST = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
@@ -43,7 +44,7 @@ FIELDS = ["merchant", "items", "shipping_info", "billing_info", "card", "captcha
 
 def only_our_error(path) -> None:
     try:
-        result = load_order(path)
+        result = load_order(path, inputs=inputs())
     except OrderInvalid as e:
         assert e.problems and all(str(p) for p in e.problems)
     else:
@@ -96,9 +97,28 @@ def test_card_problems_never_echo_the_input(tmp_path, doc):
     f = tmp_path / "fuzz.yaml"
     f.write_text(yaml.safe_dump(order_doc(card=doc)))
     try:
-        load_order(f)
+        load_order(f, inputs=inputs())
     except OrderInvalid as e:
         assert secret not in e.describe()
+
+
+@FAST
+@given(
+    doc=st.dictionaries(
+        st.one_of(st.sampled_from(["number", "name", "cvv"]), st.text(string.digits + " -")),
+        scalars,
+        max_size=5,
+    ),
+    as_key=st.sampled_from(["4929123412341234", "4929 1234 1234 1234", 4929123412341234]),
+)
+def test_card_problems_never_echo_a_key(tmp_path, doc, as_key):
+    """A card written the wrong way round (number: cvv) must not show its number as a key."""
+    doc[as_key] = "8317"
+    f = tmp_path / "fuzz.yaml"
+    f.write_text(yaml.safe_dump(order_doc(card=doc)))
+    with pytest.raises(OrderInvalid) as e:
+        load_order(f, inputs=inputs())
+    assert "4929" not in e.value.describe()
 
 
 @given(digits=st.text(alphabet=string.digits, min_size=11, max_size=18))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import time
 
 from rich.console import Console
 
@@ -41,7 +40,6 @@ def test_live_display_shows_the_four_stages_with_item_progress():
         snapshot.print(live.render())
         text = snapshot.file.getvalue()
         assert "Adding items" in text and "2/3 SKU-1" in text
-        time.sleep(0.1)
         live(ItemAdded(cart(3), 3, 3))
         live(ShippingUpdated(cart(3)))
         live(OrderPlaced({"platform_order_number": "000000042"}))

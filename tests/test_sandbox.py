@@ -8,11 +8,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 
 from cart_cli.core.crypto import PublicKey, encrypt_card
 from cart_cli.sandbox import Sandbox
-from tests.helpers import ADDRESS
+from tests.helpers import ADDRESS, GOOD_YEAR, http
 
 P = "/api/v1/payment"
 
@@ -22,7 +21,7 @@ class Api:
 
     def __init__(self, url: str, app_id: str = "tests") -> None:
         self.url = url
-        r = requests.post(f"{url}/api/v1/browser-session", headers={"x-firmly-app-id": app_id})
+        r = http.post(f"{url}/api/v1/browser-session", headers={"x-firmly-app-id": app_id})
         assert r.status_code == 200, r.text
         self.session = r.json()
         self.token = self.session["access_token"]
@@ -31,10 +30,10 @@ class Api:
         return {"x-firmly-authorization": self.token, **extra}
 
     def key(self) -> PublicKey:
-        r = requests.get(f"{self.url}{P}/key")
+        r = http.get(f"{self.url}{P}/key")
         return PublicKey(r.headers["x-firmly-kid"], r.json())
 
-    def jwe(self, number="4111111111111111", month="08", year="2030", cvv="123", **extra):
+    def jwe(self, number="4111111111111111", month="08", year=str(GOOD_YEAR), cvv="123", **extra):
         card = {
             "number": number,
             "name": "Ada Lovelace",
@@ -57,7 +56,7 @@ class Api:
 
     def place(self, domain="staging.luma.gift", body=None, sse=False, headers=None, **kw):
         url = f"{self.url}{P}/domains/{domain}/place-order" + ("?sse=true" if sse else "")
-        return requests.post(
+        return http.post(
             url,
             json=body if body is not None else self.body(**kw),
             headers=self.h(**(headers or {})),
@@ -66,7 +65,7 @@ class Api:
 
     def cart(self, method, path="", domain="staging.luma.gift", **kw):
         url = f"{self.url}/api/v1/domains/{domain}/cart{path}"
-        return requests.request(method, url, headers=self.h(), **kw)
+        return http.request(method, url, headers=self.h(), **kw)
 
 
 def sse_events(resp) -> list[tuple[str, dict]]:
@@ -90,16 +89,14 @@ def api(cart_sandbox):
 
 
 def stock(sandbox, sku, domain="staging.luma.gift"):
-    return requests.get(f"{sandbox.url}/__sandbox/stock").json()[domain][sku]
+    return http.get(f"{sandbox.url}/__sandbox/stock").json()[domain][sku]
 
 
 # ---- browser session and tokens ---
 
 
 def test_browser_session_gives_a_signed_token_with_device_and_expiry(cart_sandbox):
-    r = requests.post(
-        f"{cart_sandbox.url}/api/v1/browser-session", headers={"x-firmly-app-id": "app"}
-    )
+    r = http.post(f"{cart_sandbox.url}/api/v1/browser-session", headers={"x-firmly-app-id": "app"})
     s = r.json()
     assert r.status_code == 200 and s["device_created"] is True
     assert s["access_token"].count(".") == 2 and s["expires_in"] == 3600
@@ -108,7 +105,7 @@ def test_browser_session_gives_a_signed_token_with_device_and_expiry(cart_sandbo
 
 
 def test_missing_app_id_is_invalid_app_id_with_message(cart_sandbox):
-    r = requests.post(f"{cart_sandbox.url}/api/v1/browser-session")
+    r = http.post(f"{cart_sandbox.url}/api/v1/browser-session")
     assert r.status_code == 400
     assert r.json() == {
         "code": 400,
@@ -119,15 +116,15 @@ def test_missing_app_id_is_invalid_app_id_with_message(cart_sandbox):
 
 def test_app_id_allow_list():
     with Sandbox(app_ids=frozenset({"good"})) as sb:
-        ok = requests.post(f"{sb.url}/api/v1/browser-session", headers={"x-firmly-app-id": "good"})
-        bad = requests.post(f"{sb.url}/api/v1/browser-session", headers={"x-firmly-app-id": "bad"})
+        ok = http.post(f"{sb.url}/api/v1/browser-session", headers={"x-firmly-app-id": "good"})
+        bad = http.post(f"{sb.url}/api/v1/browser-session", headers={"x-firmly-app-id": "bad"})
     assert ok.status_code == 200
     assert bad.json()["error"] == "InvalidAppId"
 
 
 def test_renewal_keeps_the_device_and_its_cart(api, cart_sandbox):
     api.cart("POST", "/line-items/24-MB01/quantity/1")
-    r = requests.post(
+    r = http.post(
         f"{cart_sandbox.url}/api/v1/browser-session",
         headers={"x-firmly-app-id": "tests"},
         json={"access_token": api.token},
@@ -140,7 +137,7 @@ def test_renewal_keeps_the_device_and_its_cart(api, cart_sandbox):
 
 
 def test_renewing_garbage_is_401_with_message(cart_sandbox):
-    r = requests.post(
+    r = http.post(
         f"{cart_sandbox.url}/api/v1/browser-session",
         headers={"x-firmly-app-id": "x"},
         json={"access_token": "nope"},
@@ -149,13 +146,14 @@ def test_renewing_garbage_is_401_with_message(cart_sandbox):
 
 
 def test_expired_token_is_401_invalid_token_and_renewal_works():
-    with Sandbox(token_ttl=1) as sb:
+    now = [time.time()]
+    with Sandbox(token_ttl=1, clock=lambda: now[0]) as sb:
         api = Api(sb.url)
         assert api.cart("GET").status_code == 200
-        time.sleep(2.1)
+        now[0] += 2.1  # the sandbox's clock, moved instead of waiting
         r = api.cart("GET")
         assert r.status_code == 401 and r.json()["error"] == "InvalidToken"
-        renewed = requests.post(
+        renewed = http.post(
             f"{sb.url}/api/v1/browser-session",
             headers={"x-firmly-app-id": "tests"},
             json={"access_token": api.token},
@@ -167,15 +165,15 @@ def test_expired_token_is_401_invalid_token_and_renewal_works():
 
 def test_auth_errors(api, cart_sandbox):
     url = f"{cart_sandbox.url}/api/v1/domains/staging.luma.gift/cart"
-    assert requests.get(url).json()["error"] == "MissingAuthHeader"
-    assert requests.get(url, headers={"x-firmly-authorization": "junk"}).json()["error"] == (
+    assert http.get(url).json()["error"] == "MissingAuthHeader"
+    assert http.get(url, headers={"x-firmly-authorization": "junk"}).json()["error"] == (
         "InvalidToken"
     )
     with Sandbox() as other:  # a token signed by another server
         foreign = Api(other.url).token
-    r = requests.get(url, headers={"x-firmly-authorization": foreign})
+    r = http.get(url, headers={"x-firmly-authorization": foreign})
     assert r.status_code == 401 and r.json()["error"] == "ErrorUnauthorized"
-    bearer = requests.get(url, headers={"x-firmly-authorization": f"Bearer {api.token}"})
+    bearer = http.get(url, headers={"x-firmly-authorization": f"Bearer {api.token}"})
     assert bearer.status_code == 200
 
 
@@ -183,16 +181,16 @@ def test_auth_errors(api, cart_sandbox):
 
 
 def test_public_key_in_three_formats_with_kid_header(cart_sandbox):
-    jwk = requests.get(f"{cart_sandbox.url}{P}/key")
+    jwk = http.get(f"{cart_sandbox.url}{P}/key")
     kid = jwk.headers["x-firmly-kid"]
     assert jwk.json()["kid"] == kid and jwk.json()["kty"] == "RSA" and jwk.json()["e"] == "AQAB"
-    pem = requests.get(f"{cart_sandbox.url}{P}/key?format=PEM")
-    rsa = requests.get(f"{cart_sandbox.url}{P}/key?format=RSA")
+    pem = http.get(f"{cart_sandbox.url}{P}/key?format=PEM")
+    rsa = http.get(f"{cart_sandbox.url}{P}/key?format=RSA")
     assert pem.headers["content-type"].startswith("text/plain")
     assert pem.text.startswith("-----BEGIN PUBLIC KEY-----")
     assert rsa.text.startswith("-----BEGIN RSA PUBLIC KEY-----")
     assert pem.headers["x-firmly-kid"] == rsa.headers["x-firmly-kid"] == kid
-    assert requests.get(f"{cart_sandbox.url}{P}/key?format=XML").status_code == 400
+    assert http.get(f"{cart_sandbox.url}{P}/key?format=XML").status_code == 400
 
 
 # ---- place-order: JSON ---
@@ -217,7 +215,7 @@ def test_place_order_json_answer_has_the_whole_order(api, cart_sandbox):
         "bin": "411111",
         "card_holder_name": "Ada Lovelace",
         "month": 8,
-        "year": 2030,
+        "year": GOOD_YEAR,
     }
     # 44.00 + 5.00 flat rate + WA tax 10.25 % of 44.00 = 4.51 (half-up)
     assert [
@@ -298,7 +296,7 @@ def err(resp):
 
 def test_invalid_input_body_names_the_problem(api, cart_sandbox):
     url = f"{cart_sandbox.url}{P}/domains/staging.luma.gift/place-order"
-    r = requests.post(url, data=b"{not json", headers=api.h())
+    r = http.post(url, data=b"{not json", headers=api.h())
     assert err(r) == (400, "ErrorInvalidInputBody") and "JSON" in r.json()["description"]
     r = api.place(shipping_info={**ADDRESS, "email": None})
     assert err(r) == (400, "ErrorInvalidInputBody")
@@ -335,6 +333,30 @@ def test_malformed_or_foreign_jwe_is_invalid_input(api):
     assert err(r) == (400, "ErrorInvalidInputBody") and "kid" in r.json()["description"]
 
 
+def _raw_jwe(api, plaintext: bytes, **kw) -> str:
+    from jose import jwe
+
+    key = api.key()
+    opts = {"encryption": "A256GCM", "algorithm": "RSA-OAEP-256", "kid": key.kid, **kw}
+    token = jwe.encrypt(plaintext, key.jwk, **opts)
+    return token.decode() if isinstance(token, bytes) else token
+
+
+@pytest.mark.parametrize(
+    ("plaintext", "kw", "problem"),
+    [
+        (b'{"number": "1"}', {"algorithm": "RSA-OAEP"}, "must use alg RSA-OAEP-256"),
+        (b"not json", {}, "payload is not a JSON object"),
+        (b'["a", "list"]', {}, "payload is not a JSON object"),
+        (b'{"number": "4111111111111111"}', {}, "payload lacks 'verification_value'"),
+    ],
+)
+def test_the_sandbox_refuses_a_card_payload_it_cannot_use(api, plaintext, kw, problem):
+    r = api.place(encrypted_card=_raw_jwe(api, plaintext, **kw))
+    assert err(r) == (400, "ErrorInvalidInputBody") and problem in r.json()["description"]
+    assert "4111" not in r.text
+
+
 def test_product_not_found_and_not_enough_stock_are_error_events(api, cart_sandbox):
     events = sse_events(api.place(sse=True, items=[{"variant_id": "NOPE", "quantity": 1}]))
     assert events[-1] == (
@@ -358,9 +380,9 @@ def test_product_not_found_and_not_enough_stock_are_error_events(api, cart_sandb
 @pytest.mark.parametrize(
     ("number", "month", "year", "reason"),
     [
-        ("4000000000000002", "08", "2030", "card declined"),
-        ("4000000000009995", "08", "2030", "insufficient funds"),
-        ("4000000000000069", "08", "2030", "expired card"),
+        ("4000000000000002", "08", str(GOOD_YEAR), "card declined"),
+        ("4000000000009995", "08", str(GOOD_YEAR), "insufficient funds"),
+        ("4000000000000069", "08", str(GOOD_YEAR), "expired card"),
         ("4111111111111111", "01", "2020", "expired card"),
     ],
 )
@@ -373,7 +395,7 @@ def test_declines_keep_stock_and_place_nothing(api, cart_sandbox, number, month,
     body = api.body(encrypted_card=api.jwe(number=number, month=month, year=year))
     assert err(api.place(body=body)) == (402, "ErrorPaymentDeclined")
     assert stock(cart_sandbox, "WS12-XS-Orange") == 100
-    assert requests.get(f"{cart_sandbox.url}/__sandbox/orders").json()["orders"] == []
+    assert http.get(f"{cart_sandbox.url}/__sandbox/orders").json()["orders"] == []
 
 
 @pytest.mark.parametrize(
@@ -413,7 +435,7 @@ def test_captcha_required(api):
 
 
 def test_unknown_route_is_a_json_error(cart_sandbox):
-    r = requests.get(f"{cart_sandbox.url}/api/v1/nope")
+    r = http.get(f"{cart_sandbox.url}/api/v1/nope")
     assert r.status_code == 404 and r.json()["error"] == "ErrorNotFound"
 
 
@@ -442,12 +464,12 @@ def test_existing_cart_flow_end_to_end(api, cart_sandbox):
     r = api.cart("POST", "/shipping-method", json={"shipping_method": "teleport"})
     assert err(r) == (400, "ErrorInvalidInputBody")
     complete = f"{cart_sandbox.url}{P}/domains/staging.luma.gift/complete-order"
-    o = requests.post(
+    o = http.post(
         complete, json={"encrypted_card": api.jwe(), "billing_info": ADDRESS}, headers=api.h()
     ).json()
     assert o["platform_order_number"] == "000000001" and o["total"]["number"] == 11100 + 500 + 1138
     assert stock(cart_sandbox, "WJ06-S-Blue") == 99
-    r = requests.post(
+    r = http.post(
         complete, json={"encrypted_card": api.jwe(), "billing_info": ADDRESS}, headers=api.h()
     )
     assert err(r) == (404, "ErrorCartNotFound")
@@ -462,7 +484,7 @@ def test_cart_errors(api, cart_sandbox):
     assert err(api.cart("POST", "/line-items/24-MB01/quantity/0")) == (400, "ErrorInvalidInputBody")
     api.cart("POST", "/line-items/24-MB01/quantity/1")
     complete = f"{cart_sandbox.url}{P}/domains/staging.luma.gift/complete-order"
-    r = requests.post(
+    r = http.post(
         complete, json={"encrypted_card": api.jwe(), "billing_info": ADDRESS}, headers=api.h()
     )
     assert err(r) == (400, "ErrorMissingRequiredParameters")
@@ -496,20 +518,20 @@ def test_ten_concurrent_orders_for_five_in_stock(tmp_path):
         placed = [e for e, _ in last if e == "order-placed"]
         refused = [d["error"] for e, d in last if e == "error"]
         assert len(placed) == 5 and refused == ["ErrorNotEnoughStock"] * 5
-        assert requests.get(f"{sb.url}/__sandbox/stock").json()["shop.test"]["LAST-5"] == 0
-        assert len(requests.get(f"{sb.url}/__sandbox/orders").json()["orders"]) == 5
+        assert http.get(f"{sb.url}/__sandbox/stock").json()["shop.test"]["LAST-5"] == 0
+        assert len(http.get(f"{sb.url}/__sandbox/orders").json()["orders"]) == 5
 
 
 def test_orders_listing_keeps_only_last_four_and_reset_restores(api, cart_sandbox):
     api.place()
-    listing = requests.get(f"{cart_sandbox.url}/__sandbox/orders")
+    listing = http.get(f"{cart_sandbox.url}/__sandbox/orders")
     (o,) = listing.json()["orders"]
     assert o["order_number"] == "000000001" and o["merchant"] == "staging.luma.gift"
     assert o["items"] == [{"sku": "WS12-XS-Orange", "quantity": 2}]
     assert o["totals"]["total"] == 5351 and o["card_type"] == "Visa" and o["last_four"] == "1111"
     assert "4111111111111111" not in listing.text
-    requests.post(f"{cart_sandbox.url}/__sandbox/reset")
-    assert requests.get(f"{cart_sandbox.url}/__sandbox/orders").json()["orders"] == []
+    http.post(f"{cart_sandbox.url}/__sandbox/reset")
+    assert http.get(f"{cart_sandbox.url}/__sandbox/orders").json()["orders"] == []
     assert stock(cart_sandbox, "WS12-XS-Orange") == 100
 
 

@@ -15,7 +15,7 @@ from cart_cli.core import client as client_module
 from cart_cli.core.crypto import PublicKey
 from cart_cli.sandbox.state import SandboxError, State
 from cart_cli.wire import endpoints as ep
-from tests.helpers import ADDRESS
+from tests.helpers import ADDRESS, GOOD_YEAR
 from tests.test_sandbox import Api
 
 T = 10  # seconds: every request here is bounded
@@ -45,7 +45,7 @@ CARD = {
     "name": "Ada Lovelace",
     "verification_value": "123",
     "month": "08",
-    "year": "2030",
+    "year": str(GOOD_YEAR),
 }
 
 
@@ -76,10 +76,10 @@ def test_a_jwe_without_kid_is_for_the_current_key(api):
 
 def test_exp_month_and_exp_year_stand_for_month_and_year_and_name_may_be_missing(api):
     card = {k: v for k, v in CARD.items() if k not in ("month", "year", "name")}
-    r = place(api, jwe(api.key(), {**card, "exp_month": "08", "exp_year": "2030"}))
+    r = place(api, jwe(api.key(), {**card, "exp_month": "08", "exp_year": str(GOOD_YEAR)}))
     assert r.status_code == 200, r.text
     summary = r.json()["payment_summary"]
-    assert summary["month"] == 8 and summary["year"] == 2030
+    assert summary["month"] == 8 and summary["year"] == GOOD_YEAR
     assert "card_holder_name" not in summary
 
 

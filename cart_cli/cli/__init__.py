@@ -1,11 +1,30 @@
-"""The command line: typer app; one module per command. Heavy libraries load inside commands."""
+"""The command line: typer app; one module per command. Heavy libraries load inside commands.
+
+``main()`` makes the one Environment and holds the one error boundary: every way a run can end
+becomes one clear message, a documented exit code and, under --json, exactly one document."""
 
 from __future__ import annotations
+
+import contextlib
+import functools
+import signal
+import sys
+import traceback
+from collections.abc import Sequence
 
 import typer
 
 from cart_cli import __version__
-from cart_cli.core.errors import EXIT_MEANING
+from cart_cli.cli.env import Environment
+from cart_cli.core.errors import (
+    EXIT_MEANING,
+    NOT_PLACED,
+    UNKNOWN,
+    CartError,
+    Exit,
+    Interrupted,
+    UsageError,
+)
 
 app = typer.Typer(
     name="cart-cli",
@@ -43,5 +62,113 @@ def _register() -> None:
 _register()
 
 
+def command():
+    """The click command tree, with help that shows no ``<bool>`` after a flag."""
+    root = typer.main.get_command(app)
+
+    def tidy(cmd, parent: typer.Context | None = None) -> None:
+        ctx = typer.Context(cmd, parent=parent, info_name=cmd.name, **cmd.context_settings)
+        for param in [*cmd.params, cmd.get_help_option(ctx)]:
+            if param is not None and getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        subs = getattr(cmd, "commands", None)
+        if subs is None and cmd.callback is not None:
+            cmd.callback = _passing_interrupts(cmd.callback)
+        for sub in (subs or {}).values():
+            tidy(sub, ctx)
+
+    tidy(root)
+    return root
+
+
+class Terminated(BaseException):
+    """SIGTERM, or Ctrl-C inside a command: ends the run at the boundary, as exit 130.
+
+    (typer would turn a KeyboardInterrupt into a silent exit 130, without message or --json.)"""
+
+
+def _passing_interrupts(callback):
+    @functools.wraps(callback)
+    def inner(*args, **kwargs):
+        try:
+            return callback(*args, **kwargs)
+        except KeyboardInterrupt:
+            raise Terminated from None
+
+    return inner
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated
+
+
+def run(args: Sequence[str], env: Environment) -> int:
+    """Run the command line ``args`` in ``env``; returns the exit code. The one error boundary."""
+    guard = env.guard
+    code = Exit.INTERNAL
+    error: CartError | None = None
+    try:
+        result = command().main(list(args), prog_name="cart-cli", standalone_mode=False, obj=env)
+        code = result if isinstance(result, int) else Exit.OK
+    except typer.Exit as e:  # --help, --version, typer.Exit(n)
+        code = e.exit_code
+    except typer.Abort:  # Ctrl-C or Ctrl-D at a prompt
+        error, code = _interrupted(env), Exit.INTERRUPTED
+    except typer.TyperException as e:  # a usage error found by the parser
+        e.show(file=env.stderr)
+        code = getattr(e, "exit_code", Exit.USAGE)
+        if "--json" in args:
+            error = UsageError(e.format_message())
+    except CartError as e:
+        if guard.debug:
+            traceback.print_exc(file=env.stderr)
+        env.say_error(e.describe())
+        error, code = e, e.exit_code
+    except (KeyboardInterrupt, Terminated):
+        error, code = _interrupted(env), Exit.INTERRUPTED
+    except Exception:
+        if guard.debug:
+            traceback.print_exc(file=env.stderr)
+        env.say_error(
+            "internal error (a bug in cart-cli). Run again with --debug for a traceback, "
+            "and report it."
+        )
+        error = CartError("internal error (a bug in cart-cli)", outcome=_outcome(guard))
+        code = Exit.INTERNAL
+    if error is not None and not guard.json_done and (guard.json_doc or "--json" in args):
+        with contextlib.suppress(Exception):  # never a second failure out of the boundary
+            env.print_json(guard.json_doc(error) if guard.json_doc else _error_doc(error))
+    env.stdout.flush()
+    env.stderr.flush()
+    return int(code)
+
+
+def _outcome(guard) -> str:
+    return UNKNOWN if guard.submitted else NOT_PLACED
+
+
+def _interrupted(env: Environment) -> CartError:
+    """Ctrl-C or SIGTERM: said once, saying whether the order had been sent."""
+    sent = env.guard.submitted
+    error = Interrupted(
+        "interrupted after the order was sent" if sent else "interrupted",
+        outcome=_outcome(env.guard),
+    )
+    env.say_error(error.describe())
+    return error
+
+
+def _error_doc(error: CartError) -> dict:
+    from cart_cli.wire.names import Schema
+
+    return {"schema": Schema.ERROR, "ok": False, "error": error.to_dict()}
+
+
 def main() -> None:
-    app()
+    env = Environment.from_process()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        code = run(sys.argv[1:], env)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    sys.exit(code)

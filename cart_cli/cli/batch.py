@@ -15,6 +15,12 @@ from cart_cli.core.defaults import LEDGER_DEFAULT
 RUN = "Running"
 REPORTS = "Reports and ledger"
 UNKNOWN_LISTED = 20  # on stderr; `cart-cli ledger` lists them all
+# Stage names (core.events.stage_of) as a batch line shows them.
+_SHORT = {
+    "creating-cart": "creating cart",
+    "shipping-updated": "shipping",
+    "order-placed": "placed",
+}
 
 
 class _PlainBatch:
@@ -90,16 +96,8 @@ class _LiveBatch:
     def event(self, job, ev) -> None:
         from cart_cli.core import events  # not at import time: it would slow --help
 
-        if isinstance(ev, events.ItemAdded):
-            stage = f"item {ev.index}"
-        elif isinstance(ev, events.Step):
-            stage = ev.name
-        else:
-            stage = {
-                events.CreatingCart: "creating cart",
-                events.ShippingUpdated: "shipping",
-                events.OrderPlaced: "placed",
-            }.get(type(ev))
+        stage = events.stage_of(ev)
+        stage = f"item {ev.index}" if isinstance(ev, events.ItemAdded) else _SHORT.get(stage, stage)
         with self.lock:
             if stage and job.id in self.lines:
                 self.progress.update(self.lines[job.id], extra=stage)
@@ -124,6 +122,7 @@ class _LiveBatch:
 
 
 def batch(
+    ctx: typer.Context,
     paths: Annotated[
         list[str],
         typer.Argument(
@@ -206,76 +205,74 @@ def batch(
     debug: c.DebugOpt = False,
     *,
     target: c.Target,
-) -> None:
+) -> int:
     """Place many orders concurrently, with a ledger, resume, shards and reports."""
-    c.setup_logging(debug)
-    with c.guarded(c.Guard(debug=debug)):
-        from cart_cli.cli.interrupts import TwoStageStop
-        from cart_cli.cli.render import is_live, stderr_console
-        from cart_cli.core import ledger as ledgers
-        from cart_cli.core import plan as planning
-        from cart_cli.core import reports, runner
+    from cart_cli.cli.interrupts import TwoStageStop
+    from cart_cli.cli.render import is_live
+    from cart_cli.core import ledger as ledgers
+    from cart_cli.core import plan as planning
+    from cart_cli.core import reports, runner
 
-        how = c.flow_choice(flow)
-        sources = planning.collect(paths)
-        jobs = planning.plan(sources, repeat, planning.parse_shard(shard))
-        reports.check_distinct(
-            {"--ledger": ledger, "--jsonl": jsonl, "--junit": junit},
-            _stdout_stat(),
-            inputs=[s.file for s in sources],
+    env = c.environment(ctx)
+    how = c.flow_choice(env, flow)
+    sources = planning.collect(paths, env.order_inputs())
+    jobs = planning.plan(sources, repeat, planning.parse_shard(shard))
+    reports.check_distinct(
+        {"--ledger": ledger, "--jsonl": jsonl, "--junit": junit},
+        _stdout_stat(env.stdout),
+        inputs=[s.file for s in sources],
+    )
+    for flag, path in (("--jsonl", jsonl), ("--junit", junit)):
+        if path is not None:
+            reports.check_writable(path, flag)
+    book = ledgers.Ledger(ledger)
+    err = env.stderr_console
+    listeners = []
+    with (
+        TwoStageStop(say=lambda text: err.print(text, markup=False)) as signals,
+        c.open_client(env, target, pool_size=concurrency) as client,
+    ):
+        e = client.endpoints
+        book.target = ledgers.make_target(
+            e.api_url, e.payment_url, e.app_id, getattr(target, "profile", None)
         )
-        for flag, path in (("--jsonl", jsonl), ("--junit", junit)):
-            if path is not None:
-                reports.check_writable(path, flag)
-        book = ledgers.Ledger(ledger)
-        err = stderr_console()
-        listeners = []
-        with (
-            TwoStageStop(say=lambda text: err.print(text, markup=False)) as signals,
-            c.open_client(target, pool_size=concurrency) as client,
-        ):
-            e = client.endpoints
-            book.target = ledgers.make_target(
-                e.api_url, e.payment_url, e.app_id, getattr(target, "profile", None)
+        prior = None
+        if resume or retry_not_placed:
+            prior = book.read()
+            _check_prior(prior, jobs, book, resume_other_target, err)
+        if not quiet:  # the display goes up last: nothing can fail after it now
+            display = _LiveBatch(err, len(jobs)) if is_live(err) else _PlainBatch(err)
+            listeners.append(display)
+        try:
+            summary = runner.run(
+                client,
+                jobs,
+                concurrency=concurrency,
+                ledger=book,
+                prior=prior,
+                only_not_placed=retry_not_placed,
+                fail_fast=fail_fast,
+                rate=rate,
+                stop=signals.stop,
+                abandon=signals.abandon,
+                listeners=listeners,
+                flow=how,
             )
-            prior = None
-            if resume or retry_not_placed:
-                prior = book.read()
-                _check_prior(prior, jobs, book, resume_other_target, err)
-            if not quiet:  # the display goes up last: nothing can fail after it now
-                display = _LiveBatch(err, len(jobs)) if is_live(err) else _PlainBatch(err)
-                listeners.append(display)
-            try:
-                summary = runner.run(
-                    client,
-                    jobs,
-                    concurrency=concurrency,
-                    ledger=book,
-                    prior=prior,
-                    only_not_placed=retry_not_placed,
-                    fail_fast=fail_fast,
-                    rate=rate,
-                    stop=signals.stop,
-                    abandon=signals.abandon,
-                    listeners=listeners,
-                    flow=how,
-                )
-            finally:
-                for li in listeners:
-                    li.close()
-            _write_reports(summary, jsonl, junit)
-            _report(summary, json_out, err, ledger)
-        raise typer.Exit(int(summary.exit_code))
+        finally:
+            for li in listeners:
+                li.close()
+        _write_reports(summary, jsonl, junit)
+        _report(env, summary, json_out, err, ledger)
+    return int(summary.exit_code)
 
 
-def _stdout_stat():
+def _stdout_stat(stdout):
     """stdout's file status when it is a regular file (``> FILE``), else None."""
     import os
     import stat
-    import sys
 
     try:
-        st = os.fstat(sys.stdout.fileno())
+        st = os.fstat(stdout.fileno())
     except (AttributeError, OSError, ValueError):
         return None
     return st if stat.S_ISREG(st.st_mode) else None
@@ -331,15 +328,15 @@ def _write_reports(summary, jsonl: Path | None, junit: Path | None) -> None:
             summary.problems.append(f"cannot write {path}: {e.strerror or e}")
 
 
-def _report(summary, json_out: bool, err, ledger: Path) -> None:
+def _report(env, summary, json_out: bool, err, ledger: Path) -> None:
     from rich.table import Table
 
     from cart_cli.cli.ledger import say_how_to_resolve
-    from cart_cli.cli.render import order_total, print_json, print_result
+    from cart_cli.cli.render import order_total
     from cart_cli.core.runner import GROUP_NOT_PLACED, GROUP_PLACED, GROUP_UNKNOWN, NOT_RUN
 
     if json_out:
-        print_json(summary.to_json())
+        env.print_json(summary.to_json())
     else:
         table = Table(title="Batch summary", title_justify="left")
         for col in ("Order", "Merchant", "Result", "Order number", "Total", "Seconds", "Error"):
@@ -355,7 +352,7 @@ def _report(summary, json_out: bool, err, ledger: Path) -> None:
                 f"{o.seconds:.2f}" if r else "",
                 (r.error.code if r and r.error else "") or o.note,
             )
-        print_result(table)
+        env.print_result(table)
     placed, not_placed, unknown = (
         summary.group(g) for g in (GROUP_PLACED, GROUP_NOT_PLACED, GROUP_UNKNOWN)
     )

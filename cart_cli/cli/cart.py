@@ -6,13 +6,13 @@ through the token cache: against a running `cart-cli sandbox` or a real merchant
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from cart_cli.cli import common as c
+from cart_cli.wire.names import Schema
 
 app = typer.Typer(
     help="Look at or build the device's cart on a merchant, step by step "
@@ -21,7 +21,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-CART_SCHEMA = "cart-cli.cart/1"
+CART_SCHEMA = Schema.CART
 
 MerchantOpt = Annotated[
     str, typer.Option("--merchant", help="Merchant domain, e.g. staging.luma.gift.")
@@ -29,23 +29,22 @@ MerchantOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="The cart as one JSON document on stdout.")]
 
 
-def _run(target: c.Target, merchant: str, json_out: bool, debug: bool, step) -> None:
+def _run(ctx: typer.Context, target: c.Target, merchant: str, json_out: bool, step) -> int:
     """Open a client, do ``step(client, merchant) -> cart``, print the cart."""
-    c.setup_logging(debug)
-    guard = c.Guard(debug=debug)
-    with c.guarded(guard):
-        from cart_cli.cli.render import cart_view, print_json, print_result
+    from cart_cli.cli.render import cart_view
 
-        doc = {"schema": CART_SCHEMA, "merchant": merchant}
-        if json_out:
-            guard.json_doc = lambda e: {**doc, "ok": False, "error": e.to_dict()}
-        merchant = doc["merchant"] = _checked(merchant, target)
-        with c.open_client(target) as client:
-            cart = step(client, merchant)
-        if json_out:
-            print_json({**doc, "ok": True, "cart": cart})
-        else:
-            print_result(cart_view(cart, merchant))
+    env = c.environment(ctx)
+    doc = {"schema": CART_SCHEMA, "merchant": merchant}
+    if json_out:
+        env.guard.json_doc = lambda e: {**doc, "ok": False, "error": e.to_dict()}
+    merchant = doc["merchant"] = _checked(merchant, target)
+    with c.open_client(env, target) as client:
+        cart = step(client, merchant)
+    if json_out:
+        env.print_json({**doc, "ok": True, "cart": cart})
+    else:
+        env.print_result(cart_view(cart, merchant))
+    return 0
 
 
 def _checked(merchant: str, target: c.Target) -> str:
@@ -70,13 +69,19 @@ def _checked(merchant: str, target: c.Target) -> str:
 
 
 def show(
-    merchant: MerchantOpt, json_out: JsonOpt = False, debug: c.DebugOpt = False, *, target
-) -> None:
+    ctx: typer.Context,
+    merchant: MerchantOpt,
+    json_out: JsonOpt = False,
+    debug: c.DebugOpt = False,
+    *,
+    target,
+) -> int:
     """Show the cart (and its shipping options once shipping is set)."""
-    _run(target, merchant, json_out, debug, lambda client, m: client.cart(m))
+    return _run(ctx, target, merchant, json_out, lambda client, m: client.cart(m))
 
 
 def add(
+    ctx: typer.Context,
     items: Annotated[
         list[str],
         typer.Argument(metavar="SKU[:QTY]...", help="Items to add (quantity 1 if left out)."),
@@ -86,7 +91,7 @@ def add(
     debug: c.DebugOpt = False,
     *,
     target,
-) -> None:
+) -> int:
     """Add items to the cart."""
 
     def step(client, merchant):
@@ -101,10 +106,11 @@ def add(
             cart = client.add_item(merchant, item["variant_id"], item["quantity"])
         return cart
 
-    _run(target, merchant, json_out, debug, step)
+    return _run(ctx, target, merchant, json_out, step)
 
 
 def ship(
+    ctx: typer.Context,
     address: Annotated[
         Path,
         typer.Argument(
@@ -116,38 +122,47 @@ def ship(
     debug: c.DebugOpt = False,
     *,
     target,
-) -> None:
+) -> int:
     """Set the shipping address; the merchant picks the cheapest method, and lists the others."""
 
     def step(client, merchant):
         from cart_cli.core.order import load_address
 
-        body = load_address(address).model_dump(exclude_none=True)
+        body = load_address(address, c.environment(ctx).environ).model_dump(exclude_none=True)
         return client.set_shipping_info(merchant, body)
 
-    _run(target, merchant, json_out, debug, step)
+    return _run(ctx, target, merchant, json_out, step)
 
 
 def method(
+    ctx: typer.Context,
     sku: Annotated[str, typer.Argument(metavar="SKU", help="A shipping method's SKU (see show).")],
     merchant: MerchantOpt,
     json_out: JsonOpt = False,
     debug: c.DebugOpt = False,
     *,
     target,
-) -> None:
+) -> int:
     """Choose the shipping method."""
-    _run(target, merchant, json_out, debug, lambda client, m: client.set_shipping_method(m, sku))
+    return _run(
+        ctx, target, merchant, json_out, lambda client, m: client.set_shipping_method(m, sku)
+    )
 
 
 def clear(
-    merchant: MerchantOpt, json_out: JsonOpt = False, debug: c.DebugOpt = False, *, target
-) -> None:
+    ctx: typer.Context,
+    merchant: MerchantOpt,
+    json_out: JsonOpt = False,
+    debug: c.DebugOpt = False,
+    *,
+    target,
+) -> int:
     """Empty the cart."""
-    _run(target, merchant, json_out, debug, lambda client, m: client.clear_cart(m))
+    return _run(ctx, target, merchant, json_out, lambda client, m: client.clear_cart(m))
 
 
 def checkout(
+    ctx: typer.Context,
     merchant: MerchantOpt,
     card: Annotated[
         str | None,
@@ -172,57 +187,57 @@ def checkout(
     debug: c.DebugOpt = False,
     *,
     target,
-) -> None:
+) -> int:
     """Place the order for the cart as it stands (complete-order), and show the receipt."""
-    c.setup_logging(debug)
-    guard = c.Guard(debug=debug)
-    with c.guarded(guard):
-        from cart_cli.cli.place import prompt_card
-        from cart_cli.cli.render import print_json, print_result, receipt, stderr_console
-        from cart_cli.core.checkout import OrderResult, complete_cart
-        from cart_cli.core.events import Step
-        from cart_cli.core.order import SAME_AS_SHIPPING, load_address, load_card
+    from cart_cli.cli.place import prompt_card
+    from cart_cli.cli.render import receipt
+    from cart_cli.core.checkout import OrderResult, complete_cart
+    from cart_cli.core.events import Step
+    from cart_cli.core.order import SAME_AS_SHIPPING, load_address, load_card
 
-        if json_out:
-            guard.json_doc = lambda e: OrderResult(merchant, False, error=e).to_json()
-        merchant = _checked(merchant, target)
-        with c.open_client(target) as client:
-            bill = None
-            if billing and billing != SAME_AS_SHIPPING:
-                bill = load_address(billing)
-            else:
-                shipping = client.cart(merchant).get("shipping_info")
-                if not isinstance(shipping, dict):
-                    raise c.UsageError(
-                        "the cart has no shipping address yet: run `cart-cli cart ship "
-                        "ADDRESS.yaml` first (or pass --billing FILE)"
-                    )
-                bill = _billing_from(shipping)
-            the_card = load_card(
-                card,
-                holder=f"{bill.first_name} {bill.last_name}",
-                prompt_card=prompt_card if sys.stdin and sys.stdin.isatty() else None,
-            )
-            err = stderr_console()
-
-            def on_event(ev) -> None:
-                if isinstance(ev, Step) and ev.submits:
-                    guard.submitted = True
-                    if not quiet:
-                        print(f"completing the order on {merchant}", file=err.file, flush=True)
-
-            placed = complete_cart(
-                merchant,
-                client,
-                the_card,
-                bill.model_dump(exclude_none=True),
-                captcha_token=captcha_token,
-                on_event=on_event,
-            )
-        if json_out:
-            print_json(OrderResult.of(merchant, placed).to_json())
+    env = c.environment(ctx)
+    guard = env.guard
+    if json_out:
+        guard.json_doc = lambda e: OrderResult(merchant, False, error=e).to_json()
+    merchant = _checked(merchant, target)
+    with c.open_client(env, target) as client:
+        bill = None
+        if billing and billing != SAME_AS_SHIPPING:
+            bill = load_address(billing, env.environ)
         else:
-            print_result(receipt(placed.order, merchant))
+            shipping = client.cart(merchant).get("shipping_info")
+            if not isinstance(shipping, dict):
+                raise c.UsageError(
+                    "the cart has no shipping address yet: run `cart-cli cart ship "
+                    "ADDRESS.yaml` first (or pass --billing FILE)"
+                )
+            bill = _billing_from(shipping)
+        the_card = load_card(
+            card,
+            inputs=env.order_inputs(prompt_card),
+            holder=f"{bill.first_name} {bill.last_name}",
+        )
+
+        def on_event(ev) -> None:
+            if isinstance(ev, Step) and ev.submits:
+                guard.submitted = True
+                if not quiet:
+                    env.stderr.write(f"completing the order on {merchant}\n")
+                    env.stderr.flush()
+
+        placed = complete_cart(
+            merchant,
+            client,
+            the_card,
+            bill.model_dump(exclude_none=True),
+            captcha_token=captcha_token,
+            on_event=on_event,
+        )
+    if json_out:
+        env.print_json(OrderResult.of(merchant, placed).to_json())
+    else:
+        env.print_result(receipt(placed.order, merchant))
+    return 0
 
 
 def _billing_from(shipping: dict):

@@ -6,8 +6,7 @@ import enum
 import functools
 import inspect
 import logging
-import sys
-import traceback
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,18 +14,42 @@ from typing import Annotated
 
 import typer
 
+from cart_cli.cli.env import Environment
 from cart_cli.core import defaults
-from cart_cli.core.errors import (
-    NOT_PLACED,
-    UNKNOWN,
-    CartError,
-    Exit,
-    Interrupted,
-    UsageError,
-)
+from cart_cli.core.errors import UsageError
 
 WHERE = "Where to send"
 OUTPUT = "Output"
+
+
+def setup_logging(env: Environment, debug: bool) -> None:
+    """--debug: log records (requests, secrets redacted) on the run's stderr; else warnings only."""
+    root = logging.getLogger()
+    for h in [h for h in root.handlers if getattr(h, "cart_cli", False)]:
+        root.removeHandler(h)
+    if debug:
+        handler = logging.StreamHandler(env.stderr)
+        handler.cart_cli = True
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(logging.DEBUG if debug else logging.WARNING)
+
+
+def environment(ctx: typer.Context) -> Environment:
+    """The run's Environment (made once in main(); made here if a command runs without it)."""
+    env = ctx.find_object(Environment)
+    if env is None:
+        env = ctx.find_root().obj = Environment.from_process()
+    return env
+
+
+def _debug(ctx: typer.Context, value: bool) -> bool:
+    """--debug: the run's Environment takes it (logging, tracebacks) as soon as it is parsed."""
+    env = environment(ctx)
+    env.guard.debug = value
+    setup_logging(env, value)
+    return value
+
 
 ApiUrlOpt = Annotated[
     str | None,
@@ -134,6 +157,8 @@ DebugOpt = Annotated[
     typer.Option(
         "--debug",
         rich_help_panel=OUTPUT,
+        is_eager=True,
+        callback=_debug,
         help="Log requests (secrets redacted) and show tracebacks.",
     ),
 ]
@@ -192,29 +217,40 @@ def target_options(command):
     return wrapper
 
 
-def flow_choice(flag: FlowName | None):
+def flow_choice(env: Environment, flag: FlowName | None):
     """--flow, else the order's flow:, else $CART_CLI_FLOW (checked here), else place-order."""
-    import os
-
     from cart_cli.core.checkout import FlowChoice
 
     return FlowChoice(
-        flag=flag.value if flag else None, env=os.environ.get("CART_CLI_FLOW") or None
+        flag=flag.value if flag else None, env=env.environ.get("CART_CLI_FLOW") or None
     )
 
 
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
 def parse_headers(values: list[str]) -> dict:
+    """``Name: value`` pairs. The value is never repeated in a message (it may be a secret)."""
     out = {}
     for v in values:
         name, sep, value = v.partition(":")
-        if not sep or not name.strip():
-            raise UsageError(f"--header {v!r} must look like 'Name: value'")
-        out[name.strip()] = value.strip()
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError("--header must look like 'Name: value' (a colon after the name)")
+        if not _TOKEN.fullmatch(name):
+            raise UsageError(
+                f"--header {name[:40]!r}: a header name is letters, digits and -_. only"
+            )
+        if any(ch in value for ch in "\r\n\0"):
+            raise UsageError(
+                f"--header {name}: the value contains a line break or NUL; give one line"
+            )
+        out[name] = value.strip()
     return out
 
 
 @contextmanager
-def open_client(target: Target, pool_size: int = 10) -> Iterator:
+def open_client(env: Environment, target: Target, pool_size: int = 10) -> Iterator:
     """A Client for the target; with --sandbox, an embedded sandbox lives as long as it does."""
     from cart_cli.core.client import Client, Endpoints
     from cart_cli.core.tokencache import TokenCache
@@ -232,12 +268,12 @@ def open_client(target: Target, pool_size: int = 10) -> Iterator:
         endpoints = Endpoints(sandbox.url, sandbox.url, defaults.SANDBOX_APP_ID)
         cache = None  # a throwaway server: its tokens are worth nothing after this run
     else:
-        endpoints = Endpoints(
-            target.api_url or defaults.DEFAULT_API_URL,
-            target.payment_url or defaults.DEFAULT_PAYMENT_URL,
+        endpoints = Endpoints(  # an empty --api-url "" is an error, not the default
+            defaults.DEFAULT_API_URL if target.api_url is None else target.api_url,
+            defaults.DEFAULT_PAYMENT_URL if target.payment_url is None else target.payment_url,
             target.app_id or "",
         )
-        cache = TokenCache()
+        cache = TokenCache(env.cache_dir)
     timeout = (
         (target.timeout,) * 2
         if target.timeout
@@ -260,84 +296,3 @@ def open_client(target: Target, pool_size: int = 10) -> Iterator:
     finally:
         if sandbox is not None:
             sandbox.stop()
-
-
-class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever sys.stderr is at the time (tests swap it)."""
-
-    @property
-    def stream(self):
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value) -> None:
-        pass
-
-
-_handler = _StderrHandler()
-_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-
-
-def setup_logging(debug: bool) -> None:
-    root = logging.getLogger()
-    if debug:
-        if _handler not in root.handlers:
-            root.addHandler(_handler)
-        root.setLevel(logging.DEBUG)
-    else:
-        if _handler in root.handlers:
-            root.removeHandler(_handler)
-        root.setLevel(logging.WARNING)
-
-
-def say_error(message: str) -> None:
-    from cart_cli.cli.render import stderr_console
-
-    stderr_console().print(f"[bold red]error:[/] {_escape(message)}")
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
-
-
-@dataclass
-class Guard:
-    """State the error handler needs: did the order leave, and how to report in --json."""
-
-    debug: bool = False
-    submitted: bool = False
-    json_doc: object = None  # callable(CartError) -> dict, for --json failures
-
-
-@contextmanager
-def guarded(guard: Guard) -> Iterator[Guard]:
-    """One clear message and a documented exit code for every failure; a traceback only with
-    --debug."""
-    try:
-        yield guard
-    except typer.Exit:
-        raise
-    except (CartError, KeyboardInterrupt) as e:
-        if isinstance(e, KeyboardInterrupt):  # Ctrl-C, or SIGTERM where a command maps it
-            e = Interrupted(
-                "interrupted after the order was sent" if guard.submitted else "interrupted",
-                outcome=UNKNOWN if guard.submitted else NOT_PLACED,
-            )
-        elif guard.debug:
-            traceback.print_exc()
-        say_error(e.describe())
-        if guard.json_doc:
-            from cart_cli.cli.render import print_json
-
-            print_json(guard.json_doc(e))
-        raise typer.Exit(int(e.exit_code)) from None
-    except Exception:
-        if guard.debug:
-            traceback.print_exc()
-        say_error(
-            "internal error (a bug in cart-cli). Run again with --debug for a traceback, "
-            "and report it."
-        )
-        raise typer.Exit(int(Exit.INTERNAL)) from None

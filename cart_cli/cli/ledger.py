@@ -11,6 +11,7 @@ from typer.core import TyperGroup
 
 from cart_cli.cli import common as c
 from cart_cli.core.defaults import LEDGER_DEFAULT
+from cart_cli.wire.names import Schema
 
 TITLES = {
     "unknown": "Unknown: may have been placed, check before retrying",
@@ -46,6 +47,7 @@ def _read(path: Path):
 
 @app.command("list")
 def list_(
+    ctx: typer.Context,
     file: Annotated[
         Path, typer.Argument(metavar="[FILE]", help=f"The ledger (default {LEDGER_DEFAULT}).")
     ] = Path(LEDGER_DEFAULT),
@@ -53,36 +55,35 @@ def list_(
         bool, typer.Option("--json", help="One JSON document on stdout.", rich_help_panel=c.OUTPUT)
     ] = False,
     debug: c.DebugOpt = False,
-) -> None:
+) -> int:
     """List the ledger's orders by status: unknown first, then not placed, then placed."""
-    c.setup_logging(debug)
-    with c.guarded(c.Guard(debug=debug)):
-        from cart_cli.cli.render import emit, print_json, stderr_console
-
-        contents = _read(file)
-        groups = contents.by_state()
-        if json_out:
-            print_json(
-                {
-                    "schema": "cart-cli.ledger/1",
-                    "file": str(file),
-                    "counts": {k: len(v) for k, v in groups.items()},
-                    "old_lines": contents.old_lines,
-                    "bad_lines": contents.bad_lines,
-                    **{k: [_brief(r) for r in v] for k, v in groups.items()},
-                }
-            )
-            return
-        err = stderr_console()
-        if contents.old_lines:
-            err.print(
-                f"{contents.old_lines} line(s) from an older cart-cli, not listed", markup=False
-            )
-        if contents.bad_lines:
-            err.print(f"{contents.bad_lines} unreadable line(s) skipped", markup=False)
-        emit(lambda: _print_listing(file, contents, groups))
-        if groups["unknown"]:
-            say_how_to_resolve(err, file)
+    env = c.environment(ctx)
+    if json_out:
+        env.guard.json_doc = lambda e: {"schema": Schema.LEDGER, "ok": False, "error": e.to_dict()}
+    contents = _read(file)
+    groups = contents.by_state()
+    if json_out:
+        env.print_json(
+            {
+                "schema": Schema.LEDGER,
+                "file": str(file),
+                "counts": {k: len(v) for k, v in groups.items()},
+                "old_lines": contents.old_lines,
+                "bad_lines": contents.bad_lines,
+                **{k: [_brief(r) for r in v] for k, v in groups.items()},
+            }
+        )
+        return 0
+    err = env.stderr_console
+    if contents.old_lines:
+        err.print(f"{contents.old_lines} line(s) from an older cart-cli, not listed", markup=False)
+    if contents.bad_lines:
+        err.print(f"{contents.bad_lines} unreadable line(s) skipped", markup=False)
+    _print_listing(env.stdout, file, contents, groups)
+    env.stdout.flush()
+    if groups["unknown"]:
+        say_how_to_resolve(err, file)
+    return 0
 
 
 def say_how_to_resolve(err, ledger: Path) -> None:
@@ -99,22 +100,26 @@ def say_how_to_resolve(err, ledger: Path) -> None:
     )
 
 
-def _print_listing(file: Path, contents, groups: dict[str, list[dict]]) -> None:
+def _print_listing(out, file: Path, contents, groups: dict[str, list[dict]]) -> None:
     """Two lines an order, ids whole (they are copied from here), grouped by state."""
+
+    def line(text: str) -> None:
+        out.write(text + "\n")
+
     counts = ", ".join(f"{len(groups[k])} {k.replace('_', ' ')}" for k in TITLES)
-    print(f"{file}: {len(contents.jobs)} orders ({counts})")
+    line(f"{file}: {len(contents.jobs)} orders ({counts})")
     for state, title in TITLES.items():
         if not groups[state]:
             continue
-        print(f"\n{title} ({len(groups[state])}):")
+        line(f"\n{title} ({len(groups[state])}):")
         for r in groups[state]:
             what = f"order {r['order_number']}" if r.get("order_number") else r.get("code") or ""
             if r.get("event") == "resolved":
                 what = f"{what} (resolved by hand)".strip()
-            print(f"  {r['job']}  {r.get('name')}  {r.get('merchant')}  {what}".rstrip())
+            line(f"  {r['job']}  {r.get('name')}  {r.get('merchant')}  {what}".rstrip())
             labels = (("request id", "request_id"), ("cart id", "cart_id"), ("at", "at"))
             details = [f"{label} {r[key]}" for label, key in labels if r.get(key)]
-            print("      " + "  ".join(details))
+            line("      " + "  ".join(details))
 
 
 def _brief(rec: dict) -> dict:
@@ -154,6 +159,7 @@ def find(contents, key: str) -> dict:
 
 @app.command("resolve")
 def resolve(
+    ctx: typer.Context,
     job: Annotated[
         str,
         typer.Argument(
@@ -173,28 +179,25 @@ def resolve(
         LEDGER_DEFAULT
     ),
     debug: c.DebugOpt = False,
-) -> None:
+) -> int:
     """Record what became of an order: placed (then --resume skips it) or not placed (then
     --resume and --retry-not-placed send it again)."""
-    c.setup_logging(debug)
-    with c.guarded(c.Guard(debug=debug)):
-        from cart_cli.cli.render import stderr_console
-        from cart_cli.core import ledger as ledgers
+    from cart_cli.core import ledger as ledgers
 
-        if bool(placed and placed.strip()) == not_placed:
-            raise c.UsageError("say what you found: --placed ORDER_NUMBER or --not-placed")
-        record = find(_read(ledger), job)
-        line = ledgers.Ledger(ledger).resolve(record, placed.strip() if placed else None)
-        outcome = f"placed as {placed.strip()}" if placed else "not placed"
-        was = record["state"].replace("_", " ")
-        stderr_console().print(
-            f"{record['job']} ({record.get('name')}): recorded as {outcome} (was {was})",
-            markup=False,
-        )
-        if line["was"] == ledgers.PLACED and not placed:
-            stderr_console().print(
-                "note: it was recorded as placed; --resume will now send it again", markup=False
-            )
+    err = c.environment(ctx).stderr_console
+    if bool(placed and placed.strip()) == not_placed:
+        raise c.UsageError("say what you found: --placed ORDER_NUMBER or --not-placed")
+    record = find(_read(ledger), job)
+    line = ledgers.Ledger(ledger).resolve(record, placed.strip() if placed else None)
+    outcome = f"placed as {placed.strip()}" if placed else "not placed"
+    was = record["state"].replace("_", " ")
+    err.print(
+        f"{record['job']} ({record.get('name')}): recorded as {outcome} (was {was})",
+        markup=False,
+    )
+    if line["was"] == ledgers.PLACED and not placed:
+        err.print("note: it was recorded as placed; --resume will now send it again", markup=False)
+    return 0
 
 
 def register(root: typer.Typer) -> None:

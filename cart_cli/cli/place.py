@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -14,13 +13,17 @@ ORDER = "Order (override or replace the file)"
 
 
 def prompt_card() -> dict:
-    """Ask for the card on the terminal; number and CVV are not echoed."""
-    import click
+    """Ask for the card on the terminal; number and CVV are not echoed. Ctrl-C or Ctrl-D raises
+    typer.Abort (exit 130 at the boundary)."""
+    import click  # its hidden prompt (getpass) keeps the terminal from echoing
 
-    number = click.prompt("Card number", hide_input=True, err=True)
-    name = click.prompt("Name on card", err=True)
-    expiry = click.prompt("Expiry (MM/YYYY)", err=True)
-    cvv = click.prompt("CVV", hide_input=True, err=True)
+    try:
+        number = click.prompt("Card number", hide_input=True, err=True)
+        name = click.prompt("Name on card", err=True)
+        expiry = click.prompt("Expiry (MM/YYYY)", err=True)
+        cvv = click.prompt("CVV", hide_input=True, err=True)
+    except click.Abort:
+        raise typer.Abort() from None
     month, _, year = expiry.partition("/")
     return {
         "number": number,
@@ -32,8 +35,10 @@ def prompt_card() -> dict:
 
 
 def place(
+    ctx: typer.Context,
     order_file: Annotated[
-        Path | None, typer.Argument(metavar="[ORDER.yaml]", help="Order file (YAML).")
+        Path | None,
+        typer.Argument(metavar="ORDER.yaml", help="Order file (YAML).", show_default=False),
     ] = None,
     merchant: Annotated[
         str | None,
@@ -91,59 +96,56 @@ def place(
     debug: c.DebugOpt = False,
     *,
     target: c.Target,
-) -> None:
+) -> int:
     """Place one order and show its progress and receipt."""
-    c.setup_logging(debug)
-    guard = c.Guard(debug=debug)
-    with c.guarded(guard):
-        from cart_cli.cli.interrupts import sigterm_as_interrupt
-        from cart_cli.cli.render import print_json, print_result, progress_for, receipt
-        from cart_cli.core.checkout import KeyProvider, OrderResult, place_order
-        from cart_cli.core.checkout import dry_run as make_dry_run
-        from cart_cli.core.events import Step
-        from cart_cli.core.order import Overrides, load_order
+    from cart_cli.cli.interrupts import sigterm_as_interrupt
+    from cart_cli.core.checkout import KeyProvider, OrderResult, place_order
+    from cart_cli.core.checkout import dry_run as make_dry_run
+    from cart_cli.core.events import Step
+    from cart_cli.core.order import Overrides, load_order
 
-        if json_out:
-            guard.json_doc = lambda e: OrderResult(merchant, False, error=e).to_json()
-        if order_file is None and not (merchant or item or shipping or card):
-            raise c.UsageError(
-                "no order given: pass ORDER.yaml, or build one with --merchant, --item, "
-                "--shipping and --card (see cart-cli place --help)"
+    env = c.environment(ctx)
+    guard = env.guard
+    if json_out:
+        guard.json_doc = lambda e: OrderResult(merchant, False, error=e).to_json()
+    if order_file is None and not (merchant or item or shipping or card):
+        raise c.UsageError(
+            "no order given: pass ORDER.yaml, or build one with --merchant, --item, "
+            "--shipping and --card (see cart-cli place --help)"
+        )
+    overrides = Overrides(
+        merchant=merchant,
+        items=item or [],
+        shipping=shipping,
+        billing=billing,
+        card=card,
+        captcha_token=captcha_token,
+    )
+    order = load_order(order_file, overrides, inputs=env.order_inputs(prompt_card))
+    merchant = order.merchant
+    how = c.flow_choice(env, flow).of(order)
+    with sigterm_as_interrupt(), c.open_client(env, target) as client:
+        keys = KeyProvider(client)
+        if dry_run:
+            env.print_json(make_dry_run(order, keys, sse=not no_sse, flow=how))
+            return 0
+        from cart_cli.cli.render import progress_for, receipt
+
+        with progress_for(order.merchant, quiet=quiet, console=env.stderr_console) as progress:
+
+            def on_event(ev) -> None:
+                if isinstance(ev, Step) and ev.submits:
+                    guard.submitted = True
+                progress(ev)
+
+            placed = place_order(
+                order, client, keys=keys, sse=not no_sse, flow=how, on_event=on_event
             )
-        overrides = Overrides(
-            merchant=merchant,
-            items=item or [],
-            shipping=shipping,
-            billing=billing,
-            card=card,
-            captcha_token=captcha_token,
-        )
-        order = load_order(
-            order_file,
-            overrides,
-            prompt_card=prompt_card if sys.stdin and sys.stdin.isatty() else None,
-        )
-        merchant = order.merchant
-        how = c.flow_choice(flow).of(order)
-        with sigterm_as_interrupt(), c.open_client(target) as client:
-            keys = KeyProvider(client)
-            if dry_run:
-                print_json(make_dry_run(order, keys, sse=not no_sse, flow=how))
-                return
-            with progress_for(order.merchant, quiet=quiet) as progress:
-
-                def on_event(ev) -> None:
-                    if isinstance(ev, Step) and ev.submits:
-                        guard.submitted = True
-                    progress(ev)
-
-                placed = place_order(
-                    order, client, keys=keys, sse=not no_sse, flow=how, on_event=on_event
-                )
-        if json_out:
-            print_json(OrderResult.of(order.merchant, placed).to_json())
-        else:
-            print_result(receipt(placed.order, order.merchant))
+    if json_out:
+        env.print_json(OrderResult.of(order.merchant, placed).to_json())
+    else:
+        env.print_result(receipt(placed.order, order.merchant))
+    return 0
 
 
 def register(app: typer.Typer) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import time
 
@@ -31,23 +29,20 @@ STAGES = (
 )
 
 
-def stderr_console() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-class _ResultConsole(Console):
-    def on_broken_pipe(self) -> None:
-        """rich exits 1 here; the exit code must say what happened to the order instead."""
-        self.quiet = True
-        _silence_stdout()
-
-
-def stdout_console() -> Console:
-    """Tables on stdout. Piped output is not cut to 80 columns unless COLUMNS says so."""
-    console = _ResultConsole(highlight=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = _ResultConsole(highlight=False, width=PIPED_WIDTH)
-    return console
+def make_console(file, is_terminal: bool, environ, *, piped_width: bool = False) -> Console:
+    """A console on ``file``, reading NO_COLOR, TERM, COLUMNS from ``environ`` (not the process).
+    ``piped_width``: a table piped elsewhere is not cut to 80 columns unless COLUMNS says so."""
+    width = None
+    if piped_width and not is_terminal and "COLUMNS" not in environ:
+        width = PIPED_WIDTH
+    return Console(
+        file=file,
+        highlight=False,
+        soft_wrap=not piped_width,
+        width=width,
+        force_terminal=is_terminal or None,
+        _environ=dict(environ),
+    )
 
 
 def is_live(console: Console) -> bool:
@@ -211,8 +206,7 @@ class LiveDisplay(Progress):
         self.live.stop()
 
 
-def progress_for(merchant: str, *, quiet: bool, console: Console | None = None) -> Progress:
-    console = console or stderr_console()
+def progress_for(merchant: str, *, quiet: bool, console: Console) -> Progress:
     if quiet:
         return Quiet(merchant)
     if is_live(console):
@@ -310,31 +304,6 @@ def receipt(order: dict, merchant: str):
         if value:
             facts.add_row(label, str(value))
     return Group(items, facts)
-
-
-def print_json(doc: dict) -> None:
-    emit(lambda: sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n"))
-
-
-def print_result(renderable) -> None:
-    """A table on stdout."""
-    emit(lambda: stdout_console().print(renderable))
-
-
-def emit(write) -> None:
-    """Write the result to stdout. If the reader has gone (`| head`), drop the rest quietly: the
-    exit code must still say what happened to the order, not that a pipe closed."""
-    try:
-        write()
-        sys.stdout.flush()
-    except BrokenPipeError:
-        _silence_stdout()
-
-
-def _silence_stdout() -> None:
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())  # also silences the flush at interpreter exit
-    os.close(devnull)
 
 
 def order_total(order: dict) -> str:

@@ -11,6 +11,7 @@ from cart_cli.cli import common as c
 
 
 def sandbox(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: a free one).")] = 8787,
     latency: Annotated[
@@ -43,32 +44,31 @@ def sandbox(
     debug: c.DebugOpt = False,
 ) -> None:
     """Serve the sandbox merchant API (api and payment roles on one port) until Ctrl-C."""
-    c.setup_logging(debug)
-    with c.guarded(c.Guard(debug=debug)):
-        from cart_cli.core.errors import UsageError
-        from cart_cli.sandbox import Sandbox
-        from cart_cli.sandbox.app import stderr_log
+    from cart_cli.core.errors import UsageError
+    from cart_cli.sandbox import Sandbox
+    from cart_cli.sandbox.app import stderr_log
 
-        try:
-            server = Sandbox(
-                host=host,
-                port=port,
-                latency=latency,
-                catalog=catalog,
-                token_ttl=token_ttl,
-                fault=fault,
-                log=stderr_log,
-                app_ids=frozenset(app_id) if app_id else None,
-            )
-        except ValueError as e:  # a bad --fault or --catalog
-            raise UsageError(str(e)) from None
-        except OSError as e:
-            raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
-        stderr_log(f"sandbox listening on {server.url} (api and payment); Ctrl-C stops it")
-        # uvicorn shuts down gracefully on Ctrl-C, then re-raises the signal: a normal stop.
-        with contextlib.suppress(KeyboardInterrupt):
-            server.serve_forever()
-        stderr_log("sandbox stopped")
+    try:
+        server = Sandbox(
+            host=host,
+            port=port,
+            latency=latency,
+            catalog=catalog,
+            token_ttl=token_ttl,
+            fault=fault,
+            log=stderr_log,
+            app_ids=frozenset(app_id) if app_id else None,
+        )
+    except ValueError as e:  # a bad --fault or --catalog
+        raise UsageError(str(e)) from None
+    except OSError as e:
+        raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    stderr_log(f"sandbox listening on {server.url} (api and payment); Ctrl-C stops it")
+    # uvicorn shuts down gracefully on Ctrl-C, then re-raises the signal: a normal stop.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    stderr_log("sandbox stopped")
+    return 0
 
 
 def register(app: typer.Typer) -> None:

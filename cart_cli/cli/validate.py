@@ -10,23 +10,24 @@ from cart_cli.cli import common as c
 
 
 def validate(
+    ctx: typer.Context,
     files: Annotated[
         list[str],
         typer.Argument(
-            metavar="FILE...",
+            metavar="FILE",
             help="Order files or directories (*.yaml, *.yml); multi-order files too.",
         ),
     ],
     debug: c.DebugOpt = False,
-) -> None:
+) -> int:
     """Check order files without sending anything; name file, field and line of each problem."""
-    c.setup_logging(debug)
-    with c.guarded(c.Guard(debug=debug)):
-        from cart_cli.core.batch import collect
+    from cart_cli.core.batch import collect
 
-        for source in collect(files):
-            n = len(source.orders)
-            typer.echo(f"{source.file}: ok ({n} order{'s' if n != 1 else ''})")
+    env = c.environment(ctx)
+    for source in collect(files, env.order_inputs()):
+        n = len(source.orders)
+        env.stdout.write(f"{source.file}: ok ({n} order{'s' if n != 1 else ''})\n")
+    return 0
 
 
 def register(app: typer.Typer) -> None:

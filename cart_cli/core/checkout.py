@@ -29,14 +29,16 @@ from cart_cli.core.events import (
     OrderPlaced,
     ShippingUpdated,
     Step,
+    stage_of,
 )
 from cart_cli.core.order import CART_FLOW, FLOWS, PLACE_ORDER_FLOW, Order
 from cart_cli.wire import endpoints as ep
 from cart_cli.wire import names
 from cart_cli.wire.money import to_cents
+from cart_cli.wire.names import Schema
 
-SCHEMA = "cart-cli.order-result/1"
-DRY_RUN_SCHEMA = "cart-cli.dry-run/1"
+SCHEMA = Schema.ORDER_RESULT
+DRY_RUN_SCHEMA = Schema.DRY_RUN
 
 
 @dataclass(frozen=True)
@@ -140,18 +142,10 @@ class _Clock:
         return int((time.perf_counter() - self.start) * 1000)
 
     def __call__(self, ev: Event) -> None:
-        stage = ev.name if isinstance(ev, Step) else _EVENT_STAGE.get(type(ev))
+        stage = stage_of(ev)
         if stage:
             self.stages[stage] = self.ms()
         self.on_event(ev)
-
-
-_EVENT_STAGE = {
-    CreatingCart: names.CREATING_CART,
-    ItemAdded: names.ITEM_ADDED,
-    ShippingUpdated: names.SHIPPING_UPDATED,
-    OrderPlaced: names.ORDER_PLACED,
-}
 
 
 def complete_order_body(encrypted_card: str, billing: dict, captcha_token: str | None) -> dict:

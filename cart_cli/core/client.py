@@ -60,7 +60,10 @@ class Endpoints:
     app_id: str = ""
 
     def checked(self) -> Endpoints:
-        api, pay = check_url(self.api_url, "api URL"), check_url(self.payment_url, "payment URL")
+        api, pay = (
+            check_url(self.api_url, "--api-url"),
+            check_url(self.payment_url, "--payment-url"),
+        )
         if not self.app_id.strip():
             raise UsageError("no application id: pass --app-id or set CART_CLI_APP_ID")
         return Endpoints(api, pay, self.app_id.strip())
@@ -76,14 +79,35 @@ def is_loopback(host: str) -> bool:
 
 
 def check_url(url: str, what: str) -> str:
+    """The URL given as ``what`` (a flag name), or a UsageError that says how to fix it."""
+    if not url.strip():
+        raise UsageError(
+            f"{what} is empty: give a base URL like https://api.example.com, or leave it out "
+            "for the default"
+        )
     parts = urlsplit(url.strip())
+    shown = redact_url(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"{what} {url!r} is not an http(s) URL")
+        raise UsageError(f"{what} {shown!r} is not an http(s) URL (e.g. https://api.example.com)")
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise UsageError(
-            f"{what} {url!r} uses plain http; only loopback hosts may (use https)",
+            f"{what} {shown!r} uses plain http; only loopback hosts may (use https)",
         )
     return url.strip().rstrip("/")
+
+
+def redact_url(url: str) -> str:
+    """The URL without a user name or password in it (``https://***@host/``)."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+
+
+def host_port(url: str) -> str:
+    """``host:port`` of a URL, never its user name or password."""
+    parts = urlsplit(url)
+    return parts.netloc.rpartition("@")[2]
 
 
 def redact_headers(headers: dict) -> dict:
@@ -151,6 +175,12 @@ class Client:
         from urllib3.util.retry import Retry
 
         self.endpoints = self.endpoints.checked()
+        self.local = is_loopback(urlsplit(self.endpoints.api_url).hostname or "")
+        if self.ca_bundle and os.path.isdir(self.ca_bundle):
+            raise UsageError(
+                f"--ca-bundle {self.ca_bundle} is a folder: give the file of PEM CA certificates "
+                "(e.g. /etc/ssl/certs/ca-certificates.crt or your private CA's .pem)"
+            )
         if self.ca_bundle and not os.path.isfile(self.ca_bundle):
             raise UsageError(f"--ca-bundle {self.ca_bundle}: no such file")
         self._requests = requests
@@ -241,7 +271,7 @@ class Client:
             log.debug(
                 "-> %s %s params=%s headers=%s body=%s",
                 method,
-                url,
+                redact_url(url),
                 params,
                 redact_headers(headers),
                 json.dumps(redact_body(body)),
@@ -259,6 +289,13 @@ class Client:
                 verify=self.verify,
             )
         except rq.exceptions.SSLError as e:
+            if _not_tls(e):
+                raise NetworkError(
+                    f"{host_port(url)} did not answer in TLS: it speaks plain http, or the port "
+                    "is wrong",
+                    hint="For a local sandbox use http://; otherwise check the URL's port.",
+                    request_id=rid,
+                ) from None
             raise NetworkError(
                 f"TLS verification failed for {urlsplit(url).hostname}: {_reason(e)}",
                 hint="For a private CA, pass --ca-bundle FILE.",
@@ -271,7 +308,7 @@ class Client:
                     request_id=rid,
                 ) from None
             raise NetworkError(
-                f"cannot reach {urlsplit(url).netloc}: {_reason(e)}",
+                f"cannot reach {host_port(url)}: {_reason(e)}",
                 hint="Check the URL, your network, or --timeout.",
                 request_id=rid,
             ) from None
@@ -313,7 +350,13 @@ class Client:
         data, text = self._read_json(resp, rid, placing=placing)
         if isinstance(data, dict) and isinstance(data.get("error"), str):
             desc = data.get("description") or data.get("message") or ""
-            return ApiError(data["error"], str(desc), status=resp.status_code, request_id=rid)
+            return ApiError(
+                data["error"],
+                str(desc),
+                status=resp.status_code,
+                request_id=rid,
+                sandbox=self.local,
+            )
         body = _describe_body(resp, text)
         if placing and resp.status_code >= 500:
             return OutcomeUnknown(
@@ -333,9 +376,14 @@ class Client:
         resp, rid = self._send("POST", self.session_url, body=body, app_id=True)
         if resp.status_code != 200:
             raise self._error(resp, rid, "browser session")
-        data, _ = self._read_json(resp, rid)
+        data, text = self._read_json(resp, rid)
         if not (isinstance(data, dict) and isinstance(data.get("access_token"), str)):
-            raise ServerError("browser session answer has no access_token", request_id=rid)
+            raise ServerError(
+                f"{host_port(self.session_url)} answered the session request with "
+                f"{_describe_body(resp, text)}, not a Simple Cart API session",
+                hint="Check --api-url: it must be the API's base URL, not a web page.",
+                request_id=rid,
+            )
         now = time.time()
         expires = data.get("expires")
         if not isinstance(expires, (int, float)):
@@ -492,7 +540,7 @@ class Client:
             for ev in decode(limit_stream(resp.iter_content(None), MAX_STREAM), total_items):
                 if outcome is not None:
                     continue  # after the terminal event: drain only
-                outcome = _terminal(ev, rid)
+                outcome = _terminal(ev, rid, self.local)
                 if not isinstance(outcome, CartError):
                     on_event(ev)
         except (rq.exceptions.RequestException, StreamTooLarge) as e:
@@ -560,7 +608,7 @@ def settle(data: dict, rid: str | None, what: str) -> dict | CartError:
     )
 
 
-def _terminal(ev: Event, rid: str) -> dict | CartError | None:
+def _terminal(ev: Event, rid: str, sandbox: bool = False) -> dict | CartError | None:
     """The outcome an event settles: the order, the error, or None for a progress event."""
     if isinstance(ev, OrderPlaced):
         return settle(ev.order, rid, ep.PLACE_ORDER.name)
@@ -568,7 +616,12 @@ def _terminal(ev: Event, rid: str) -> dict | CartError | None:
         name = str(ev.error.get("error") or "ErrorUnknown")
         desc = ev.error.get("description") or ev.error.get("message") or ""
         return ApiError(
-            name, str(desc), status=ev.error.get("code"), request_id=rid, during_work=True
+            name,
+            str(desc),
+            status=ev.error.get("code"),
+            request_id=rid,
+            during_work=True,
+            sandbox=sandbox,
         )
     if isinstance(ev, Garbled) and ev.event == names.ORDER_PLACED:
         return OutcomeUnknown(
@@ -607,6 +660,8 @@ def _reason(exc: BaseException) -> str:
             continue
         if isinstance(e, u3.SSLError) or "SSL" in type(e).__name__:
             return "certificate verify failed" if "CERTIFICATE" in str(e).upper() else "TLS error"
+        if isinstance(e, (u3.ProtocolError, u3.IncompleteRead, u3.InvalidChunkLength)):
+            return "the answer broke off in the middle"
         nxt = e.args[0] if e.args and isinstance(e.args[0], BaseException) else e.__context__
         if nxt is None:
             break
@@ -614,7 +669,19 @@ def _reason(exc: BaseException) -> str:
     text = str(exc)
     if "RemoteDisconnected" in text or "aborted" in text.lower():
         return "the connection was closed by the server"
-    return type(exc).__name__
+    if "ChunkedEncoding" in type(exc).__name__ or "IncompleteRead" in text:
+        return "the answer broke off in the middle"
+    log.debug("transport error: %r", exc)
+    return "the connection failed"
+
+
+def _not_tls(exc: BaseException) -> bool:
+    """An https request answered by something that does not speak TLS (plain http)."""
+    text = str(exc).upper()
+    return any(
+        s in text
+        for s in ("WRONG_VERSION_NUMBER", "RECORD LAYER FAILURE", "PACKET_LENGTH_TOO_LONG")
+    )
 
 
 def _never_sent(exc: BaseException) -> bool:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from cart_cli.wire import names
+
 
 @dataclass(frozen=True)
 class PublicKey:
@@ -22,8 +24,8 @@ def encrypt_card(payload: dict, key: PublicKey) -> str:
         token = jwe.encrypt(
             plaintext,
             key.jwk,
-            encryption="A256GCM",
-            algorithm="RSA-OAEP-256",
+            encryption=names.JWE_ENC,
+            algorithm=names.JWE_ALG,
             kid=key.kid or None,
         )
     finally:

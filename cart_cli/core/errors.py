@@ -1,26 +1,12 @@
-"""Exit codes and typed errors: the one place each is defined."""
+"""Typed errors and what exit codes mean (the codes themselves are defined with the error table
+in wire.errors)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import IntEnum
 
-from cart_cli.wire.names import AUTH_ERRORS, Err
-
-
-class Exit(IntEnum):
-    OK = 0
-    INTERNAL = 1
-    USAGE = 2
-    DECLINED = 3
-    PRODUCT = 4
-    STORE = 5
-    AUTH = 6
-    NETWORK = 7
-    UNKNOWN = 8
-    CAPTCHA = 9
-    INTERRUPTED = 130
-
+from cart_cli.wire.errors import Exit, spec
+from cart_cli.wire.names import Outcome
 
 EXIT_MEANING = {
     Exit.OK: "order placed",
@@ -50,31 +36,7 @@ SEVERITY = [
     Exit.INTERRUPTED,
 ]
 
-EXIT_FOR_ERROR = {
-    Err.PAYMENT_DECLINED: Exit.DECLINED,
-    Err.PRODUCT_NOT_FOUND: Exit.PRODUCT,
-    Err.NOT_ENOUGH_STOCK: Exit.PRODUCT,
-    Err.STORE_UNAVAILABLE: Exit.STORE,
-    Err.CAPTCHA_REQUIRED: Exit.CAPTCHA,
-    Err.INVALID_APP_ID: Exit.AUTH,
-    Err.TOKEN_EXPIRED: Exit.AUTH,
-    Err.INVALID_INPUT: Exit.USAGE,
-    Err.STORE_NOT_FOUND: Exit.USAGE,
-    **dict.fromkeys(AUTH_ERRORS, Exit.AUTH),
-}
-
-HINTS = {
-    Err.PAYMENT_DECLINED: "Use another card (sandbox: test:visa).",
-    Err.NOT_ENOUGH_STOCK: "Lower the quantity or pick another item.",
-    Err.PRODUCT_NOT_FOUND: "Check the variant_id against the merchant's catalog.",
-    Err.STORE_UNAVAILABLE: "The merchant is down; the order was not placed. Try again later.",
-    Err.CAPTCHA_REQUIRED: "Pass --captcha-token or set captcha_token in the order file.",
-    Err.INVALID_APP_ID: "Check --app-id / CART_CLI_APP_ID.",
-    Err.STORE_NOT_FOUND: "Check the merchant domain.",
-    Err.MISSING_PARAMETERS: "Give the cart items and shipping first (cart-cli cart add / ship).",
-}
-
-NOT_PLACED, UNKNOWN = "not_placed", "unknown"
+NOT_PLACED, UNKNOWN = Outcome.NOT_PLACED, Outcome.UNKNOWN
 MAY_BE_PLACED = (
     "The order may or may not have been placed. Do not retry blindly: check the merchant "
     "(order list or e-mail) first."
@@ -172,15 +134,16 @@ class ApiError(CartError):
         request_id: str | None = None,
         outcome: str = NOT_PLACED,
         during_work: bool = False,
+        sandbox: bool = False,
     ) -> None:
         self.status = status
         self.during_work = during_work  # an `error` event: the server had begun the order
         super().__init__(
             description or name,
             code=name,
-            hint=HINTS.get(name),
+            hint=(sandbox and spec(name).sandbox_hint) or spec(name).hint,
             request_id=request_id,
-            exit_code=EXIT_FOR_ERROR.get(name, Exit.STORE),
+            exit_code=spec(name).exit_code,
             outcome=outcome,
         )
 

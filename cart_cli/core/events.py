@@ -66,6 +66,19 @@ class Garbled:
 
 Event = Step | CreatingCart | ItemAdded | ShippingUpdated | OrderPlaced | ErrorEvent | Garbled
 
+_STAGE = {
+    CreatingCart: names.CREATING_CART,
+    ItemAdded: names.ITEM_ADDED,
+    ShippingUpdated: names.SHIPPING_UPDATED,
+    OrderPlaced: names.ORDER_PLACED,
+}
+
+
+def stage_of(ev: Event) -> str | None:
+    """The stage an event marks: a local step's name, or the contract's event name; None for an
+    event that is not a stage (an error, an unreadable event)."""
+    return ev.name if isinstance(ev, Step) else _STAGE.get(type(ev))
+
 
 class StreamTooLarge(Exception):
     pass

@@ -6,9 +6,7 @@ say what is wrong, not what was given."""
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,12 +20,22 @@ from pydantic import (
     SecretStr,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from cart_cli.core.errors import OrderInvalid, Problem
-from cart_cli.core.yamldoc import MAX_BYTES, Doc, fmt_path, load_file, load_text
+from cart_cli.core.yamldoc import (
+    CARD,
+    CARD_FIELDS,
+    MAX_BYTES,
+    Doc,
+    decode,
+    fmt_path,
+    load_file,
+    load_text,
+)
 from cart_cli.wire import cards
 from cart_cli.wire.models import Address, Item, Text
 
@@ -56,6 +64,20 @@ FIELDS = (
 PLACE_ORDER_FLOW, CART_FLOW = "place-order", "cart"
 FLOWS = (PLACE_ORDER_FLOW, CART_FLOW)
 Flow = Literal["place-order", "cart"]
+CARD_EXPECTED = "expected fields " + ", ".join(CARD_FIELDS)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What reading an order needs from outside: no process globals are read here.
+
+    ``read_stdin``: the bytes of standard input (None: there is none); ``prompt_card``: asks for
+    the card on a terminal (None: not a terminal)."""
+
+    env: Mapping[str, str]
+    today: date
+    read_stdin: Callable[[int], bytes] | None = None
+    prompt_card: Callable[[], dict] | None = None
 
 
 class Card(BaseModel):
@@ -87,7 +109,7 @@ class Card(BaseModel):
         if isinstance(v, int) and not isinstance(v, bool):
             v = str(v)
         if not (isinstance(v, str) and v.isdigit() and 3 <= len(v) <= 4):
-            raise ValueError("CVV must be 3 or 4 digits (quote it in YAML)")
+            raise ValueError("CVV must be 3 or 4 digits")
         return v
 
     @field_validator("month", mode="before")
@@ -113,21 +135,21 @@ class Card(BaseModel):
         return v
 
     @model_validator(mode="after")
-    def _not_expired(self) -> Card:
-        today = date.today()
+    def _not_expired(self, info: ValidationInfo) -> Card:
+        today: date = (info.context or {})["today"]  # given by validate(): no process clock
         if cards.expired(self.month, self.year, today.year, today.month):
             raise ValueError(f"card expired ({self.month:02d}/{self.year})")
         return self
 
     def payload(self) -> dict:
         """The JWE plaintext (docs/api.md, "The encrypted card"): every value a string."""
-        return {
-            "number": self.number.get_secret_value(),
-            "name": self.name,
-            "verification_value": self.cvv.get_secret_value(),
-            "month": f"{self.month:02d}",
-            "year": f"{self.year:04d}",
-        }
+        return cards.payload(
+            self.number.get_secret_value(),
+            self.name,
+            self.cvv.get_secret_value(),
+            self.month,
+            self.year,
+        )
 
     @property
     def last_four(self) -> str:
@@ -195,8 +217,8 @@ class Overrides:
     captcha_token: str | None = None
 
 
-def test_card(alias: str, holder: str = "Test Tester") -> dict:
-    """A sandbox test card, by alias ('visa' or 'test:visa'); expiry safely in the future."""
+def test_card(alias: str, today: date, holder: str = "Test Tester") -> dict:
+    """A sandbox test card, by alias ('visa' or 'test:visa'); expiry safely after ``today``."""
     name = alias.removeprefix(cards.ALIAS_PREFIX)
     card = cards.BY_ALIAS.get(name)
     if card is None:
@@ -207,7 +229,7 @@ def test_card(alias: str, holder: str = "Test Tester") -> dict:
         "number": card.number,
         "name": holder,
         "month": 12,
-        "year": date.today().year + 3,
+        "year": today.year + 3,
         "cvv": cvv,
     }
 
@@ -232,11 +254,29 @@ def _message(err: dict) -> str:
     return err["msg"][:1].lower() + err["msg"][1:]
 
 
-class _Sources:
-    """Which file each top-level field came from, to name file and line in problems."""
+def _card_message(err: dict) -> str | None:
+    """The message for a problem with the card's shape, which never names a key or value of it
+    (a key may be the card number itself): None when the problem is about one known field."""
+    loc = err["loc"]
+    if loc[:1] != (CARD,):
+        return None
+    if len(loc) == 1:
+        if err["type"] not in ("model_type", "dict_type"):
+            return None  # e.g. missing, or expired: a whole-card message that shows no value
+        return f"a card is a mapping of fields, not a single value: {CARD_EXPECTED}"
+    if loc[1] in CARD_FIELDS:
+        return None
+    return f"a field that is not a card field (not shown: it may be the number); {CARD_EXPECTED}"
 
-    def __init__(self, main: Doc) -> None:
+
+class _Sources:
+    """Which file each top-level field came from, to name file and line in problems.
+
+    ``entry``: the path of this order inside a multi-order file, for fields it lacks."""
+
+    def __init__(self, main: Doc, entry: tuple = ()) -> None:
         self.main = main
+        self.entry = entry
         self.by_field: dict[str, tuple[Doc, tuple]] = {}
 
     def set(self, name: str, doc: Doc, prefix: tuple = ()) -> None:
@@ -245,15 +285,22 @@ class _Sources:
     def problem(self, path: tuple, message: str) -> Problem:
         if path and path[0] in self.by_field:
             doc, prefix = self.by_field[path[0]]
-            line = doc.line((*prefix, *path[1:]))
-            return Problem(doc.file, fmt_path(path), line, message)
-        return Problem(self.main.file, fmt_path(path), self.main.line(path), message)
+            where = (*prefix, *path[1:])
+            shown = where if self.entry and doc is self.main else path  # orders[1].items...
+            return Problem(doc.file, fmt_path(shown), doc.line(where), message)
+        full = (*self.entry, *path)
+        return Problem(self.main.file, fmt_path(full), self.main.line(full), message)
 
 
 def validate(
-    data: Any, sources: _Sources, earlier: list[Problem] = (), explained: set[str] = frozenset()
+    data: Any,
+    sources: _Sources,
+    today: date,
+    earlier: list[Problem] = (),
+    explained: set[str] = frozenset(),
 ) -> Order:
-    """Build the Order or raise OrderInvalid with every problem.
+    """Build the Order or raise OrderInvalid with every problem; cards expire relative to
+    ``today``.
 
     ``explained``: field paths whose problems were already reported (a missing file or ${VAR})."""
     problems = list(earlier)
@@ -261,18 +308,27 @@ def validate(
         problems.append(sources.problem((), "an order must be a mapping of fields"))
         raise OrderInvalid(problems)
     try:
-        order = Order.model_validate(data)
+        order = Order.model_validate(data, context={"today": today})
     except ValidationError as e:
         seen = {p.path for p in problems if p.path} | set(explained)
-        for err in e.errors(include_input=False, include_url=False):
+        errors = e.errors(include_input=False, include_url=False)
+        shape = any(_card_message(err) for err in errors)  # it lists the fields a card needs
+        for err in errors:
             loc = err["loc"]
+            message = _card_message(err)
+            if message:
+                loc = (CARD,)
+            elif shape and loc[:1] == (CARD,) and err["type"] == "missing":
+                continue
             path_text = fmt_path(loc)
             if any(
                 path_text == s or path_text.startswith(s + ".") or path_text.startswith(s + "[")
                 for s in seen
             ):
                 continue  # already explained (e.g. a missing ${VAR})
-            problems.append(sources.problem(loc, _message(err)))
+            problem = sources.problem(loc, message or _message(err))
+            if problem not in problems:
+                problems.append(problem)
         raise OrderInvalid(problems) from None
     if problems:
         raise OrderInvalid(problems)
@@ -290,50 +346,40 @@ def parse_item(text: str, flag: str = "--item") -> dict:
 
 
 def load_order(
-    path: str | Path | None,
-    overrides: Overrides | None = None,
-    *,
-    env: Mapping[str, str] | None = None,
-    stdin_text: Callable[[], str] | None = None,
-    prompt_card: Callable[[], dict] | None = None,
+    path: str | Path | None, overrides: Overrides | None = None, *, inputs: Inputs
 ) -> Order:
     """An order from a file and/or flags, fully validated. Raises OrderInvalid, never sends."""
-    env = os.environ if env is None else env
-    main = load_file(path, env) if path else Doc("flags", data={})
+    main = load_file(path, inputs.env) if path else Doc("flags", data={})
     if isinstance(main.data, dict) and "orders" in main.data:
         problem = main.problem(("orders",), "a multi-order file: use `cart-cli batch`")
         raise OrderInvalid([problem])
-    return _assemble_doc(main, overrides or Overrides(), env, stdin_text, prompt_card)
+    return _assemble_doc(main, overrides or Overrides(), inputs)
 
 
-def _assemble_doc(doc: Doc, ov: Overrides, env, stdin_text=None, prompt_card=None) -> Order:
+def _assemble_doc(doc: Doc, ov: Overrides, inputs: Inputs) -> Order:
     """One order from a whole document (its own problems count as already explained)."""
     explained = {fmt_path(p) for p in doc.bad_paths}
-    return _assemble(
-        doc.data, _Sources(doc), list(doc.problems), explained, ov, env, stdin_text, prompt_card
-    )
+    return _assemble(doc.data, _Sources(doc), list(doc.problems), explained, ov, inputs)
 
 
 BATCH_KEYS = {"defaults", "orders"}
 
 
-def load_orders(path: str | Path, env: Mapping[str, str] | None = None) -> list[tuple[int, Order]]:
+def load_orders(path: str | Path, *, inputs: Inputs) -> list[tuple[int, Order]]:
     """Every order of a file: a single order, or ``defaults:`` merged into each of ``orders:``.
 
     Returns (index, order) pairs; raises OrderInvalid with the problems of every entry."""
-    return [(index, order) for index, order, _ in load_entries(path, env)]
+    return [(index, order) for index, order, _ in load_entries(path, inputs=inputs)]
 
 
-def load_entries(
-    path: str | Path, env: Mapping[str, str] | None = None
-) -> list[tuple[int, Order, Any]]:
+def load_entries(path: str | Path, *, inputs: Inputs) -> list[tuple[int, Order, Any]]:
     """Like ``load_orders``, with each entry's data as written (defaults merged in; test-card
     aliases not expanded, no dates computed): what a batch job's identity is made of."""
-    env = os.environ if env is None else env
-    doc = load_file(path, env)
+    inputs = Inputs(inputs.env, inputs.today)  # no stdin, no prompt: many orders, one terminal
+    doc = load_file(path, inputs.env)
     data = doc.data
     if not (isinstance(data, dict) and "orders" in data):
-        return [(0, _assemble_doc(doc, Overrides(), env), data)]
+        return [(0, _assemble_doc(doc, Overrides(), inputs), data)]
     problems = list(doc.problems)
     for key in data:
         if key not in BATCH_KEYS:
@@ -355,7 +401,7 @@ def load_entries(
         if not isinstance(entry, dict):
             problems.append(doc.problem(("orders", i), "must be a mapping of order fields"))
             continue
-        sources = _Sources(doc)
+        sources = _Sources(doc, entry=("orders", i))
         merged = {**defaults, **entry}
         for name in merged:
             prefix = ("orders", i, name) if name in entry else ("defaults", name)
@@ -364,7 +410,7 @@ def load_entries(
         explained = {fmt_path(p[2:]) for p in doc.bad_paths if p[:2] == ("orders", i)}
         explained |= {fmt_path(p[1:]) for p in doc.bad_paths if p[:1] == ("defaults",)}
         try:
-            out.append((i, _assemble(merged, sources, [], explained, Overrides(), env), merged))
+            out.append((i, _assemble(merged, sources, [], explained, Overrides(), inputs), merged))
         except OrderInvalid as e:
             problems.extend(p for p in e.problems if p not in problems)
     if problems:
@@ -378,9 +424,7 @@ def _assemble(
     problems: list[Problem],
     explained: set[str],
     ov: Overrides,
-    env: Mapping[str, str],
-    stdin_text=None,
-    prompt_card=None,
+    inputs: Inputs,
 ) -> Order:
     """Apply flag overrides and test-card aliases to raw order data, then validate it."""
     if not isinstance(data, dict):
@@ -392,7 +436,7 @@ def _assemble(
 
     def side_file(name: str, file: str) -> Any:
         try:
-            doc = load_file(file, env)
+            doc = load_file(file, inputs.env)
         except OrderInvalid as e:
             problems.extend(e.problems)
             explained.add(name)
@@ -425,12 +469,12 @@ def _assemble(
         data["captcha_token"] = ov.captcha_token
 
     if ov.card:
-        data["card"] = _card_from_flag(ov.card, env, stdin_text, sources, problems)
+        data["card"] = _card_from_flag(ov.card, inputs, sources, problems, explained)
         if data["card"] is None:
             explained.add("card")
-    elif "card" not in data and prompt_card is not None:
-        data["card"] = prompt_card()
-        sources.set("card", Doc("prompt"))
+    elif "card" not in data and inputs.prompt_card is not None:
+        data["card"] = inputs.prompt_card()
+        sources.set("card", Doc("the card prompt"))
 
     card = data.get("card")
     if isinstance(card, str) and card.startswith(cards.ALIAS_PREFIX):
@@ -439,11 +483,11 @@ def _assemble(
         if isinstance(ship, dict) and ship.get("first_name") and ship.get("last_name"):
             holder = f"{ship['first_name']} {ship['last_name']}"
         try:
-            data["card"] = test_card(card, holder)
+            data["card"] = test_card(card, inputs.today, holder)
         except KeyError as e:
             problems.append(sources.problem(("card",), e.args[0]))
             explained.add("card")
-    return validate(data, sources, problems, explained)
+    return validate(data, sources, inputs.today, problems, explained)
 
 
 def _model_problems(e: ValidationError, sources: _Sources, prefix: tuple) -> list[Problem]:
@@ -453,9 +497,8 @@ def _model_problems(e: ValidationError, sources: _Sources, prefix: tuple) -> lis
     ]
 
 
-def load_address(path: str | Path, env: Mapping[str, str] | None = None) -> Address:
+def load_address(path: str | Path, env: Mapping[str, str]) -> Address:
     """An address file (or an order file: its shipping_info), validated like an order's."""
-    env = os.environ if env is None else env
     doc = load_file(path, env)
     data, prefix = doc.data, ()
     if isinstance(data, dict) and isinstance(data.get("shipping_info"), dict):
@@ -471,53 +514,59 @@ def load_address(path: str | Path, env: Mapping[str, str] | None = None) -> Addr
     return address
 
 
-def load_card(
-    value: str | None,
-    *,
-    holder: str = "Test Tester",
-    env: Mapping[str, str] | None = None,
-    stdin_text: Callable[[], str] | None = None,
-    prompt_card: Callable[[], dict] | None = None,
-) -> Card:
+def load_card(value: str | None, *, inputs: Inputs, holder: str = "Test Tester") -> Card:
     """A card as ``place --card`` takes it (test:ALIAS, a file, - for stdin; else the prompt)."""
-    env = os.environ if env is None else env
     sources = _Sources(Doc("--card"))
     problems: list[Problem] = []
     if value:
-        data = _card_from_flag(value, env, stdin_text, sources, problems)
-    elif prompt_card is not None:
-        data = prompt_card()
-        sources.set("card", Doc("prompt"))
+        data = _card_from_flag(value, inputs, sources, problems, set())
+    elif inputs.prompt_card is not None:
+        data = inputs.prompt_card()
+        sources.set("card", Doc("the card prompt"))
     else:
         raise OrderInvalid(
             [Problem("--card", "", None, "no card: pass test:ALIAS, a card file, or - (stdin)")]
         )
     if isinstance(data, str) and data.startswith(cards.ALIAS_PREFIX):
         try:
-            data = test_card(data, holder)
+            data = test_card(data, inputs.today, holder)
         except KeyError as e:
             problems.append(Problem("--card", "", None, e.args[0]))
     if problems:
         raise OrderInvalid(problems)
+    return validate_card(data, sources, inputs.today)
+
+
+def validate_card(data: Any, sources: _Sources, today: date) -> Card:
     try:
-        return Card.model_validate(data)
+        return Card.model_validate(data, context={"today": today})
     except ValidationError as e:
-        raise OrderInvalid(_model_problems(e, sources, ("card",))) from None
+        errors = e.errors(include_input=False, include_url=False)
+        problems = []
+        for err in errors:
+            err = {**err, "loc": (CARD, *err["loc"])}
+            message = _card_message(err)
+            problem = sources.problem((CARD,) if message else err["loc"], message or _message(err))
+            if problem not in problems:
+                problems.append(problem)
+        raise OrderInvalid(problems) from None
 
 
-def _read_stdin() -> str:
+STDIN = "<stdin>"
+
+
+def _stdin_text(inputs: Inputs) -> str:
     """The card from standard input, bounded like a file; a clear problem when there is none."""
-    if sys.stdin is None:
+    if inputs.read_stdin is None:
         raise OrderInvalid(
             [Problem("--card", "", None, "- means standard input, and there is none")]
         )
-    text = sys.stdin.read(MAX_BYTES + 1)
-    if len(text) > MAX_BYTES:
-        raise OrderInvalid([Problem("<stdin>", "", None, "more than 1 MiB; not a card")])
-    return text
+    return decode(inputs.read_stdin(MAX_BYTES + 1), STDIN)
 
 
-def _card_from_flag(value, env, stdin_text, sources: _Sources, problems: list) -> Any:
+def _card_from_flag(
+    value: str, inputs: Inputs, sources: _Sources, problems: list, explained: set[str]
+) -> Any:
     if value.startswith(cards.ALIAS_PREFIX):
         sources.set("card", Doc("--card"))
         return value
@@ -535,13 +584,14 @@ def _card_from_flag(value, env, stdin_text, sources: _Sources, problems: list) -
         return None
     try:
         if value == "-":
-            doc = load_text((stdin_text or _read_stdin)(), "<stdin>", env)
+            doc = load_text(_stdin_text(inputs), STDIN, inputs.env, card=True)
         else:
-            doc = load_file(value, env)
+            doc = load_file(value, inputs.env, card=True)
     except OrderInvalid as e:
         problems.extend(e.problems)
         return None
     problems.extend(doc.problems)
+    explained.update(p.path for p in doc.problems)  # e.g. card.cvv: quote it
     sources.set("card", doc)
     if isinstance(doc.data, dict) and isinstance(doc.data.get("card"), dict):
         sources.set("card", doc, ("card",))

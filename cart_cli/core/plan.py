@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cart_cli.core.errors import OrderInvalid, UsageError
-from cart_cli.core.order import Order, load_entries
+from cart_cli.core.order import Inputs, Order, load_entries
 
 CARD_SECRETS = frozenset({"number", "cvv", "verification_value"})
 
@@ -55,12 +55,12 @@ def expand(paths: Iterable[str]) -> list[Path]:
     return files
 
 
-def collect(paths: Iterable[str]) -> list[Source]:
+def collect(paths: Iterable[str], inputs: Inputs) -> list[Source]:
     """Every order of every input, validated. All problems of all files, or none."""
     sources, problems = [], []
     for path in expand(paths):
         try:
-            entries = load_entries(path)
+            entries = load_entries(path, inputs=inputs)
         except OrderInvalid as e:
             problems.extend(e.problems)
             continue

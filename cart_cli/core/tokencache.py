@@ -11,18 +11,9 @@ from pathlib import Path
 from cart_cli.core.files import atomic_write
 
 
-def default_dir() -> Path:
-    env = os.environ.get("CART_CLI_CACHE_DIR")
-    if env:
-        return Path(env)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("cart-cli"))
-
-
 class TokenCache:
-    def __init__(self, directory: Path | None = None) -> None:
-        self.dir = directory or default_dir()
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
 
     def path(self, api_url: str, app_id: str) -> Path:
         digest = hashlib.sha256(f"{api_url}\n{app_id}".encode()).hexdigest()[:24]

@@ -5,7 +5,6 @@ nesting depth all become a problem naming the file and line."""
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,18 +20,43 @@ ENV_REF = re.compile(r"\$(\$?)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 Path_ = tuple  # a path into the data: ("items", 0, "quantity")
 
+# Fields whose values are digit strings: a plain scalar YAML would read as a number (``cvv: 0737``
+# is octal 479 in YAML 1.1, a leading zero of a postal code is lost) is refused, never converted.
+DIGIT_FIELDS = frozenset({"number", "cvv", "postal_code", "phone"})
+CARD = "card"
+CARD_FIELDS = ("number", "name", "month", "year", "cvv")
+QUOTE_IT = (
+    'quote it ({field}: "..."): unquoted, YAML reads it as a number and may change it '
+    "(a leading 0 makes it octal, leading zeros are lost)"
+)
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:" + t
+    for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map", "merge")
+}
+
 
 def fmt_path(path: Path_) -> str:
-    out = ""
+    """``items[0].quantity``. Under ``card``, a key that is not a card field is never shown: it
+    may be the card number itself."""
+    out, card = "", False
     for p in path:
+        if card and p not in CARD_FIELDS and p != CARD:
+            break
         out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
+        card = card or p == CARD
+    return out or (CARD if card else "")
+
+
+def tag_name(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!")
 
 
 @dataclass
 class Doc:
     file: str
     data: Any = None
+    card: bool = False  # the whole document is a card: its keys are never shown
     lines: dict[Path_, int] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     bad_paths: set[Path_] = field(default_factory=set)  # paths whose problem is already said
@@ -44,11 +68,12 @@ class Doc:
                 return self.lines[path[:n]]
         return None
 
-    def problem(self, path: Path_, message: str) -> Problem:
-        return Problem(self.file, fmt_path(path), self.line(path), message)
+    def problem(self, path: Path_, message: str, line: int | None = None) -> Problem:
+        shown = (CARD, *path) if self.card and path[:1] != (CARD,) else path
+        return Problem(self.file, fmt_path(shown), line or self.line(path), message)
 
-    def add_problem(self, path: Path_, message: str) -> None:
-        self.problems.append(self.problem(path, message))
+    def add_problem(self, path: Path_, message: str, line: int | None = None) -> None:
+        self.problems.append(self.problem(path, message, line))
         self.bad_paths.add(path)
 
 
@@ -68,21 +93,33 @@ def read_file(path: str | Path) -> str:
         raise bad("is a directory, not an order file") from None
     except OSError as e:
         raise bad(f"cannot read: {e.strerror or e}") from None
+    return decode(raw, name)
+
+
+def decode(raw: bytes, name: str) -> str:
+    """Bytes of a file (or of standard input) as text, or ``OrderInvalid`` saying why not."""
+
+    def bad(message: str) -> OrderInvalid:
+        return OrderInvalid([Problem(name, "", None, message)])
+
     if len(raw) > MAX_BYTES:
-        raise bad(f"file is larger than {MAX_BYTES // 1024} KiB; not an order file")
+        raise bad(f"larger than {MAX_BYTES // 1024} KiB; not an order or a card")
     if b"\x00" in raw:
-        raise bad("binary file (contains NUL bytes), not YAML")
+        raise bad("binary data (contains NUL bytes), not YAML")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise bad(f"not UTF-8 text (bad byte at offset {e.start})") from None
+        line = raw[: e.start].count(b"\n") + 1
+        raise bad(
+            f"not UTF-8 text (a byte that is not UTF-8 on line {line}); save it as UTF-8"
+        ) from None
 
 
-def load_text(text: str, name: str, env: Mapping[str, str] | None = None) -> Doc:
+def load_text(text: str, name: str, env: Mapping[str, str], *, card: bool = False) -> Doc:
+    """The document in ``text``; ``card``: it is a card, so its keys are never shown."""
     import yaml
 
-    env = os.environ if env is None else env
-    doc = Doc(name)
+    doc = Doc(name, card=card)
     if not text.strip():
         raise OrderInvalid([Problem(name, "", None, "file is empty")])
     try:
@@ -90,6 +127,11 @@ def load_text(text: str, name: str, env: Mapping[str, str] | None = None) -> Doc
     except yaml.MarkedYAMLError as e:
         line = e.problem_mark.line + 1 if e.problem_mark else None
         msg = f"not valid YAML: {e.problem or e.context or 'syntax error'}"
+        if e.problem == "but found another document":
+            msg = (
+                "a second YAML document (after ---): one file holds one order; for several, "
+                "list them under orders: (a multi-order file, see README)"
+            )
         raise OrderInvalid([Problem(name, "", line, msg)]) from None
     except yaml.YAMLError as e:
         raise OrderInvalid([Problem(name, "", None, f"not valid YAML: {e}")]) from None
@@ -105,8 +147,8 @@ def load_text(text: str, name: str, env: Mapping[str, str] | None = None) -> Doc
     return doc
 
 
-def load_file(path: str | Path, env: Mapping[str, str] | None = None) -> Doc:
-    return load_text(read_file(path), str(path), env)
+def load_file(path: str | Path, env: Mapping[str, str], *, card: bool = False) -> Doc:
+    return load_text(read_file(path), str(path), env, card=card)
 
 
 class _TooBig(Exception):
@@ -128,7 +170,15 @@ class _Builder:
             raise _TooBig(f"document too large or too many aliases (over {MAX_NODES} values)")
         if depth > MAX_DEPTH:
             raise _TooBig(f"nested deeper than {MAX_DEPTH} levels")
-        self.doc.lines[path] = key_line or node.start_mark.line + 1
+        line = key_line or node.start_mark.line + 1
+        self.doc.lines[path] = line
+        if node.tag not in _STANDARD_TAGS:
+            self.doc.add_problem(
+                path,
+                f"the YAML tag {tag_name(node.tag)} is not allowed: an order holds plain values "
+                "(text, numbers, lists, mappings)",
+            )
+            return None
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -142,20 +192,25 @@ class _Builder:
         for key_node, value_node in node.value:
             line = key_node.start_mark.line + 1
             if not isinstance(key_node, yaml.ScalarNode):
-                self.doc.problems.append(
-                    Problem(self.doc.file, fmt_path(path), line, "keys must be plain text")
-                )
-                self.doc.bad_paths.add(path)
+                self.doc.add_problem(path, "keys must be plain text", line)
                 continue
             key = self.scalar(key_node, path, substitute=False)
             if not isinstance(key, (str, int)) or isinstance(key, bool):
                 key = str(key)
             if key in out:
-                self.doc.add_problem((*path, key), "duplicate key")
+                first = self.doc.lines.get((*path, key))
+                self.doc.add_problem(
+                    (*path, key), f"duplicate key (first at line {first}); keep one", line
+                )
             out[key] = self.build(value_node, (*path, key), depth + 1, line)
         return out
 
     def scalar(self, node, path: Path_, substitute: bool = True):
+        field = path[-1] if path else None
+        digits = substitute and field in DIGIT_FIELDS
+        if digits and node.style is None and node.tag in _NUMBER_TAGS:
+            self.doc.add_problem(path, QUOTE_IT.format(field=field))
+            return None
         try:
             value = self.constructor.construct_object(node, deep=True)
         except (self.yaml.YAMLError, ValueError, OverflowError) as e:
@@ -177,7 +232,7 @@ class _Builder:
         result = ENV_REF.sub(repl, value)
         for var in missing:
             self.doc.add_problem(path, f"environment variable {var} is not set")
-        if node.style is None and ENV_REF.fullmatch(value) and not missing:
+        if node.style is None and ENV_REF.fullmatch(value) and not missing and not digits:
             # An unquoted `quantity: ${QTY}` takes the type the value would have had in place.
             try:
                 typed = self.yaml.safe_load(result)

@@ -21,7 +21,7 @@ from cart_cli.sandbox.state import Cart, Payment, SandboxError, State, token_exp
 from cart_cli.wire import endpoints as ep
 from cart_cli.wire import names
 from cart_cli.wire.models import Address, Item
-from cart_cli.wire.names import Err
+from cart_cli.wire.names import Err, FaultName
 
 MAX_BODY = 1 << 20
 HTML_500 = "<html><head><title>500 Internal Server Error</title></head><body>oops</body></html>"
@@ -100,6 +100,7 @@ def create_app(
     latency: float = 0.0,
     fault: Fault | None = None,
     log: Callable[[str], None] | None = None,
+    running: set | None = None,
 ):
     async def pause() -> None:
         if latency:
@@ -116,7 +117,7 @@ def create_app(
 
     def device_of(request: Request, f: Fault | None) -> str:
         device = state.device_of(request.headers.get(names.H_AUTH))
-        if f and f.name == "token-expired-once" and state.fire_once(f"token:{device}"):
+        if f and f.name == FaultName.TOKEN_EXPIRED_ONCE and state.fire_once(f"token:{device}"):
             raise SandboxError(Err.INVALID_TOKEN, "The access token has expired")
         return device
 
@@ -166,7 +167,11 @@ def create_app(
         f = fault_of(request)
         body = await read_json(request)
         if body.get("access_token"):
-            if f and f.name == "renew-token-expired" and state.fire_once("renew-token-expired"):
+            if (
+                f
+                and f.name == FaultName.RENEW_TOKEN_EXPIRED
+                and state.fire_once("renew-token-expired")
+            ):
                 raise token_expired()
             return JSONResponse(state.renew_token(body["access_token"]))
         return JSONResponse(state.issue_token())
@@ -184,17 +189,17 @@ def create_app(
             resp = Response(keys.rsa_pem, media_type="text/plain", headers=headers)
         else:
             raise SandboxError(Err.INVALID_INPUT, "format must be JWK, PEM or RSA")
-        if f and f.name == "rotate-key" and state.fire_once("rotate-key"):
+        if f and f.name == FaultName.ROTATE_KEY and state.fire_once("rotate-key"):
             keys.rotate()
         return resp
 
     # ---- place-order --------------------------------------------------------------------
     def finish(cart: Cart, billing: dict, payment: Payment, f: Fault | None) -> dict:
         """The answer of an order call: the order, or what a fault makes of it."""
-        if f and f.name == "notice-items-removed":
+        if f and f.name == FaultName.NOTICE_ITEMS_REMOVED:
             return state.remove_last(cart)
         order = state.commit(cart, billing, payment)
-        if f and f.name == "order-without-number":
+        if f and f.name == FaultName.ORDER_WITHOUT_NUMBER:
             order.pop(names.ORDER_NUMBER)
         return order
 
@@ -216,7 +221,8 @@ def create_app(
         await pause()
         yield names.ORDER_PLACED, finish(cart, billing, payment, f)
 
-    running: set[asyncio.Task] = set()  # work outlives a client that hangs up, as on a real server
+    # Work outlives a client that hangs up, as on a real server; the caller may watch the set.
+    running: set[asyncio.Task] = set() if running is None else running
 
     def start_work(work: AsyncIterator, stop_after: str | None) -> asyncio.Queue:
         """Run the work as a task feeding a queue; it stops right after ``stop_after``."""
@@ -242,7 +248,7 @@ def create_app(
     async def stream(queue: asyncio.Queue, f: Fault | None) -> AsyncIterator[bytes]:
         name = f.name if f else None
         yield b": sandbox event stream\n\n"
-        if name == "stall":
+        if name == FaultName.STALL:
             await asyncio.sleep(f.seconds)
         n = 0
         while (item := await queue.get()) is not None:
@@ -250,19 +256,19 @@ def create_app(
                 yield _sse(names.ERROR, json.dumps(item.body()))
                 return
             event, data = item
-            if event == names.ORDER_PLACED and name == "commit-then-cut":
+            if event == names.ORDER_PLACED and name == FaultName.COMMIT_THEN_CUT:
                 return
-            if event == names.SHIPPING_UPDATED and name == "garbage-event":
+            if event == names.SHIPPING_UPDATED and name == FaultName.GARBAGE_EVENT:
                 yield _sse(event, "{this is not json", None)
             n += 1
             chunk = _sse(event, json.dumps(data), n)
-            if name == "drip":
+            if name == FaultName.DRIP:
                 for i in range(len(chunk)):
                     yield chunk[i : i + 1]
                     await asyncio.sleep(0)
             else:
                 yield chunk
-            if name == "cut-after" and f.arg == event:
+            if name == FaultName.CUT_AFTER and f.arg == event:
                 return
 
     async def place_order(request: Request):
@@ -277,7 +283,7 @@ def create_app(
         billing = validate_address(body.get("billing_info", shipping), "billing_info")
         work = checkout(m, items, shipping, billing, payment_of(m, body), f)
         if request.query_params.get("sse", "false").lower() != "true":
-            if f and f.name == "stall":
+            if f and f.name == FaultName.STALL:
                 await asyncio.sleep(f.seconds)
             order = None
             async for _, order in work:  # noqa: B007 - the last item is the order
@@ -285,7 +291,7 @@ def create_app(
             return JSONResponse(order)
         # The work starts now, not when the response starts streaming: like a real server, an
         # accepted order goes on even if the client hangs up before reading a byte.
-        queue = start_work(work, f.arg if f and f.name == "cut-after" else None)
+        queue = start_work(work, f.arg if f and f.name == FaultName.CUT_AFTER else None)
         return StreamingResponse(
             stream(queue, f),
             media_type="text/event-stream",
@@ -293,9 +299,9 @@ def create_app(
         )
 
     def _http_fault(f: Fault | None) -> Response | None:
-        if f and f.name == "http-500-html":
+        if f and f.name == FaultName.HTTP_500_HTML:
             return HTMLResponse(HTML_500, status_code=500)
-        if f and f.name == "http-502-empty":
+        if f and f.name == FaultName.HTTP_502_EMPTY:
             return Response(b"", status_code=502)
         return None
 
@@ -315,7 +321,7 @@ def create_app(
                 Err.MISSING_PARAMETERS, "The cart needs items, shipping info and a shipping method"
             )
         await pause()
-        if f and f.name == "stall":
+        if f and f.name == FaultName.STALL:
             await asyncio.sleep(f.seconds)  # then the order goes through, answered or not
         answer = finish(cart, billing, payment, f)
         if names.NOTICE not in answer:  # placed: the device's cart is spent

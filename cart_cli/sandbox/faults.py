@@ -4,26 +4,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cart_cli.wire.names import EVENT_ORDER
+from cart_cli.wire.names import EVENT_ORDER, FaultName
 
 # name -> (takes an argument, what it does)
 FAULTS = {
-    "cut-after": (True, "close the stream right after EVENT"),
-    "commit-then-cut": (False, "place the order, then close the stream before order-placed"),
-    "http-500-html": (False, "place-order/complete-order answer 500 with an HTML page"),
-    "http-502-empty": (False, "place-order/complete-order answer 502 with an empty body"),
-    "stall": (True, "send nothing for SECONDS before the answer"),
-    "drip": (False, "send the event stream one byte at a time"),
-    "garbage-event": (False, "send an event whose data is not JSON before shipping-updated"),
-    "token-expired-once": (False, "a device's first authenticated call answers 401 InvalidToken"),
-    "rotate-key": (False, "rotate the key right after it is first fetched"),
-    "renew-token-expired": (False, "the next token renewal answers 401 TokenExpired"),
-    "notice-items-removed": (
+    FaultName.CUT_AFTER: (True, "close the stream right after EVENT"),
+    FaultName.COMMIT_THEN_CUT: (
+        False,
+        "place the order, then close the stream before order-placed",
+    ),
+    FaultName.HTTP_500_HTML: (False, "place-order/complete-order answer 500 with an HTML page"),
+    FaultName.HTTP_502_EMPTY: (False, "place-order/complete-order answer 502 with an empty body"),
+    FaultName.STALL: (True, "send nothing for SECONDS before the answer"),
+    FaultName.DRIP: (False, "send the event stream one byte at a time"),
+    FaultName.GARBAGE_EVENT: (
+        False,
+        "send an event whose data is not JSON before shipping-updated",
+    ),
+    FaultName.TOKEN_EXPIRED_ONCE: (
+        False,
+        "a device's first authenticated call answers 401 InvalidToken",
+    ),
+    FaultName.ROTATE_KEY: (False, "rotate the key right after it is first fetched"),
+    FaultName.RENEW_TOKEN_EXPIRED: (False, "the next token renewal answers 401 TokenExpired"),
+    FaultName.NOTICE_ITEMS_REMOVED: (
         False,
         "place-order/complete-order drop the cart's last item and answer the cart with "
         "notice CART_ITEMS_REMOVED instead of an order (nothing is placed)",
     ),
-    "order-without-number": (
+    FaultName.ORDER_WITHOUT_NUMBER: (
         False,
         "place-order/complete-order place the order but answer without platform_order_number",
     ),
@@ -32,7 +41,7 @@ FAULTS = {
 
 @dataclass(frozen=True)
 class Fault:
-    name: str
+    name: FaultName
     arg: str | None = None
 
     @property
@@ -50,12 +59,12 @@ def parse_fault(text: str | None) -> Fault | None:
     takes_arg = FAULTS[name][0]
     if takes_arg and not arg:
         raise ValueError(f"sandbox fault {name!r} needs an argument ({name}:ARG)")
-    if name == "cut-after" and arg not in EVENT_ORDER:
+    if name == FaultName.CUT_AFTER and arg not in EVENT_ORDER:
         raise ValueError(f"cut-after takes an event name: {', '.join(EVENT_ORDER)}")
-    if name == "stall":
+    if name == FaultName.STALL:
         try:
             if not 0 <= float(arg) <= 3600:
                 raise ValueError
         except ValueError:
             raise ValueError("stall takes a number of seconds (0-3600)") from None
-    return Fault(name, arg or None)
+    return Fault(FaultName(name), arg or None)

@@ -18,6 +18,14 @@ def cart_sandbox_server():
 
 @pytest.fixture
 def cart_sandbox(cart_sandbox_server):
-    cart_sandbox_server.reset()
-    yield cart_sandbox_server
-    cart_sandbox_server.reset()
+    """The shared sandbox, idle and reset for this test. A request this test started that is
+    still being served at its end (it could place an order during the next test) fails it."""
+    sandbox = cart_sandbox_server
+    if not sandbox.wait_idle(30):
+        pytest.fail("the cart sandbox is still serving a request from an earlier test")
+    sandbox.reset()
+    yield sandbox
+    idle = sandbox.wait_idle(30)
+    sandbox.reset()
+    if not idle:
+        pytest.fail("a request from this test was still being served 30 s after it ended")

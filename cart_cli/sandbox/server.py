@@ -24,6 +24,7 @@ class SandboxConfig:
     app_ids: frozenset[str] | None = None  # None: any non-empty app id
     ssl_certfile: str | None = None  # serve https with this certificate chain (PEM)
     ssl_keyfile: str | None = None
+    clock: Callable[[], float] = time.time  # token times; tests move it instead of sleeping
 
 
 class Sandbox:
@@ -37,8 +38,17 @@ class Sandbox:
 
         self.config = config or SandboxConfig(**overrides)
         c = self.config
-        self.state = State(load_catalog(c.catalog), token_ttl=c.token_ttl, app_ids=c.app_ids)
-        app = create_app(state=self.state, latency=c.latency, fault=parse_fault(c.fault), log=c.log)
+        self.state = State(
+            load_catalog(c.catalog), token_ttl=c.token_ttl, app_ids=c.app_ids, clock=c.clock
+        )
+        self._work: set = set()  # place-order work still going on (its client may have gone)
+        app = create_app(
+            state=self.state,
+            latency=c.latency,
+            fault=parse_fault(c.fault),
+            log=c.log,
+            running=self._work,
+        )
         self._server = uvicorn.Server(
             uvicorn.Config(
                 app,
@@ -98,6 +108,21 @@ class Sandbox:
 
     def reset(self) -> None:
         self.state.reset()
+
+    def busy(self) -> int:
+        """Requests being served and orders being worked on right now (e.g. a stalled
+        place-order whose client gave up)."""
+        state = getattr(self._server, "server_state", None)
+        return len(self._work) + (len(state.tasks) if state is not None else 0)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no request is being served; False if some still are after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while self.busy():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return True
 
     def orders(self) -> list[dict]:
         return [o.record() for o in self.state.orders]

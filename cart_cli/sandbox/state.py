@@ -16,7 +16,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 from cart_cli.sandbox.catalog import Merchant
-from cart_cli.wire import cards
+from cart_cli.wire import cards, names
+from cart_cli.wire.errors import spec
 from cart_cli.wire.money import mul_rate_half_up, to_wire
 from cart_cli.wire.names import Err
 
@@ -27,24 +28,6 @@ FLAT_RATE = ("flatrate_flatrate", "Flat Rate (5-7 days)", 500)
 FREE_SHIPPING = ("freeshipping_freeshipping", "Free Shipping", 0)
 FREE_SHIPPING_FROM = 10_000
 RENEW_WINDOW = 7 * 24 * 3600
-STATUS = {
-    Err.INVALID_INPUT: 400,
-    Err.PRODUCT_NOT_FOUND: 404,
-    Err.NOT_ENOUGH_STOCK: 400,
-    Err.PAYMENT_DECLINED: 402,
-    Err.STORE_UNAVAILABLE: 503,
-    Err.STORE_NOT_FOUND: 404,
-    Err.MISSING_PARAMETERS: 400,
-    Err.CART_NOT_FOUND: 404,
-    Err.CAPTCHA_REQUIRED: 400,
-    Err.INVALID_TOKEN: 401,
-    Err.UNAUTHORIZED: 401,
-    Err.MISSING_AUTH: 401,
-    Err.INVALID_APP_ID: 400,
-    Err.TOKEN_EXPIRED: 401,
-    Err.NOT_FOUND: 404,
-    Err.METHOD_NOT_ALLOWED: 405,
-}
 CART_ITEMS_REMOVED = "CART_ITEMS_REMOVED"
 
 
@@ -55,7 +38,7 @@ class SandboxError(Exception):
         super().__init__(description)
         self.name = name
         self.description = description
-        self.status = STATUS.get(name, 400)
+        self.status = spec(name).status
         self.use_message = use_message  # browser-session errors say `message`
 
     def body(self) -> dict:
@@ -103,7 +86,7 @@ class KeyRing:
             "n": _b64url_uint(numbers.n),
             "e": _b64url_uint(numbers.e),
             "use": "enc",
-            "alg": "RSA-OAEP-256",
+            "alg": names.JWE_ALG,
         }
         self.pem = pub.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -126,9 +109,10 @@ class KeyRing:
             header = jwe.get_unverified_header(token)
         except JOSEError:
             raise SandboxError(Err.INVALID_INPUT, "encrypted_card has a malformed header") from None
-        if header.get("alg") != "RSA-OAEP-256" or header.get("enc") != "A256GCM":
+        if header.get("alg") != names.JWE_ALG or header.get("enc") != names.JWE_ENC:
             raise SandboxError(
-                Err.INVALID_INPUT, "encrypted_card must use alg RSA-OAEP-256 and enc A256GCM"
+                Err.INVALID_INPUT,
+                f"encrypted_card must use alg {names.JWE_ALG} and enc {names.JWE_ENC}",
             )
         if "zip" in header:
             raise SandboxError(Err.INVALID_INPUT, "encrypted_card must not be compressed (zip)")
@@ -149,27 +133,10 @@ class KeyRing:
             card = None
         finally:
             del plain
-        if not isinstance(card, dict):
-            raise SandboxError(Err.INVALID_INPUT, "encrypted_card payload is not a JSON object")
-        for name in ("month", "year"):
-            if name not in card and f"exp_{name}" in card:
-                card[name] = card.pop(f"exp_{name}")
-        for name in ("number", "verification_value", "month", "year"):
-            if not isinstance(card.get(name), str) or not card[name]:
-                raise SandboxError(Err.INVALID_INPUT, f"encrypted_card payload lacks {name!r}")
-        if "name" in card and not isinstance(card["name"], str):
-            raise SandboxError(Err.INVALID_INPUT, "encrypted_card payload: name must be a string")
-        if not (
-            len(card["month"]) == 2 and card["month"].isdigit() and 1 <= int(card["month"]) <= 12
-        ):
-            raise SandboxError(Err.INVALID_INPUT, "card month must be two digits, 01-12")
-        if not (len(card["year"]) == 4 and card["year"].isdigit()):
-            raise SandboxError(Err.INVALID_INPUT, "card year must be four digits")
-        if not (card["verification_value"].isdigit() and 3 <= len(card["verification_value"]) <= 4):
-            raise SandboxError(Err.INVALID_INPUT, "card verification_value must be 3 or 4 digits")
-        if not cards.luhn_ok(card["number"]):
-            raise SandboxError(Err.INVALID_INPUT, "card number fails the Luhn check")
-        return card
+        try:
+            return cards.check_payload(card)
+        except ValueError as e:
+            raise SandboxError(Err.INVALID_INPUT, str(e)) from None
 
 
 @dataclass
@@ -336,8 +303,10 @@ class State:
         merchants: dict[str, Merchant],
         token_ttl: int = 3600,
         app_ids: frozenset[str] | None = None,
+        clock=time.time,
     ) -> None:
         self.merchants = merchants
+        self.clock = clock  # seconds since the epoch; tests move it instead of sleeping
         self.token_ttl = token_ttl
         self.app_ids = app_ids  # None: any non-empty application id is valid
         self.keys = KeyRing()
@@ -372,7 +341,7 @@ class State:
     def issue_token(self, device_id: str | None = None) -> dict:
         from jose import jwt
 
-        now = int(time.time())
+        now = int(self.clock())
         device_created = device_id is None
         device_id = device_id or str(uuid.uuid4())
         exp = now + self.token_ttl
@@ -398,21 +367,21 @@ class State:
             raise SandboxError(
                 Err.INVALID_TOKEN, "The token to renew is invalid", use_message=True
             ) from None
-        if int(claims.get("exp", 0)) < time.time() - RENEW_WINDOW:
+        if int(claims.get("exp", 0)) < self.clock() - RENEW_WINDOW:
             raise token_expired()
         return self.issue_token(claims["device_id"])
 
     def device_of(self, header: str | None) -> str:
         from jose import jwt
-        from jose.exceptions import ExpiredSignatureError, JOSEError
+        from jose.exceptions import JOSEError
 
         if not header:
             raise SandboxError(Err.MISSING_AUTH, "The x-firmly-authorization header is missing")
         token = header[7:] if header.lower().startswith("bearer ") else header
-        try:
-            claims = jwt.decode(token, self.secret, algorithms=["HS256"])
-        except ExpiredSignatureError:
-            raise SandboxError(Err.INVALID_TOKEN, "The access token has expired") from None
+        try:  # expiry is checked against the sandbox's clock below
+            claims = jwt.decode(
+                token, self.secret, algorithms=["HS256"], options={"verify_exp": False}
+            )
         except JOSEError:
             try:
                 jwt.get_unverified_claims(token)
@@ -421,6 +390,8 @@ class State:
             raise SandboxError(
                 Err.UNAUTHORIZED, "The access token was not issued by this server"
             ) from None
+        if not isinstance(claims.get("exp"), int) or claims["exp"] < self.clock():
+            raise SandboxError(Err.INVALID_TOKEN, "The access token has expired")
         if not isinstance(claims.get("device_id"), str):
             raise SandboxError(Err.INVALID_TOKEN, "The access token has no device")
         return claims["device_id"]

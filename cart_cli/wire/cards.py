@@ -53,3 +53,44 @@ def brand(number: str) -> str:
 def expired(month: int, year: int, today_year: int, today_month: int) -> bool:
     """A card is good through the last day of its expiry month."""
     return (year, month) < (today_year, today_month)
+
+
+# The JWE plaintext (docs/api.md, "The encrypted card"): every value a string. The client builds
+# it with ``payload``; the sandbox reads it back with ``check_payload``.
+PAYLOAD_FIELDS = ("number", "name", "verification_value", "month", "year")
+
+
+def payload(number: str, name: str, cvv: str, month: int, year: int) -> dict:
+    return {
+        "number": number,
+        "name": name,
+        "verification_value": cvv,
+        "month": f"{month:02d}",
+        "year": f"{year:04d}",
+    }
+
+
+def check_payload(card: object) -> dict:
+    """The payload normalized (exp_month/exp_year read as month/year; name may be absent, as
+    Firmly's own browser code sends it), or ValueError naming the problem, never a value."""
+    if not isinstance(card, dict):
+        raise ValueError("encrypted_card payload is not a JSON object")
+    card = dict(card)
+    for name in ("month", "year"):
+        if name not in card and f"exp_{name}" in card:
+            card[name] = card.pop(f"exp_{name}")
+    for name in ("number", "verification_value", "month", "year"):
+        if not isinstance(card.get(name), str) or not card[name]:
+            raise ValueError(f"encrypted_card payload lacks {name!r}")
+    if "name" in card and not isinstance(card["name"], str):
+        raise ValueError("encrypted_card payload: name must be a string")
+    month, year, cvv = card["month"], card["year"], card["verification_value"]
+    if not (len(month) == 2 and month.isdigit() and 1 <= int(month) <= 12):
+        raise ValueError("card month must be two digits, 01-12")
+    if not (len(year) == 4 and year.isdigit()):
+        raise ValueError("card year must be four digits")
+    if not (cvv.isdigit() and 3 <= len(cvv) <= 4):
+        raise ValueError("card verification_value must be 3 or 4 digits")
+    if not luhn_ok(card["number"]):
+        raise ValueError("card number fails the Luhn check")
+    return card

@@ -1,5 +1,7 @@
 """Event and error names of the contract: the one place they are spelled."""
 
+from enum import Enum
+
 # SSE events of place-order (docs/api.md, "Events"), in stream order.
 CREATING_CART = "creating-cart"
 ITEM_ADDED = "item-added"
@@ -44,3 +46,61 @@ H_AUTH = "x-firmly-authorization"
 H_REQUEST_ID = "x-firmly-request-id"
 H_KID = "x-firmly-kid"
 H_FAULT = "x-sandbox-fault"
+
+
+class _Name(str, Enum):
+    """A name that is also its string: compares, hashes and serialises as the text."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Outcome(_Name):
+    """What happened to an order, as results, the ledger and --json say it."""
+
+    PLACED = "placed"
+    NOT_PLACED = "not_placed"
+    UNKNOWN = "unknown"
+
+
+class JobStatus(_Name):
+    """A batch job's status: placed, failed, skipped (already placed), unresolved (unknown
+    earlier)."""
+
+    PLACED = "placed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UNRESOLVED = "unresolved"
+
+
+class Schema(_Name):
+    """The versioned names of cart-cli's JSON documents."""
+
+    ORDER_RESULT = "cart-cli.order-result/1"
+    BATCH_RESULT = "cart-cli.batch-result/1"
+    DRY_RUN = "cart-cli.dry-run/1"
+    CART = "cart-cli.cart/1"
+    LEDGER = "cart-cli.ledger/1"
+    ERROR = "cart-cli.error/1"
+
+
+class FaultName(_Name):
+    """The sandbox's scripted failures (header x-sandbox-fault: NAME[:ARG], or --fault)."""
+
+    CUT_AFTER = "cut-after"
+    COMMIT_THEN_CUT = "commit-then-cut"
+    HTTP_500_HTML = "http-500-html"
+    HTTP_502_EMPTY = "http-502-empty"
+    STALL = "stall"
+    DRIP = "drip"
+    GARBAGE_EVENT = "garbage-event"
+    TOKEN_EXPIRED_ONCE = "token-expired-once"
+    ROTATE_KEY = "rotate-key"
+    RENEW_TOKEN_EXPIRED = "renew-token-expired"
+    NOTICE_ITEMS_REMOVED = "notice-items-removed"
+    ORDER_WITHOUT_NUMBER = "order-without-number"
+
+
+# The encrypted card (docs/api.md, "The encrypted card"): compact JWE with these algorithms.
+JWE_ALG = "RSA-OAEP-256"
+JWE_ENC = "A256GCM"
