@@ -23,10 +23,11 @@ from pathlib import Path
 
 from cart_cli.core.errors import NOT_PLACED, UNKNOWN, CartError, UsageError
 from cart_cli.core.files import fsync_dir
+from cart_cli.wire.names import Outcome
 
 VERSION = 2
 SUBMITTING, RESULT, RESOLVED = "submitting", "result", "resolved"
-PLACED = "placed"
+PLACED = Outcome.PLACED
 STATES = (PLACED, NOT_PLACED, UNKNOWN)
 TARGET_KEYS = ("api", "payment", "app")  # what makes two targets the same
 

@@ -32,17 +32,12 @@ from cart_cli.core.events import ItemAdded, OrderPlaced, ShippingUpdated, Step
 from cart_cli.core.ledger import PLACED as LEDGER_PLACED
 from cart_cli.core.ledger import Contents, Ledger, LedgerWriteError
 from cart_cli.core.plan import Job
+from cart_cli.wire.names import JobStatus, Schema
 
 log = logging.getLogger("cart_cli.batch")
 
-# What happened to a job in this run.
-PLACED = "placed"  # placed now
-FAILED = "failed"  # sent or tried, and failed (not placed, or outcome unknown)
-SKIPPED = "skipped"  # placed in an earlier run (the ledger says so)
-UNRESOLVED = "unresolved"  # outcome unknown in an earlier run: not sent again
-NOT_RUN = "not_run"  # never launched (interrupt, --fail-fast, --retry-not-placed)
-INTERRUPTED = "interrupted"  # in flight when the batch was abandoned
-STATUSES = (PLACED, FAILED, SKIPPED, UNRESOLVED, NOT_RUN, INTERRUPTED)
+# What happened to a job in this run (wire.names.JobStatus).
+PLACED, FAILED, SKIPPED, UNRESOLVED, NOT_RUN, INTERRUPTED = STATUSES = tuple(JobStatus)
 
 # The three groups a person acts on.
 GROUP_PLACED, GROUP_NOT_PLACED, GROUP_UNKNOWN = LEDGER_PLACED, NOT_PLACED, UNKNOWN
@@ -80,7 +75,7 @@ class JobOutcome:
             self.result.to_json()
             if self.result
             else {
-                "schema": "cart-cli.order-result/1",
+                "schema": Schema.ORDER_RESULT,
                 "ok": self.status == SKIPPED,
                 "merchant": self.job.order.merchant,
             }
@@ -129,7 +124,7 @@ class Summary:
     def to_json(self) -> dict:
         groups = {g: self.group(g) for g in GROUPS}
         return {
-            "schema": "cart-cli.batch-result/2",
+            "schema": Schema.BATCH_RESULT,
             "ok": self.exit_code == Exit.OK,
             "exit_code": int(self.exit_code),
             "total": len(self.outcomes),

@@ -64,20 +64,21 @@ class Outcome(_Name):
 
 
 class JobStatus(_Name):
-    """A batch job's status: placed, failed, skipped (already placed), unresolved (unknown
-    earlier)."""
+    """What happened to a batch job in this run."""
 
-    PLACED = "placed"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    UNRESOLVED = "unresolved"
+    PLACED = "placed"  # placed now
+    FAILED = "failed"  # sent or tried, and failed (not placed, or outcome unknown)
+    SKIPPED = "skipped"  # placed in an earlier run (the ledger says so)
+    UNRESOLVED = "unresolved"  # outcome unknown in an earlier run: not sent again
+    NOT_RUN = "not_run"  # never launched (interrupt, --fail-fast, --retry-not-placed)
+    INTERRUPTED = "interrupted"  # in flight when the batch was abandoned
 
 
 class Schema(_Name):
     """The versioned names of cart-cli's JSON documents."""
 
     ORDER_RESULT = "cart-cli.order-result/1"
-    BATCH_RESULT = "cart-cli.batch-result/1"
+    BATCH_RESULT = "cart-cli.batch-result/2"
     DRY_RUN = "cart-cli.dry-run/1"
     CART = "cart-cli.cart/1"
     LEDGER = "cart-cli.ledger/1"
