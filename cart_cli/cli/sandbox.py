@@ -35,6 +35,15 @@ def sandbox(
             help="Accept only these application ids (repeatable). Default: any non-empty one.",
         ),
     ] = None,
+    keep_orders: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            metavar="N",
+            help="Orders kept for GET /__sandbox/orders; older ones are dropped "
+            "(stock and order numbers are unaffected).",
+        ),
+    ] = 10_000,
     fault: Annotated[
         str | None,
         typer.Option(
@@ -58,6 +67,7 @@ def sandbox(
             fault=fault,
             log=stderr_log,
             app_ids=frozenset(app_id) if app_id else None,
+            keep_orders=keep_orders,
         )
     except ValueError as e:  # a bad --fault or --catalog
         raise UsageError(str(e)) from None

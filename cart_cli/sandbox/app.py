@@ -206,7 +206,9 @@ def create_app(
     async def checkout(
         m, items: list[Item], shipping: dict, billing: dict, payment: Payment, f: Fault | None
     ):
-        """The work of place-order: yields (event, data); raises SandboxError on failure."""
+        """The work of place-order: yields (event, data); raises SandboxError on failure.
+        A cart view is yielded as ``cart.view``, to be called before the next step (only the
+        event stream shows it: the JSON answer is the order alone)."""
         await pause()
         yield names.CREATING_CART, {"domain": m.domain}
         state.check_open(m)
@@ -214,10 +216,10 @@ def create_app(
         for item in items:
             await pause()
             state.check_add(cart, item.variant_id, item.quantity)
-            yield names.ITEM_ADDED, cart.view()
+            yield names.ITEM_ADDED, cart.view
         await pause()
         state.set_shipping(cart, shipping)
-        yield names.SHIPPING_UPDATED, cart.view()
+        yield names.SHIPPING_UPDATED, cart.view
         await pause()
         yield names.ORDER_PLACED, finish(cart, billing, payment, f)
 
@@ -230,7 +232,8 @@ def create_app(
 
         async def run() -> None:
             try:
-                async for item in work:
+                async for event, data in work:
+                    item = (event, data() if callable(data) else data)
                     await queue.put(item)
                     if item[0] == stop_after:
                         await work.aclose()  # the server gives up mid-work: nothing more

@@ -3,6 +3,8 @@ foreground (``cart-cli sandbox``). uvicorn serves; we only hand it a bound socke
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import socket
 import threading
@@ -25,6 +27,7 @@ class SandboxConfig:
     ssl_certfile: str | None = None  # serve https with this certificate chain (PEM)
     ssl_keyfile: str | None = None
     clock: Callable[[], float] = time.time  # token times; tests move it instead of sleeping
+    keep_orders: int = 10_000  # orders kept for the listing; the oldest are dropped
 
 
 class Sandbox:
@@ -39,7 +42,11 @@ class Sandbox:
         self.config = config or SandboxConfig(**overrides)
         c = self.config
         self.state = State(
-            load_catalog(c.catalog), token_ttl=c.token_ttl, app_ids=c.app_ids, clock=c.clock
+            load_catalog(c.catalog),
+            token_ttl=c.token_ttl,
+            app_ids=c.app_ids,
+            clock=c.clock,
+            keep_orders=c.keep_orders,
         )
         self._work: set = set()  # place-order work still going on (its client may have gone)
         app = create_app(
@@ -63,12 +70,17 @@ class Sandbox:
             )
         )
         family = socket.AF_INET6 if ":" in c.host else socket.AF_INET
-        self._sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted sockets only when the
+        # protocol says TCP. Without it, Nagle's algorithm meets the client's delayed ACK and
+        # every answer on a reused connection waits ~40 ms.
+        self._sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((c.host, c.port))
         self._sock.listen(128)
         self.port = self._sock.getsockname()[1]
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task | None = None
 
     @property
     def url(self) -> str:
@@ -80,10 +92,16 @@ class Sandbox:
         """Run in the foreground until Ctrl-C (uvicorn handles the signal and shuts down)."""
         self._server.run(sockets=[self._sock])
 
+    def _run(self) -> None:
+        async def serve() -> None:
+            self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
+            await self._server.serve(sockets=[self._sock])
+
+        with contextlib.suppress(asyncio.CancelledError):
+            asyncio.run(serve())
+
     def start(self) -> str:
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 15
         while not self._server.started:
@@ -92,7 +110,10 @@ class Sandbox:
             time.sleep(0.01)
         return self.url
 
-    def stop(self) -> None:
+    def stop(self, graceful: bool = False) -> None:
+        """Stop serving. By default at once: work in flight is cancelled and open connections
+        are dropped (uvicorn's graceful stop polls every 0.1 s and then waits 0.1 s more).
+        ``graceful=True`` lets uvicorn finish its answers first (up to a second)."""
         # Requests still open now (say, orders a batch abandoned) are cancelled: uvicorn and
         # starlette would log a traceback for each. They are not news; say nothing.
         quiet = _Silence()
@@ -100,6 +121,10 @@ class Sandbox:
         logger.addFilter(quiet)
         try:
             self._server.should_exit = True
+            loop, task = self._loop, self._task
+            if not graceful and loop is not None and task is not None:
+                with contextlib.suppress(RuntimeError):  # the loop already closed
+                    loop.call_soon_threadsafe(task.cancel)
             if self._thread is not None:
                 self._thread.join(timeout=10)
         finally:

@@ -6,11 +6,14 @@ No HTTP here: ``app.py`` maps requests onto these methods. Money is integer cent
 from __future__ import annotations
 
 import base64
+import collections
+import ctypes
 import json
 import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -28,7 +31,18 @@ FLAT_RATE = ("flatrate_flatrate", "Flat Rate (5-7 days)", 500)
 FREE_SHIPPING = ("freeshipping_freeshipping", "Free Shipping", 0)
 FREE_SHIPPING_FROM = 10_000
 RENEW_WINDOW = 7 * 24 * 3600
+KEEP_ORDERS = 10_000  # placed orders listed by /__sandbox/orders; older ones are dropped
+VERIFIED_TOKENS = 10_000  # bound on the verified-token -> device cache
 CART_ITEMS_REMOVED = "CART_ITEMS_REMOVED"
+
+
+def _give_back_memory() -> None:
+    """Return freed heap pages to the OS (glibc keeps them otherwise); a no-op elsewhere."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return
+    trim(0)
 
 
 class SandboxError(Exception):
@@ -65,35 +79,89 @@ def _b64url_uint(n: int) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-class KeyRing:
-    """The RSA key pair for card encryption. Parsed once; rotation replaces it."""
+@dataclass(frozen=True)
+class _Key:
+    private_key: object
+    kid: str
+    jwk: dict
+    pem: str
+    rsa_pem: str
 
-    def __init__(self) -> None:
-        self.rotate()
 
-    def rotate(self) -> None:
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
+def _new_key() -> _Key:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pub = key.public_key()
-        numbers = pub.public_numbers()
-        self.private_key = key
-        self.kid = "sbx-" + secrets.token_hex(8)
-        self.jwk = {
-            "kid": self.kid,
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pub = key.public_key()
+    numbers = pub.public_numbers()
+    kid = "sbx-" + secrets.token_hex(8)
+    return _Key(
+        private_key=key,
+        kid=kid,
+        jwk={
+            "kid": kid,
             "kty": "RSA",
             "n": _b64url_uint(numbers.n),
             "e": _b64url_uint(numbers.e),
             "use": "enc",
             "alg": names.JWE_ALG,
-        }
-        self.pem = pub.public_bytes(
+        },
+        pem=pub.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
-        self.rsa_pem = pub.public_bytes(
+        ).decode(),
+        rsa_pem=pub.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.PKCS1
-        ).decode()
+        ).decode(),
+    )
+
+
+class KeyRing:
+    """The RSA key pair for card encryption. Parsed once; rotation replaces it.
+
+    The key is generated in a background thread (OpenSSL releases the GIL), so a sandbox
+    starts serving while it is made; the first use of the key waits for it."""
+
+    def __init__(self) -> None:
+        self.rotate()
+
+    def rotate(self) -> None:
+        box: list[_Key] = []
+        thread = threading.Thread(target=lambda: box.append(_new_key()), daemon=True)
+        thread.start()
+        self._pending = (thread, box)
+
+    def _current(self) -> _Key:
+        pending = self._pending
+        if pending is not None:
+            thread, box = pending
+            thread.join()
+            if not box:  # the thread failed: make the key here, so the error is raised here
+                box.append(_new_key())
+            self._key = box[0]
+            if self._pending is pending:
+                self._pending = None
+        return self._key
+
+    @property
+    def private_key(self):
+        return self._current().private_key
+
+    @property
+    def kid(self) -> str:
+        return self._current().kid
+
+    @property
+    def jwk(self) -> dict:
+        return self._current().jwk
+
+    @property
+    def pem(self) -> str:
+        return self._current().pem
+
+    @property
+    def rsa_pem(self) -> str:
+        return self._current().rsa_pem
 
     def decrypt_card(self, token: object) -> dict:
         """The card payload (docs/api.md, "The encrypted card"), checked and normalized to
@@ -116,13 +184,14 @@ class KeyRing:
             )
         if "zip" in header:
             raise SandboxError(Err.INVALID_INPUT, "encrypted_card must not be compressed (zip)")
-        if header.get("kid", self.kid) != self.kid:
+        key = self._current()
+        if header.get("kid", key.kid) != key.kid:
             raise SandboxError(
                 Err.INVALID_INPUT,
                 "encrypted_card was made with an unknown key (kid); fetch the key",
             )
         try:
-            plain = jwe.decrypt(token, self.private_key)
+            plain = jwe.decrypt(token, key.private_key)
         except JOSEError:
             plain = None
         if not plain:
@@ -192,46 +261,57 @@ class Cart:
     lines: dict[str, int] = field(default_factory=dict)  # sku -> quantity, in order added
     shipping_info: dict | None = None
     shipping_method: str | None = None
+    line_ids: dict[str, str] = field(default_factory=dict)  # sku -> its line id, made once
 
     def sub_total(self) -> int:
         return sum(self.merchant.products[s].price * q for s, q in self.lines.items())
 
-    def shipping_options(self) -> list[tuple[str, str, int]]:
+    def shipping_options(self, sub_total: int | None = None) -> list[tuple[str, str, int]]:
         if self.shipping_info is None:
             return []
         opts = [FLAT_RATE]
-        if self.sub_total() >= FREE_SHIPPING_FROM:
+        if (self.sub_total() if sub_total is None else sub_total) >= FREE_SHIPPING_FROM:
             opts.append(FREE_SHIPPING)
         return opts
+
+    def line_id(self, sku: str) -> str:
+        line_id = self.line_ids.get(sku)
+        if line_id is None:
+            line_id = self.line_ids[sku] = f"{self.cart_id}-{len(self.line_ids) + 1}"
+        return line_id
 
     def choose_cheapest_if_needed(self) -> None:
         opts = self.shipping_options()
         if opts and self.shipping_method not in {o[0] for o in opts}:
             self.shipping_method = min(opts, key=lambda o: o[2])[0]
 
-    def shipping_total(self) -> int:
-        for sku, _, price in self.shipping_options():
+    def shipping_total(self, options: list[tuple[str, str, int]] | None = None) -> int:
+        for sku, _, price in self.shipping_options() if options is None else options:
             if sku == self.shipping_method:
                 return price
         return 0
 
-    def tax(self) -> int:
+    def tax(self, sub_total: int | None = None) -> int:
         if not self.shipping_info:
             return 0
         state = str(self.shipping_info.get("state_or_province", "")).strip()
         code = STATE_NAMES.get(state.lower(), state.upper())
         rate = TAX_RATES.get(code)
-        return mul_rate_half_up(self.sub_total(), rate) if rate else 0
+        if not rate:
+            return 0
+        return mul_rate_half_up(self.sub_total() if sub_total is None else sub_total, rate)
 
     def view(self, status: str = "active") -> dict:
         m, cur = self.merchant, self.merchant.currency
-        sub, ship, tax, discount = self.sub_total(), self.shipping_total(), self.tax(), 0
+        sub = self.sub_total()
+        opts = self.shipping_options(sub)
+        ship, tax, discount = self.shipping_total(opts), self.tax(sub), 0
         lines = []
         for sku, qty in self.lines.items():
             p = m.products[sku]
             lines.append(
                 {
-                    "line_item_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.cart_id}/{sku}")),
+                    "line_item_id": self.line_id(sku),
                     "sku": sku,
                     "base_sku": sku.split("-")[0],
                     "description": p.description,
@@ -256,7 +336,6 @@ class Cart:
             "payment_method_options": [{"type": "CreditCard", "wallet": "user"}],
         }
         if self.shipping_info is not None:
-            opts = self.shipping_options()
             view["shipping_info"] = self.shipping_info
             view["shipping_method"] = next(
                 (
@@ -272,7 +351,7 @@ class Cart:
         return view
 
 
-@dataclass
+@dataclass(slots=True)
 class PlacedOrder:
     number: str
     merchant: str
@@ -303,26 +382,42 @@ class State:
         merchants: dict[str, Merchant],
         token_ttl: int = 3600,
         app_ids: frozenset[str] | None = None,
-        clock=time.time,
+        keep_orders: int = KEEP_ORDERS,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.merchants = merchants
         self.clock = clock  # seconds since the epoch; tests move it instead of sleeping
         self.token_ttl = token_ttl
         self.app_ids = app_ids  # None: any non-empty application id is valid
+        self.keep_orders = keep_orders
         self.keys = KeyRing()
         self.secret = secrets.token_bytes(32)
         self.lock = threading.Lock()
-        self.reset()
+        self.carts: dict[tuple[str, str], Cart] = {}
+        self.orders: collections.deque[PlacedOrder] = collections.deque()
+        self.verified: dict[str, tuple[str, int]] = {}  # token -> (device, exp), all checked
+        self._clear()
 
     def reset(self) -> None:
+        """Back to the catalog's stock, no carts, no orders; the memory they held goes back."""
+        self._clear()
+        _give_back_memory()
+
+    def _clear(self) -> None:
         with self.lock:
+            old = (self.carts, self.orders, self.verified)
             self.stock = {
                 d: {s: p.stock for s, p in m.products.items()} for d, m in self.merchants.items()
             }
-            self.carts: dict[tuple[str, str], Cart] = {}
-            self.orders: list[PlacedOrder] = []
+            self.carts = {}
+            # The oldest orders drop out of the listing past the bound; numbering and stock
+            # do not depend on what is kept.
+            self.orders = collections.deque(maxlen=self.keep_orders)
+            self.verified = {}
             self.counters = dict.fromkeys(self.merchants, 0)
             self.fired: set[str] = set()  # one-shot faults that already happened
+        for container in old:
+            container.clear()
 
     # ---- merchants and auth -------------------------------------------------------------
     def merchant(self, domain: str) -> Merchant:
@@ -378,23 +473,31 @@ class State:
         if not header:
             raise SandboxError(Err.MISSING_AUTH, "The x-firmly-authorization header is missing")
         token = header[7:] if header.lower().startswith("bearer ") else header
-        try:  # expiry is checked against the sandbox's clock below
-            claims = jwt.decode(
-                token, self.secret, algorithms=["HS256"], options={"verify_exp": False}
-            )
-        except JOSEError:
+        known = self.verified.get(token)
+        if known is None:
             try:
-                jwt.get_unverified_claims(token)
+                claims = jwt.decode(
+                    token, self.secret, algorithms=["HS256"], options={"verify_exp": False}
+                )
             except JOSEError:
-                raise SandboxError(Err.INVALID_TOKEN, "The access token is malformed") from None
-            raise SandboxError(
-                Err.UNAUTHORIZED, "The access token was not issued by this server"
-            ) from None
-        if not isinstance(claims.get("exp"), int) or claims["exp"] < self.clock():
+                try:
+                    jwt.get_unverified_claims(token)
+                except JOSEError:
+                    raise SandboxError(Err.INVALID_TOKEN, "The access token is malformed") from None
+                raise SandboxError(
+                    Err.UNAUTHORIZED, "The access token was not issued by this server"
+                ) from None
+            if not isinstance(claims.get("exp"), int):
+                raise SandboxError(Err.INVALID_TOKEN, "The access token has expired")
+            if not isinstance(claims.get("device_id"), str):
+                raise SandboxError(Err.INVALID_TOKEN, "The access token has no device")
+            if len(self.verified) >= VERIFIED_TOKENS:
+                self.verified.clear()
+            known = self.verified[token] = (claims["device_id"], claims["exp"])
+        device, exp = known
+        if exp < self.clock():  # checked on every use: a cached token expires all the same
             raise SandboxError(Err.INVALID_TOKEN, "The access token has expired")
-        if not isinstance(claims.get("device_id"), str):
-            raise SandboxError(Err.INVALID_TOKEN, "The access token has no device")
-        return claims["device_id"]
+        return device
 
     def fire_once(self, key: str) -> bool:
         """True the first time ``key`` is seen since start or reset."""
