@@ -110,6 +110,20 @@ def host_port(url: str) -> str:
     return parts.netloc.rpartition("@")[2]
 
 
+def environ_proxies(*urls: str) -> dict:
+    """The proxy the environment (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY) gives each of
+    ``urls``, keyed by scheme and host as requests' ``Session.proxies`` understands them."""
+    from requests.utils import get_environ_proxies, select_proxy
+
+    out = {}
+    for url in urls:
+        proxy = select_proxy(url, get_environ_proxies(url))
+        if proxy:
+            parts = urlsplit(url)
+            out[f"{parts.scheme}://{parts.hostname}"] = proxy
+    return out
+
+
 def redact_headers(headers: dict) -> dict:
     out = dict(headers)
     if names.H_AUTH in out:
@@ -185,9 +199,13 @@ class Client:
             raise UsageError(f"--ca-bundle {self.ca_bundle}: no such file")
         self._requests = requests
         self.http = requests.Session()
-        # TLS is never off. Passed on each request: requests lets REQUESTS_CA_BUNDLE in the
-        # environment override Session.verify, which would silently drop --ca-bundle.
-        self.verify = self.ca_bundle or True
+        # requests reads the environment (proxies, no_proxy, CA bundle, ~/.netrc) on every
+        # request when trust_env is on; it is read once here instead.
+        self.http.trust_env = False
+        self.http.proxies = environ_proxies(self.endpoints.api_url, self.endpoints.payment_url)
+        # TLS is never off: --ca-bundle, else the environment's bundle, else the system's.
+        env_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        self.verify = self.ca_bundle or env_bundle or True
         plain = HTTPAdapter(pool_connections=4, pool_maxsize=self.pool_size, max_retries=0)
         self.http.mount("http://", plain)
         self.http.mount("https://", plain)
