@@ -159,3 +159,16 @@ def test_stop_is_quick_even_with_a_connection_open():
     took = time.perf_counter() - start
     conn.close()
     assert took < 0.1  # the graceful stop polls 0.1 s, then sleeps 0.1 s, then waits for conns
+
+
+def test_an_order_in_flight_at_a_reset_is_not_placed_after_it():
+    state = State(load_catalog(None))
+    merchant = state.merchant("staging.luma.gift")
+    cart = Cart(merchant)
+    begun = state.generation
+    state.check_add(cart, "WS12-XS-Orange", 1)
+    state.set_shipping(cart, dict(ADDRESS))
+    state.reset()  # e.g. the next test's fixture, while a stalled order still runs
+    with pytest.raises(SandboxError):
+        state.commit(cart, dict(ADDRESS), Payment.from_card(CARD), begun)
+    assert not state.orders and state.counters["staging.luma.gift"] == 0

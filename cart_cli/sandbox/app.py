@@ -194,17 +194,25 @@ def create_app(
         return resp
 
     # ---- place-order --------------------------------------------------------------------
-    def finish(cart: Cart, billing: dict, payment: Payment, f: Fault | None) -> dict:
+    def finish(
+        cart: Cart, billing: dict, payment: Payment, f: Fault | None, generation: int | None = None
+    ) -> dict:
         """The answer of an order call: the order, or what a fault makes of it."""
         if f and f.name == FaultName.NOTICE_ITEMS_REMOVED:
             return state.remove_last(cart)
-        order = state.commit(cart, billing, payment)
+        order = state.commit(cart, billing, payment, generation)
         if f and f.name == FaultName.ORDER_WITHOUT_NUMBER:
             order.pop(names.ORDER_NUMBER)
         return order
 
     async def checkout(
-        m, items: list[Item], shipping: dict, billing: dict, payment: Payment, f: Fault | None
+        m,
+        items: list[Item],
+        shipping: dict,
+        billing: dict,
+        payment: Payment,
+        f: Fault | None,
+        generation: int,
     ):
         """The work of place-order: yields (event, data); raises SandboxError on failure.
         A cart view is yielded as ``cart.view``, to be called before the next step (only the
@@ -221,7 +229,7 @@ def create_app(
         state.set_shipping(cart, shipping)
         yield names.SHIPPING_UPDATED, cart.view
         await pause()
-        yield names.ORDER_PLACED, finish(cart, billing, payment, f)
+        yield names.ORDER_PLACED, finish(cart, billing, payment, f, generation)
 
     # Work outlives a client that hangs up, as on a real server; the caller may watch the set.
     running: set[asyncio.Task] = set() if running is None else running
@@ -284,7 +292,7 @@ def create_app(
         items = validate_items(body.get("items"))
         shipping = validate_address(body.get("shipping_info"), "shipping_info")
         billing = validate_address(body.get("billing_info", shipping), "billing_info")
-        work = checkout(m, items, shipping, billing, payment_of(m, body), f)
+        work = checkout(m, items, shipping, billing, payment_of(m, body), f, state.generation)
         if request.query_params.get("sse", "false").lower() != "true":
             if f and f.name == FaultName.STALL:
                 await asyncio.sleep(f.seconds)
@@ -309,6 +317,7 @@ def create_app(
         return None
 
     async def complete_order(request: Request):
+        generation = state.generation
         f = fault_of(request)
         m, device = store_context(request, f)
         if early := _http_fault(f):
@@ -326,7 +335,7 @@ def create_app(
         await pause()
         if f and f.name == FaultName.STALL:
             await asyncio.sleep(f.seconds)  # then the order goes through, answered or not
-        answer = finish(cart, billing, payment, f)
+        answer = finish(cart, billing, payment, f, generation)
         if names.NOTICE not in answer:  # placed: the device's cart is spent
             state.carts.pop((device, m.domain), None)
         return JSONResponse(answer)

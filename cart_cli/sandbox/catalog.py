@@ -49,7 +49,7 @@ def load_catalog(path: str | Path | None = None) -> dict[str, Merchant]:
         except (OSError, UnicodeDecodeError) as e:
             raise CatalogError(f"{name}: cannot read catalog: {e}") from None
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # libyaml: 8x
     except yaml.YAMLError as e:
         raise CatalogError(f"{name}: not valid YAML: {e}") from None
     return parse_catalog(doc, name)

@@ -416,6 +416,7 @@ class State:
             self.verified = {}
             self.counters = dict.fromkeys(self.merchants, 0)
             self.fired: set[str] = set()  # one-shot faults that already happened
+            self.generation = getattr(self, "generation", 0) + 1  # work begun before is void
         for container in old:
             container.clear()
 
@@ -554,12 +555,18 @@ class State:
         cart.shipping_method = method
 
     # ---- orders --------------------------------------------------------------------------
-    def commit(self, cart: Cart, billing: dict, payment: Payment) -> dict:
-        """Place the order atomically: stock is checked and taken for every line, or for none."""
+    def commit(
+        self, cart: Cart, billing: dict, payment: Payment, generation: int | None = None
+    ) -> dict:
+        """Place the order atomically: stock is checked and taken for every line, or for none.
+        ``generation``: the state's when the work began; after a reset since, nothing is placed
+        (a stalled order must not land in the next test's clean sandbox)."""
         m = cart.merchant
         if payment.decline:
             raise SandboxError(Err.PAYMENT_DECLINED, f"The card was declined: {payment.decline}")
         with self.lock:
+            if generation is not None and generation != self.generation:
+                raise SandboxError(Err.CART_NOT_FOUND, "The sandbox was reset during this order")
             stock = self.stock[m.domain]
             for sku, qty in cart.lines.items():
                 if stock[sku] < qty:
