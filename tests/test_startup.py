@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from tests.helpers import CLI
+from tests.helpers import CLI, SAMPLES, target
 
 pytestmark = pytest.mark.slow
 NOT_FOR_HELP = (
@@ -63,3 +63,13 @@ def test_help_imports_no_heavy_library(args):
     p, modules = imported(args)
     assert p.returncode == 0 and "Usage" in p.stdout
     assert sorted(top_level(modules) & set(NOT_FOR_HELP)) == []
+
+
+def test_json_and_piped_place_import_no_rich(cart_sandbox, tmp_path):
+    # Progress as plain lines on a piped stderr, the result as JSON: nothing is drawn.
+    order = SAMPLES / "one-item.yaml"
+    for extra in (["--json"], ["--json", "--no-sse"], ["--dry-run"]):
+        p, modules = imported(["place", order, *extra, *target(cart_sandbox)], cwd=tmp_path)
+        assert p.returncode == 0, p.stderr[-2000:]
+        assert p.stdout.startswith("{") and (extra == ["--dry-run"] or "order placed" in p.stderr)
+        assert "rich" not in top_level(modules), extra

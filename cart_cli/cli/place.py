@@ -131,7 +131,10 @@ def place(
             return 0
         from cart_cli.cli.render import progress_for, receipt
 
-        with progress_for(order.merchant, quiet=quiet, console=env.stderr_console) as progress:
+        console = env.stderr_console if env.stderr_isatty else None  # no rich for plain lines
+        with progress_for(
+            order.merchant, quiet=quiet, console=console, stream=env.stderr
+        ) as progress:
 
             def on_event(ev) -> None:
                 if isinstance(ev, Step) and ev.submits:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import sys
 import time
-
-from rich.console import Console, Group
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 from cart_cli.core import events as ev_
 from cart_cli.wire import names
 from cart_cli.wire.money import currency_of, fmt, to_cents
+
+if TYPE_CHECKING:  # rich loads only where something is drawn: not for --json or plain lines
+    from rich.console import Console
 
 PIPED_WIDTH = 200
 STEP_TEXT = {
@@ -32,6 +32,8 @@ STAGES = (
 def make_console(file, is_terminal: bool, environ, *, piped_width: bool = False) -> Console:
     """A console on ``file``, reading NO_COLOR, TERM, COLUMNS from ``environ`` (not the process).
     ``piped_width``: a table piped elsewhere is not cut to 80 columns unless COLUMNS says so."""
+    from rich.console import Console
+
     width = None
     if piped_width and not is_terminal and "COLUMNS" not in environ:
         width = PIPED_WIDTH
@@ -174,7 +176,10 @@ class LiveDisplay(Progress):
         self.live.start()
 
     def render(self):
+        from rich.console import Group
         from rich.spinner import Spinner
+        from rich.table import Table
+        from rich.text import Text
 
         table = Table.grid(padding=(0, 1))
         table.add_column(width=2)
@@ -206,9 +211,12 @@ class LiveDisplay(Progress):
         self.live.stop()
 
 
-def progress_for(merchant: str, *, quiet: bool, console: Console) -> Progress:
+def progress_for(merchant: str, *, quiet: bool, console: Console | None, stream=None) -> Progress:
+    """``console`` None: stderr is no terminal, so plain lines on ``stream`` (no rich loaded)."""
     if quiet:
         return Quiet(merchant)
+    if console is None:
+        return PlainLines(merchant, stream)
     if is_live(console):
         return LiveDisplay(merchant, console)
     return PlainLines(merchant, console.file)
@@ -246,6 +254,10 @@ def _payment(pay: dict) -> str | None:
 
 def receipt(order: dict, merchant: str):
     """A rich renderable of the order: items table, totals, and the order's facts."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     cur = currency_of(order.get("total"))
     items = Table(title=f"Order {order.get('platform_order_number', '?')}", title_justify="left")
     items.add_column("Item")
@@ -315,6 +327,10 @@ def order_total(order: dict) -> str:
 
 def cart_view(cart: dict, merchant: str):
     """A rich renderable of a cart: its lines and totals, then its shipping once it is set."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
     cur = currency_of(cart.get("total"))
     shop = cart.get("display_name") or cart.get("shop_id") or merchant
     title = f"Cart on {shop} ({cart.get('shop_id') or merchant})"
