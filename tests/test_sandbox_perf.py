@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import http.client
 import json
-import statistics
+import socket
 import time
 import weakref
 
@@ -72,6 +72,7 @@ def session(conn: Conn) -> tuple[str, str]:
 def test_a_reused_connection_sees_no_nagle_stall(cart_sandbox):
     # With Nagle on, an answer written in two pieces (head, then body) waits for the client's
     # delayed ACK: ~40 ms on every request after the first. Without it: well under 10 ms.
+    # The fastest of a dozen is robust on a loaded machine: with Nagle, none is under 38 ms.
     conn = Conn(cart_sandbox)
     try:
         token, jwe = session(conn)
@@ -80,9 +81,17 @@ def test_a_reused_connection_sees_no_nagle_stall(cart_sandbox):
             start = time.perf_counter()
             place_json(conn, token, jwe)
             gaps.append(time.perf_counter() - start)
+        # And the server's end of this very connection says so.
+        server_ends = [
+            c.transport.get_extra_info("socket")
+            for c in cart_sandbox._server.server_state.connections
+        ]
     finally:
         conn.close()
-    assert statistics.median(gaps) < 0.030, [round(g * 1000, 1) for g in gaps]
+    assert min(gaps) < 0.030, [round(g * 1000, 1) for g in gaps]
+    assert server_ends and all(
+        s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in server_ends
+    )
 
 
 def test_keep_orders_bounds_the_listing_not_stock_or_numbering():
