@@ -167,7 +167,8 @@ def test_stop_is_quick_even_with_a_connection_open():
     sb.stop()
     took = time.perf_counter() - start
     conn.close()
-    assert took < 0.1  # the graceful stop polls 0.1 s, then sleeps 0.1 s, then waits for conns
+    # A graceful stop would wait up to its 1 s timeout for the open connection to close.
+    assert took < 0.5
 
 
 def test_an_order_in_flight_at_a_reset_is_not_placed_after_it():
