@@ -38,24 +38,6 @@ CLI = str(BIN / "cart-cli")
 ORDER = str(HERE / "order.yaml")
 CATALOG = str(HERE / "catalog.yaml")
 REFERENCE = str(HERE / "reference_client.py")
-CARD = {
-    "number": "4111111111111111",
-    "name": "Ada Lovelace",
-    "verification_value": "123",
-    "month": "08",
-    "year": "2030",
-}
-ADDRESS = {
-    "first_name": "Ada",
-    "last_name": "Lovelace",
-    "email": "ada@example.com",
-    "phone": "2065551212",
-    "address1": "1 Main St",
-    "city": "Seattle",
-    "state_or_province": "WA",
-    "country": "US",
-    "postal_code": "98101",
-}
 
 
 # ---- processes -------------------------------------------------------------------------------
@@ -316,7 +298,13 @@ def blast(sb: SandboxProc, orders: int, threads: int) -> float:
     """``orders`` JSON place-orders from ``threads`` keep-alive connections; seconds taken.
     The client is as cheap as it can be (one encrypted card per thread, sent again each time:
     the sandbox decrypts it each time) so that the figure is the server's."""
+    import yaml
+    from reference_client import card_payload
+
     from cart_cli.core.crypto import PublicKey, encrypt_card
+
+    with open(ORDER) as f:
+        order = yaml.safe_load(f)
 
     def call(conn, method, path, body=None, headers=None):
         conn.request(method, path, body=body, headers=headers or {})
@@ -334,9 +322,9 @@ def blast(sb: SandboxProc, orders: int, threads: int) -> float:
         resp, data = call(conn, "GET", "/api/v1/payment/key")
         key = PublicKey(resp.getheader("x-firmly-kid"), json.loads(data))
         body = {
-            "encrypted_card": encrypt_card(CARD, key),
-            "shipping_info": ADDRESS,
-            "items": [{"variant_id": "WS12-XS-Orange", "quantity": 1}],
+            "encrypted_card": encrypt_card(card_payload(order["card"]), key),
+            "shipping_info": order["shipping_info"],
+            "items": order["items"],
         }
         headers = {"x-firmly-authorization": token, "content-type": "application/json"}
         conns.append(conn)

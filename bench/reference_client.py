@@ -22,6 +22,17 @@ from jose import jwe
 CARDS = {"test:visa": ("4111111111111111", "123")}  # the sandbox's approved Visa
 
 
+def card_payload(alias: str) -> dict:
+    number, cvv = CARDS[alias]
+    return {
+        "number": number,
+        "name": "Ada Lovelace",
+        "verification_value": cvv,
+        "month": "08",
+        "year": "2030",
+    }
+
+
 def token(http: requests.Session, url: str, app_id: str, path: str) -> str:
     try:
         with open(path) as f:
@@ -48,16 +59,13 @@ def main() -> int:
 
     with open(args.order) as f:
         order = yaml.safe_load(f)
-    number, cvv = CARDS[order["card"]]
     shipping = order["shipping_info"]
     http = requests.Session()
     auth = token(http, args.url, args.app_id, args.token_file)
     r = http.get(f"{args.url}/api/v1/payment/key")
     r.raise_for_status()
-    card = {"number": number, "name": "Ada Lovelace", "verification_value": cvv}
-    card |= {"month": "08", "year": "2030"}
     encrypted = jwe.encrypt(
-        json.dumps(card).encode(),
+        json.dumps(card_payload(order["card"])).encode(),
         r.json(),
         encryption="A256GCM",
         algorithm="RSA-OAEP-256",
