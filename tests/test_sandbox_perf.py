@@ -69,6 +69,10 @@ def session(conn: Conn) -> tuple[str, str]:
     return token, jwe
 
 
+def server_connections(sandbox: Sandbox):
+    return sandbox._server.server_state.connections
+
+
 def test_a_reused_connection_sees_no_nagle_stall(cart_sandbox):
     # With Nagle on, an answer written in two pieces (head, then body) waits for the client's
     # delayed ACK: ~40 ms on every request after the first. Without it: well under 10 ms.
@@ -81,17 +85,17 @@ def test_a_reused_connection_sees_no_nagle_stall(cart_sandbox):
             start = time.perf_counter()
             place_json(conn, token, jwe)
             gaps.append(time.perf_counter() - start)
-        # And the server's end of this very connection says so.
-        server_ends = [
-            c.transport.get_extra_info("socket")
-            for c in cart_sandbox._server.server_state.connections
+        # And the server's end of the open connections (this one among them) says so.
+        ends = [
+            c.transport.get_extra_info("socket") for c in list(server_connections(cart_sandbox))
+        ]
+        nodelay = [
+            s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in ends if s.fileno() != -1
         ]
     finally:
         conn.close()
     assert min(gaps) < 0.030, [round(g * 1000, 1) for g in gaps]
-    assert server_ends and all(
-        s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in server_ends
-    )
+    assert nodelay and all(nodelay)
 
 
 def test_keep_orders_bounds_the_listing_not_stock_or_numbering():
