@@ -248,6 +248,44 @@ def row_embedded(sb: SandboxProc, work: Path, n: int) -> Row:
     )
 
 
+def median_time(fn: Callable[[], object], n: int) -> float:
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def row_decrypt() -> Row:
+    """The sandbox keeps its private key parsed: a regression to parsing it per request shows."""
+    from cryptography.hazmat.primitives import serialization
+    from jose import jwe
+    from reference_client import card_payload
+
+    from cart_cli.core.crypto import PublicKey, encrypt_card
+    from cart_cli.sandbox.state import KeyRing
+
+    ring = KeyRing()
+    token = encrypt_card(card_payload("test:visa"), PublicKey(ring.kid, ring.jwk))
+    pem = ring.private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    loaded = median_time(lambda: jwe.decrypt(token, ring.private_key), 50)
+
+    def per_request():
+        jwe.decrypt(token, serialization.load_pem_private_key(pem, password=None))
+
+    parsed = median_time(per_request, 10)
+    return Row(
+        "sandbox card decryption: PEM parsed per request vs key kept",
+        ">= 20x",
+        lambda r: r >= 20,
+        parsed / loaded,
+        detail=f"parsed per request {parsed * 1000:.1f} ms, key kept {loaded * 1000:.2f} ms",
+    )
+
+
 def batch(sb: SandboxProc, work: Path, name: str, repeat: int, concurrency: int) -> Ran:
     cmd = [CLI, "batch", ORDER, "--repeat", str(repeat), "--concurrency", str(concurrency)]
     cmd += ["-q", "--ledger", str(work / f"ledger-{name}.jsonl")]
@@ -399,6 +437,7 @@ def main() -> int:
             step("place")
             rows.append(row_place(sb, work, pairs))
             rows.append(row_embedded(sb, work, pairs))
+        rows.append(row_decrypt())
         step("batch concurrency")
         rows.append(row_concurrency(work, 40 if q else 200))
         with SandboxProc() as sb:
