@@ -286,6 +286,101 @@ def row_decrypt() -> Row:
     )
 
 
+# ---- batch reports (the JUnit rows) -------------------------------------------------------
+def orders_file(folder: str, skus: list[str]) -> Path:
+    """A multi-order file: one order of each sku, with the bench order's address and card."""
+    import yaml
+
+    with open(ORDER) as f:
+        order = yaml.safe_load(f)
+    defaults = {k: order[k] for k in ("merchant", "shipping_info", "card")}
+    orders = [{"items": [{"variant_id": s, "quantity": 1}]} for s in skus]
+    path = Path(folder) / "o.yaml"
+    path.write_text(yaml.safe_dump({"defaults": defaults, "orders": orders}))
+    return path
+
+
+def _synthetic_summary(n: int):
+    """A finished batch of n orders (placed, declined, unknown, not run), no network."""
+    from cart_cli.core import runner
+    from cart_cli.core.checkout import OrderResult
+    from cart_cli.core.errors import ApiError, OutcomeUnknown
+    from cart_cli.core.order import load_orders
+    from cart_cli.core.plan import Job
+
+    with tempfile.TemporaryDirectory() as d:
+        [(_, order)] = load_orders(orders_file(d, ["24-MB01"]))
+    outcomes = []
+    for i in range(n):
+        job = Job("o.yaml", "/x/o.yaml", i, 0, order, "0123456789abcdef", i)
+        kind = i % 4
+        if kind == 0:
+            order_doc = {"platform_order_number": f"{i:09d}", "cart_id": f"c{i}"}
+            r = OrderResult(order.merchant, True, order=order_doc, stage_ms={"submit": 3})
+            outcomes.append(runner.JobOutcome(job, runner.PLACED, r, seconds=0.4))
+        elif kind == 1:
+            err = ApiError("ErrorPaymentDeclined", "declined", request_id=f"r{i}")
+            r = OrderResult(order.merchant, False, error=err)
+            outcomes.append(runner.JobOutcome(job, runner.FAILED, r, seconds=0.2))
+        elif kind == 2:
+            err = OutcomeUnknown("the event stream broke off", request_id=f"r{i}")
+            r = OrderResult(order.merchant, False, error=err)
+            outcomes.append(runner.JobOutcome(job, runner.FAILED, r, seconds=0.3))
+        else:
+            outcomes.append(runner.JobOutcome(job, runner.NOT_RUN, note="interrupted"))
+    return runner.Summary(outcomes=outcomes, elapsed=12.5)
+
+
+def row_junit_write(n: int = 2000) -> Row:
+    from cart_cli.core.reports import write_junit
+
+    summary = _synthetic_summary(n)
+    with tempfile.TemporaryDirectory() as d:
+        seconds = median_time(lambda: write_junit(Path(d) / "junit.xml", summary), 3)
+    return Row(
+        f"JUnit report of {n:,} orders written",
+        "< 1 s",
+        lambda v: v < 1,
+        seconds,
+        unit=" s",
+        detail=f"{n:,} testcases in {seconds * 1000:.0f} ms (one pass, at the end)",
+    )
+
+
+def row_junit_batch(n: int = 100, rounds: int = 5) -> Row:
+    """Wall time of a batch (run, then its JUnit report) with and without --junit."""
+    from cart_cli.core import plan, runner
+    from cart_cli.core.client import Client, Endpoints
+    from cart_cli.core.reports import write_junit
+    from cart_cli.sandbox import Sandbox
+
+    skus = ["WS12-XS-Orange", "MH07-XS-Gray", "WJ06-S-Blue", "24-MB01", "24-WG085"]
+    with tempfile.TemporaryDirectory() as d, Sandbox() as sb:
+        f = orders_file(d, skus)
+        jobs = plan.plan(plan.collect([str(f)]), repeat=n // len(skus))
+        times: dict[bool, list[float]] = {True: [], False: []}
+        for k in range(rounds):  # alternating which goes first; the best of each counts
+            for junit in (False, True) if k % 2 else (True, False):
+                sb.reset()
+                client = Client(Endpoints(sb.url, sb.url, "bench"), pool_size=8)
+                t = time.perf_counter()
+                summary = runner.run(client, jobs, concurrency=8)
+                if junit:
+                    write_junit(Path(d) / "junit.xml", summary)
+                times[junit].append(time.perf_counter() - t)
+                client.close()
+                assert summary.count("placed") == len(jobs), summary.to_json()["problems"]
+    with_junit, without = min(times[True]), min(times[False])
+    return Row(
+        "batch with --junit vs without",
+        "<= 1.1x",
+        lambda r: r <= 1.1,
+        with_junit / without,
+        detail=f"{n} orders at concurrency 8: with --junit {with_junit:.2f} s, "
+        f"without {without:.2f} s (best of {rounds} alternating rounds)",
+    )
+
+
 def batch(sb: SandboxProc, work: Path, name: str, repeat: int, concurrency: int) -> Ran:
     cmd = [CLI, "batch", ORDER, "--repeat", str(repeat), "--concurrency", str(concurrency)]
     cmd += ["-q", "--ledger", str(work / f"ledger-{name}.jsonl")]
@@ -438,6 +533,9 @@ def main() -> int:
             rows.append(row_place(sb, work, pairs))
             rows.append(row_embedded(sb, work, pairs))
         rows.append(row_decrypt())
+        step("batch reports")
+        rows.append(row_junit_write())
+        rows.append(row_junit_batch(50 if q else 100, 3 if q else 5))
         step("batch concurrency")
         rows.append(row_concurrency(work, 40 if q else 200))
         with SandboxProc() as sb:
