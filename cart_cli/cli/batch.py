@@ -21,6 +21,7 @@ _SHORT = {
     "shipping-updated": "shipping",
     "order-placed": "placed",
 }
+TABLE_ROWS = 300  # past this many orders, placed ones are listed as plain lines
 
 
 class _PlainBatch:
@@ -228,6 +229,7 @@ def batch(
     book = ledgers.Ledger(ledger)
     err = env.stderr_console
     listeners = []
+    spool = reports.Spool()  # full results wait on disk for the reports, not in memory
     with (
         TwoStageStop(say=lambda text: err.print(text, markup=False)) as signals,
         c.open_client(env, target, pool_size=concurrency) as client,
@@ -255,14 +257,17 @@ def batch(
                 rate=rate,
                 stop=signals.stop,
                 abandon=signals.abandon,
-                listeners=listeners,
+                listeners=[*listeners, spool],  # the spool last: displays see it all
                 flow=how,
             )
         finally:
             for li in listeners:
                 li.close()
-        _write_reports(summary, jsonl, junit)
-        _report(env, summary, json_out, err, ledger)
+        try:
+            _write_reports(summary, jsonl, junit, spool)
+            _report(env, summary, json_out, err, ledger, spool)
+        finally:
+            spool.close()
     return int(summary.exit_code)
 
 
@@ -316,32 +321,74 @@ def _check_prior(prior, jobs, book, other_target_ok: bool, err) -> None:
         )
 
 
-def _write_reports(summary, jsonl: Path | None, junit: Path | None) -> None:
+def _write_reports(summary, jsonl: Path | None, junit: Path | None, spool) -> None:
     from cart_cli.core import reports
 
-    for path, write in ((jsonl, reports.write_jsonl), (junit, reports.write_junit)):
+    writers = (
+        (jsonl, lambda path: reports.write_jsonl(path, summary, spool)),
+        (junit, lambda path: reports.write_junit(path, summary)),
+    )
+    for path, write in writers:
         if path is None:
             continue
         try:
-            write(path, summary)
+            write(path)
         except OSError as e:
             summary.problems.append(f"cannot write {path}: {e.strerror or e}")
 
 
-def _report(env, summary, json_out: bool, err, ledger: Path) -> None:
+def _placed_lines(placed: list, order_total) -> str:
+    """Placed orders, one plain line each, in aligned columns: name, merchant, order number,
+    total, seconds."""
+    rows = [
+        (
+            o.job.name,
+            o.job.order.merchant,
+            o.order_number or "",
+            order_total(o.result.order) if o.result else "",
+            f"{o.seconds:.2f}",
+        )
+        for o in placed
+    ]
+    widths = [max((len(r[i]) for r in rows), default=0) for i in range(5)]
+    lines = [f"Placed ({len(rows)}): order, merchant, order number, total, seconds"]
+    for r in rows:
+        left = "  ".join(v.ljust(w) for v, w in zip(r[:3], widths[:3], strict=True))
+        right = "  ".join(v.rjust(w) for v, w in zip(r[3:], widths[3:], strict=True))
+        lines.append(f"{left}  {right}")
+    return "\n".join(lines) + "\n\n"
+
+
+def _report(env, summary, json_out: bool, err, ledger: Path, spool=None) -> None:
     from rich.table import Table
 
     from cart_cli.cli.ledger import say_how_to_resolve
     from cart_cli.cli.render import order_total
-    from cart_cli.core.runner import GROUP_NOT_PLACED, GROUP_PLACED, GROUP_UNKNOWN, NOT_RUN
+    from cart_cli.core.reports import write_summary_json
+    from cart_cli.core.runner import (
+        GROUP_NOT_PLACED,
+        GROUP_PLACED,
+        GROUP_UNKNOWN,
+        NOT_RUN,
+        PLACED,
+    )
 
     if json_out:
-        env.print_json(summary.to_json())
+        env.guard.json_done = True  # the run's one document, written piece by piece
+        write_summary_json(env.stdout, summary, spool)
+        env.stdout.flush()
     else:
+        shown = summary.outcomes
+        if len(shown) > TABLE_ROWS:
+            # A table lays out every cell (about 1 ms a row): placed orders get plain lines,
+            # everything else stays in the table below them, in full.
+            placed = [o for o in shown if o.status == PLACED]
+            env.stdout.write(_placed_lines(placed, order_total))
+            shown = [o for o in shown if o.status != PLACED]
         table = Table(title="Batch summary", title_justify="left")
         for col in ("Order", "Merchant", "Result", "Order number", "Total", "Seconds", "Error"):
             table.add_column(col, justify="right" if col in ("Total", "Seconds") else "left")
-        for o in summary.outcomes:
+        for o in shown:
             r = o.result
             table.add_row(
                 o.job.name,
@@ -352,7 +399,8 @@ def _report(env, summary, json_out: bool, err, ledger: Path) -> None:
                 f"{o.seconds:.2f}" if r else "",
                 (r.error.code if r and r.error else "") or o.note,
             )
-        env.print_result(table)
+        if shown:
+            env.print_result(table)
     placed, not_placed, unknown = (
         summary.group(g) for g in (GROUP_PLACED, GROUP_NOT_PLACED, GROUP_UNKNOWN)
     )

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+import threading
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from cart_cli.core.errors import Exit, UsageError
 from cart_cli.core.files import atomic_write
@@ -17,6 +21,7 @@ from cart_cli.core.runner import (
     SKIPPED,
     UNRESOLVED,
     JobOutcome,
+    Listener,
     Summary,
 )
 
@@ -64,12 +69,69 @@ def check_distinct(
                 )
 
 
-def write_jsonl(path: str | Path, summary: Summary) -> None:
-    """One ``cart-cli.order-result/1`` line per order, in input order."""
-    text = "".join(
-        json.dumps(o.to_json(), default=str, separators=(",", ":")) + "\n" for o in summary.outcomes
-    )
-    atomic_write(Path(path), text.encode(), mode=MODE)
+class Spool(Listener):
+    """Keeps batch memory flat: each finished order's full result (the whole order answer, some
+    14 KiB) goes to an unnamed temporary file (mode 0600, gone when closed or at exit) as the
+    order finishes, and the outcome keeps only what the summary and JUnit need. The JSON reports
+    read the full results back, in input order, when they are written.
+
+    A listener: called from worker threads, after the display has seen the order."""
+
+    KEEP = ("platform_order_number", "cart_id", "total")  # what the summary shows
+
+    def __init__(self) -> None:
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - lives until close()
+        self.lock = threading.Lock()
+
+    def finished(self, outcome: JobOutcome) -> None:
+        r = outcome.result
+        if r is None or not r.order:
+            return  # small already: serialized from memory at the end
+        line = _json_line(outcome)
+        with self.lock:
+            at = self.file.seek(0, os.SEEK_END)
+            self.file.write(line)
+            outcome.spooled = (at, len(line))
+        r.order = {k: r.order[k] for k in self.KEEP if k in r.order}
+
+    def json_line(self, outcome: JobOutcome) -> bytes:
+        """The outcome's full result as one JSON line (no newline)."""
+        if outcome.spooled is None:
+            return _json_line(outcome)
+        at, size = outcome.spooled
+        with self.lock:
+            self.file.seek(at)
+            return self.file.read(size)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _json_line(outcome: JobOutcome) -> bytes:
+    return json.dumps(outcome.to_json(), default=str, separators=(",", ":")).encode()
+
+
+def json_lines(summary: Summary, spool: Spool | None = None) -> Iterator[bytes]:
+    """Each order's full result, one JSON line each, in input order."""
+    for o in summary.outcomes:
+        yield spool.json_line(o) if spool else _json_line(o)
+
+
+def write_jsonl(path: str | Path, summary: Summary, spool: Spool | None = None) -> None:
+    """One ``cart-cli.order-result/1`` line per order, in input order, written as read."""
+    atomic_write(Path(path), (line + b"\n" for line in json_lines(summary, spool)), mode=MODE)
+
+
+def write_summary_json(out: TextIO, summary: Summary, spool: Spool | None = None) -> None:
+    """The batch-result document, written piece by piece: the counts, then the orders one line
+    each as they are read back. One valid JSON document, never whole in memory."""
+    head = json.dumps(summary.to_json(orders=False), indent=2, default=str)
+    out.write(head[: -len("\n}")] + ',\n  "orders": [')
+    sep = "\n    "
+    for line in json_lines(summary, spool):
+        out.write(sep + line.decode())
+        sep = ",\n    "
+    out.write("\n  ]\n}\n" if summary.outcomes else "]\n}\n")
 
 
 def classname(merchant: str) -> str:

@@ -54,6 +54,8 @@ class JobOutcome:
     request_id: str | None = None
     cart_id: str | None = None
     order_number: str | None = None  # placed now, or in an earlier run
+    # Where reports.Spool keeps this outcome's full JSON (offset, length), once it is there.
+    spooled: tuple[int, int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def group(self) -> str:
@@ -121,7 +123,9 @@ class Summary:
             return Exit.OK
         return min(codes, key=lambda c: SEVERITY.index(c) if c in SEVERITY else len(SEVERITY))
 
-    def to_json(self) -> dict:
+    def to_json(self, orders: bool = True) -> dict:
+        """The batch-result document; ``orders=False`` leaves out the per-order list (a
+        streaming writer appends it: reports.write_summary_json)."""
         groups = {g: self.group(g) for g in GROUPS}
         return {
             "schema": Schema.BATCH_RESULT,
@@ -144,7 +148,7 @@ class Summary:
             "abandoned": self.abandoned,
             "problems": self.problems,
             "elapsed_ms": int(self.elapsed * 1000),
-            "orders": [o.to_json() for o in self.outcomes],
+            **({"orders": [o.to_json() for o in self.outcomes]} if orders else {}),
         }
 
 
