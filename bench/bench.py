@@ -527,7 +527,7 @@ def main() -> int:
         work = Path(tmp)
         step("startup")
         rows.append(row_version(5 if q else 15))
-        rows.append(row_help(pairs))
+        rows.append(row_help(5 if q else 15))
         with SandboxProc() as sb:
             step("place")
             rows.append(row_place(sb, work, pairs))
