@@ -300,6 +300,15 @@ def orders_file(folder: str, skus: list[str]) -> Path:
     return path
 
 
+def _inputs():
+    """What orders are read with here: this process's environment and today."""
+    from datetime import date
+
+    from cart_cli.core.order import Inputs
+
+    return Inputs(os.environ, date.today())
+
+
 def _synthetic_summary(n: int):
     """A finished batch of n orders (placed, declined, unknown, not run), no network."""
     from cart_cli.core import runner
@@ -309,7 +318,7 @@ def _synthetic_summary(n: int):
     from cart_cli.core.plan import Job
 
     with tempfile.TemporaryDirectory() as d:
-        [(_, order)] = load_orders(orders_file(d, ["24-MB01"]))
+        [(_, order)] = load_orders(orders_file(d, ["24-MB01"]), inputs=_inputs())
     outcomes = []
     for i in range(n):
         job = Job("o.yaml", "/x/o.yaml", i, 0, order, "0123456789abcdef", i)
@@ -357,7 +366,7 @@ def row_junit_batch(n: int = 100, rounds: int = 5) -> Row:
     skus = ["WS12-XS-Orange", "MH07-XS-Gray", "WJ06-S-Blue", "24-MB01", "24-WG085"]
     with tempfile.TemporaryDirectory() as d, Sandbox() as sb:
         f = orders_file(d, skus)
-        jobs = plan.plan(plan.collect([str(f)]), repeat=n // len(skus))
+        jobs = plan.plan(plan.collect([str(f)], _inputs()), repeat=n // len(skus))
         times: dict[bool, list[float]] = {True: [], False: []}
         for k in range(rounds):  # alternating which goes first; the best of each counts
             for junit in (False, True) if k % 2 else (True, False):

@@ -13,7 +13,7 @@ from cart_cli.core.checkout import place_order
 from cart_cli.core.client import Client, Endpoints
 from cart_cli.core.errors import CartError
 from cart_cli.core.order import load_order
-from tests.helpers import write_order
+from tests.helpers import inputs, write_order
 
 
 class RecordingProxy(socketserver.ThreadingTCPServer):
@@ -70,7 +70,7 @@ def test_no_proxy_is_honoured(monkeypatch):
 
 
 def test_the_environment_is_not_read_per_request(cart_sandbox, tmp_path, monkeypatch):
-    order = load_order(write_order(tmp_path / "o.yaml"))
+    order = load_order(write_order(tmp_path / "o.yaml"), inputs=inputs())
     client = Client(Endpoints(cart_sandbox.url, cart_sandbox.url, "t"))
     reads = []
 
