@@ -39,7 +39,7 @@ format: $(STAMP)
 
 # httpie is the reference for the --help row: installed for the benchmark only.
 $(VENV)/.bench-installed: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,bench]'
 	touch $@
 
 bench: $(VENV)/.bench-installed
