@@ -436,11 +436,13 @@ def test_double_ctrl_c_with_sandbox_abandons_at_once_without_traceback(tmp_path)
     assert doc["groups"] == {"placed": 0, "not_placed": 9, "unknown": 3}
     assert [o["status"] for o in doc["orders"]] == ["interrupted"] * 3 + ["not_run"] * 9
     assert "may have been placed, check before retrying" in err and "o.yaml#2" in err
+    assert all(len(u["request_id"]) == 32 for u in doc["unknown"]) and "not known" not in err
     suite = ET.parse(tmp_path / "r.xml").getroot().find("testsuite")
     assert suite.get("tests") == "12" and suite.get("skipped") == "12"
     assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 12
     states = ledgers.read(ledger).by_state()
     assert len(states["unknown"]) == 3 and not states["placed"]
+    assert {r["request_id"] for r in states["unknown"]} == {u["request_id"] for u in doc["unknown"]}
 
 
 @pytest.mark.slow

@@ -19,7 +19,8 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -47,6 +48,21 @@ from cart_cli.wire import endpoints as ep
 from cart_cli.wire import names
 
 log = logging.getLogger("cart_cli.http")
+
+# Per thread: who wants to know the request id of an order call the moment it is made (a batch,
+# so that an order abandoned in flight can still be looked up by its request id).
+_order_watch = threading.local()
+
+
+@contextmanager
+def watch_order_requests(callback: Callable[[str], None]) -> Iterator[None]:
+    """Call ``callback(request_id)`` for each order call this thread sends, before it is sent."""
+    _order_watch.callback = callback
+    try:
+        yield
+    finally:
+        _order_watch.callback = None
+
 
 MAX_BODY = 8 << 20
 MAX_STREAM = 32 << 20
@@ -277,6 +293,8 @@ class Client:
         ``stream``: ask for server-sent events; ``long_read``: wait up to order_read_timeout."""
         rq = self._requests
         rid = uuid.uuid4().hex
+        if placing and (watch := getattr(_order_watch, "callback", None)):
+            watch(rid)
         headers = {names.H_REQUEST_ID: rid, **self.extra_headers}
         if stream:
             headers[names.H_ACCEPT] = names.SSE_MEDIA_TYPE

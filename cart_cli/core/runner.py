@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from cart_cli.core.checkout import KeyProvider, OrderResult, attempt
+from cart_cli.core.client import watch_order_requests
 from cart_cli.core.errors import (
     NOT_PLACED,
     SEVERITY,
@@ -185,6 +186,7 @@ class _Flight:
     recorded: bool = False  # its result line is in the ledger
     abandoned: bool = False
     cart_id: str | None = None
+    request_id: str | None = None  # of the order call, once it is being sent
     outcome: JobOutcome | None = None  # known, but maybe not yet in the summary
 
 
@@ -288,7 +290,9 @@ class _Run:
                 PLACED if result.ok else FAILED,
                 result,
                 seconds=time.monotonic() - flight.started,
-                request_id=result.request_id or (result.error and result.error.request_id),
+                request_id=result.request_id
+                or (result.error and result.error.request_id)
+                or flight.request_id,
                 cart_id=(result.order or {}).get("cart_id") or flight.cart_id,
                 order_number=(result.order or {}).get("platform_order_number"),
             )
@@ -321,15 +325,19 @@ class _Run:
                 flight.cart_id = ev.order.get("cart_id") or flight.cart_id
             self._tell("event", job, ev)
 
+        def sending(request_id: str) -> None:
+            flight.request_id = request_id
+
         try:
-            return attempt(
-                job.order,
-                self.client,
-                keys=self.keys,
-                sse=self.sse,
-                flow=self.flow,
-                on_event=on_event,
-            )
+            with watch_order_requests(sending):
+                return attempt(
+                    job.order,
+                    self.client,
+                    keys=self.keys,
+                    sse=self.sse,
+                    flow=self.flow,
+                    on_event=on_event,
+                )
         except Exception as e:  # a bug: still record it, and never as "not placed" if sent
             log.debug("internal error in %s", job.name, exc_info=True)
             err = CartError(
@@ -354,7 +362,9 @@ class _Run:
                     job,
                     LEDGER_PLACED if result.ok else (err.outcome if err else None) or NOT_PLACED,
                     order_number=order.get("platform_order_number"),
-                    request_id=result.request_id or (err.request_id if err else None),
+                    request_id=result.request_id
+                    or (err.request_id if err else None)
+                    or flight.request_id,
                     cart_id=order.get("cart_id") or flight.cart_id,
                     code=err.code if err else None,
                     exit_code=int(result.exit_code),
@@ -388,6 +398,7 @@ class _Run:
                         self.ledger.result(
                             job,
                             UNKNOWN,
+                            request_id=flight.request_id,
                             cart_id=flight.cart_id,
                             code=Interrupted.code,
                             exit_code=int(Exit.INTERRUPTED),
@@ -405,6 +416,7 @@ class _Run:
                 OrderResult(job.order.merchant, False, error=err),
                 note=err.message,
                 seconds=time.monotonic() - flight.started,
+                request_id=flight.request_id if sent else None,
                 cart_id=flight.cart_id,
             )
 
