@@ -1,4 +1,4 @@
-"""Ctrl-C and SIGTERM: what `batch` and `place` do with them.
+"""Ctrl-C and SIGTERM in `batch` (elsewhere they end the run at the boundary in main()).
 
 The handlers only set events or raise; messages are printed by a thread of their own, never from
 inside a signal handler (which may interrupt a half-done write to the same stream)."""
@@ -8,8 +8,6 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -61,23 +59,3 @@ class TwoStageStop:
             signal.signal(sig, handler)
         if self._announcer is not None:
             self._announcer.join(timeout=1)
-
-
-def _raise_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM ends a command the way Ctrl-C does (KeyboardInterrupt), so it gets the same
-    message, JSON document and exit code 130. SIGINT too, even where it was ignored at start
-    (a background job of a script)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    saved = {sig: signal.signal(sig, _raise_interrupt) for sig in SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, handler in saved.items():
-            signal.signal(sig, handler)

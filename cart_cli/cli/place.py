@@ -98,7 +98,6 @@ def place(
     target: c.Target,
 ) -> int:
     """Place one order and show its progress and receipt."""
-    from cart_cli.cli.interrupts import sigterm_as_interrupt
     from cart_cli.core.checkout import KeyProvider, OrderResult, place_order
     from cart_cli.core.checkout import dry_run as make_dry_run
     from cart_cli.core.events import Step
@@ -124,7 +123,7 @@ def place(
     order = load_order(order_file, overrides, inputs=env.order_inputs(prompt_card))
     merchant = order.merchant
     how = c.flow_choice(env, flow).of(order)
-    with sigterm_as_interrupt(), c.open_client(env, target) as client:
+    with c.open_client(env, target) as client:
         keys = KeyProvider(client)
         if dry_run:
             env.print_json(make_dry_run(order, keys, sse=not no_sse, flow=how))
