@@ -1,6 +1,6 @@
 """Ctrl-C and SIGTERM in `batch` (elsewhere they end the run at the boundary in main()).
 
-The handlers only set events or raise; messages are printed by a thread of their own, never from
+The handlers only set events; messages are printed by a thread of their own, never from
 inside a signal handler (which may interrupt a half-done write to the same stream)."""
 
 from __future__ import annotations
