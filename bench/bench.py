@@ -397,6 +397,53 @@ def batch(sb: SandboxProc, work: Path, name: str, repeat: int, concurrency: int)
     return ran
 
 
+def on_a_terminal(cmd: list[str], env: dict) -> float:
+    """Wall seconds of a command with a 100x30 pseudo-terminal as stdin, stdout and stderr (the
+    live display draws), reading everything it writes."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    start = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(cmd[0], cmd, {**env, "TERM": "xterm-256color"})
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    while True:
+        try:
+            if not os.read(fd, 65536):
+                break
+        except OSError:  # the child closed the terminal
+            break
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"bench: {' '.join(cmd)} on a terminal exited {status}")
+    return time.perf_counter() - start
+
+
+def row_display(sb: SandboxProc, work: Path, orders: int, rounds: int) -> Row:
+    """The live batch display's cost: the same batch on a terminal and piped, interleaved."""
+    ratios, tty, piped = [], [], []
+    for k in range(rounds):
+        cmd = [CLI, "batch", ORDER, "--repeat", str(orders), "--concurrency", "8"]
+        env = sb.env(str(work / f"cache-display-{k}"))
+        t = on_a_terminal([*cmd, "--ledger", str(work / f"ledger-tty-{k}.jsonl")], env)
+        p = run([*cmd, "--ledger", str(work / f"ledger-pipe-{k}.jsonl")], env).wall
+        tty.append(t)
+        piped.append(p)
+        ratios.append(t / p)
+    return Row(
+        f"batch {orders} on a terminal (live display) vs piped",
+        "<= 1.10x",
+        lambda r: r <= 1.10,
+        statistics.median(ratios),
+        detail=f"terminal {statistics.median(tty):.2f} s, piped {statistics.median(piped):.2f} s "
+        "(the display redraws 10 times a second, whatever the events)",
+    )
+
+
 def row_concurrency(work: Path, orders: int) -> Row:
     with SandboxProc("--latency", "0.05") as sb:
         batch(sb, work, "warm", 2, 2)
@@ -547,6 +594,9 @@ def main() -> int:
         rows.append(row_junit_batch(50 if q else 100, 3 if q else 5))
         step("batch concurrency")
         rows.append(row_concurrency(work, 40 if q else 200))
+        with SandboxProc() as sb:
+            step("batch display")
+            rows.append(row_display(sb, work, 100 if q else 300, 3 if q else 5))
         with SandboxProc() as sb:
             step("sandbox idle")
             blast(sb, 16, 16)  # one warm-up order per thread

@@ -92,9 +92,9 @@ def test_mixed_batch_reports_each_failure_in_summary_jsonl_and_junit(cart_sandbo
     table = r.stdout
     for name, result, error in [
         ("mixed.yaml#0", "placed", ""),
-        ("mixed.yaml#1", "failed", "ErrorPaymentDeclined"),
-        ("mixed.yaml#2", "failed", "ErrorProductNotFound"),
-        ("mixed.yaml#3", "failed", "ErrorStoreUnavailable"),
+        ("mixed.yaml#1", "not placed", "ErrorPaymentDeclined"),
+        ("mixed.yaml#2", "not placed", "ErrorProductNotFound"),
+        ("mixed.yaml#3", "not placed", "ErrorStoreUnavailable"),
     ]:
         row = next(line for line in table.splitlines() if f"/{name} " in line)
         assert result in row and error in row
@@ -407,7 +407,7 @@ def test_live_batch_display_on_a_terminal_shows_the_overall_bar_and_failures(tmp
     code, rest = pty_exit_code(pid, fd)
     text = (seen + rest).decode("utf-8", "replace")
     assert code == 4, text  # one product not found
-    assert "3/3" in text and "1 failed" in text and "/s" in text  # the overall bar at the end
+    assert "3/3" in text and "not placed  1" in text and "/s" in text  # the overall bar at the end
     assert "Batch summary" in text and "ErrorProductNotFound" in text
 
 

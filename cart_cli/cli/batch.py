@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -15,111 +13,7 @@ from cart_cli.core.defaults import LEDGER_DEFAULT
 RUN = "Running"
 REPORTS = "Reports and ledger"
 UNKNOWN_LISTED = 20  # on stderr; `cart-cli ledger` lists them all
-# Stage names (core.events.stage_of) as a batch line shows them.
-_SHORT = {
-    "creating-cart": "creating cart",
-    "shipping-updated": "shipping",
-    "order-placed": "placed",
-}
 TABLE_ROWS = 300  # past this many orders, placed ones are listed as plain lines
-
-
-class _PlainBatch:
-    """One plain line per finished order, on stderr."""
-
-    def __init__(self, console) -> None:
-        self.console = console
-
-    def started(self, job) -> None: ...
-    def event(self, job, ev) -> None: ...
-
-    def finished(self, o) -> None:
-        from cart_cli.cli.render import order_total
-
-        r = o.result
-        parts = [
-            o.status.upper() if o.status != "placed" else "placed",
-            o.job.name,
-            o.job.order.merchant,
-        ]
-        if r and r.ok:
-            parts += [str(r.order.get("platform_order_number")), order_total(r.order)]
-        elif r and r.error:
-            parts += [r.error.code]
-        if o.note:
-            parts.append(o.note)
-        parts.append(f"{o.seconds:.1f}s")
-        # One write per line: orders finish on several threads at once.
-        self.console.file.write("  ".join(parts) + "\n")
-        self.console.file.flush()
-
-    def close(self) -> None: ...
-
-
-class _LiveBatch:
-    """An overall bar (done/failed/total, orders/s, ETA) and a line per in-flight order."""
-
-    def __init__(self, console, total: int) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[extra]}"),
-            TimeRemainingColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-        )
-        self.start = time.monotonic()
-        self.done = self.failed = 0
-        self.overall = self.progress.add_task("orders", total=total, extra="")
-        self.lines: dict[str, int] = {}
-        self.lock = threading.Lock()
-        self.progress.start()
-
-    def started(self, job) -> None:
-        with self.lock:
-            self.lines[job.id] = self.progress.add_task(
-                f"  {job.name}", total=None, extra="starting"
-            )
-
-    def event(self, job, ev) -> None:
-        from cart_cli.core import events  # not at import time: it would slow --help
-
-        stage = events.stage_of(ev)
-        stage = f"item {ev.index}" if isinstance(ev, events.ItemAdded) else _SHORT.get(stage, stage)
-        with self.lock:
-            if stage and job.id in self.lines:
-                self.progress.update(self.lines[job.id], extra=stage)
-
-    def finished(self, o) -> None:
-        with self.lock:
-            task = self.lines.pop(o.job.id, None)
-            if task is not None:
-                self.progress.remove_task(task)
-            self.done += 1
-            self.failed += o.status in ("failed", "unresolved")
-            rate = self.done / max(time.monotonic() - self.start, 1e-6)
-            self.progress.update(
-                self.overall,
-                advance=1,
-                description=f"orders ([red]{self.failed} failed[/])",
-                extra=f"{rate:.1f}/s",
-            )
-
-    def close(self) -> None:
-        self.progress.stop()
 
 
 def batch(
@@ -209,7 +103,7 @@ def batch(
 ) -> int:
     """Place many orders concurrently, with a ledger, resume, shards and reports."""
     from cart_cli.cli.interrupts import TwoStageStop
-    from cart_cli.cli.render import is_live
+    from cart_cli.cli.render_batch import display_for
     from cart_cli.core import ledger as ledgers
     from cart_cli.core import plan as planning
     from cart_cli.core import reports, runner
@@ -243,7 +137,8 @@ def batch(
             prior = book.read()
             _check_prior(prior, jobs, book, resume_other_target, err)
         if not quiet:  # the display goes up last: nothing can fail after it now
-            display = _LiveBatch(err, len(jobs)) if is_live(err) else _PlainBatch(err)
+            # the same console as the messages (Ctrl-C's), so they go above the display
+            display = display_for(err, jobs, live=env.stderr_live)
             listeners.append(display)
         try:
             summary = runner.run(
@@ -360,10 +255,9 @@ def _placed_lines(placed: list, order_total) -> str:
 
 
 def _report(env, summary, json_out: bool, err, ledger: Path, spool=None) -> None:
-    from rich.table import Table
-
     from cart_cli.cli.ledger import say_how_to_resolve
     from cart_cli.cli.render import order_total
+    from cart_cli.cli.render_batch import summary_table
     from cart_cli.core.reports import write_summary_json
     from cart_cli.core.runner import (
         GROUP_NOT_PLACED,
@@ -385,22 +279,8 @@ def _report(env, summary, json_out: bool, err, ledger: Path, spool=None) -> None
             placed = [o for o in shown if o.status == PLACED]
             env.stdout.write(_placed_lines(placed, order_total))
             shown = [o for o in shown if o.status != PLACED]
-        table = Table(title="Batch summary", title_justify="left")
-        for col in ("Order", "Merchant", "Result", "Order number", "Total", "Seconds", "Error"):
-            table.add_column(col, justify="right" if col in ("Total", "Seconds") else "left")
-        for o in shown:
-            r = o.result
-            table.add_row(
-                o.job.name,
-                o.job.order.merchant,
-                o.status,
-                o.order_number or "",
-                order_total(r.order) if r and r.ok else "",
-                f"{o.seconds:.2f}" if r else "",
-                (r.error.code if r and r.error else "") or o.note,
-            )
         if shown:
-            env.print_result(table)
+            env.print_result(summary_table(shown))
     placed, not_placed, unknown = (
         summary.group(g) for g in (GROUP_PLACED, GROUP_NOT_PLACED, GROUP_UNKNOWN)
     )

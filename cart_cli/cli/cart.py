@@ -190,7 +190,8 @@ def checkout(
 ) -> int:
     """Place the order for the cart as it stands (complete-order), and show the receipt."""
     from cart_cli.cli.place import prompt_card
-    from cart_cli.cli.render import receipt
+    from cart_cli.cli.receipt import receipt
+    from cart_cli.cli.render import target_text
     from cart_cli.core.checkout import OrderResult, complete_cart
     from cart_cli.core.events import Step
     from cart_cli.core.order import SAME_AS_SHIPPING, load_address, load_card
@@ -236,7 +237,11 @@ def checkout(
     if json_out:
         env.print_json(OrderResult.of(merchant, placed).to_json())
     else:
-        env.print_result(receipt(placed.order, merchant))
+        ep = client.endpoints
+        where = target_text(ep.api_url, app_id=ep.app_id, sandbox=target.sandbox)
+        env.print_result(
+            receipt(placed.order, merchant, target=where, request_id=placed.request_id)
+        )
     return 0
 
 

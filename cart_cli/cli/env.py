@@ -182,6 +182,13 @@ class Environment:
     def no_color(self) -> bool:
         return bool(self.environ.get("NO_COLOR"))
 
+    @property
+    def stderr_live(self) -> bool:
+        """A live display can be drawn on stderr (a terminal, not TERM=dumb)."""
+        from cart_cli.cli.render import live_terminal
+
+        return live_terminal(self.stderr_isatty, self.environ)
+
     @cached_property
     def stderr_console(self):
         from cart_cli.cli.render import make_console
@@ -208,6 +215,14 @@ class Environment:
         self.stdout.flush()
 
     def print_result(self, renderable) -> None:
-        """A table on stdout."""
-        self.stdout_console.print(renderable)
+        """A table on stdout; piped, without the trailing spaces rich pads cells with."""
+        console = self.stdout_console
+        if self.stdout_isatty:
+            console.print(renderable)
+        else:
+            from cart_cli.cli.render import strip_trailing
+
+            with console.capture() as captured:
+                console.print(renderable)
+            self.stdout.write(strip_trailing(captured.get()))
         self.stdout.flush()

@@ -92,16 +92,27 @@ def place(
             rich_help_panel=c.OUTPUT,
         ),
     ] = False,
+    receipt_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--receipt",
+            metavar="FILE.svg|.html|.txt",
+            help="Also save the receipt to FILE, in the format its name ends with.",
+            rich_help_panel=c.OUTPUT,
+        ),
+    ] = None,
     quiet: c.QuietOpt = False,
     debug: c.DebugOpt = False,
     *,
     target: c.Target,
 ) -> int:
     """Place one order and show its progress and receipt."""
+    from cart_cli.cli.receipt import check_receipt_path, receipt, save_receipt
+    from cart_cli.cli.render import progress_for, target_text
     from cart_cli.core.checkout import KeyProvider, OrderResult, place_order
     from cart_cli.core.checkout import dry_run as make_dry_run
     from cart_cli.core.events import Step
-    from cart_cli.core.order import Overrides, load_order
+    from cart_cli.core.order import CART_FLOW, Overrides, load_order
 
     env = c.environment(ctx)
     guard = env.guard
@@ -120,6 +131,8 @@ def place(
         card=card,
         captcha_token=captcha_token,
     )
+    if receipt_file:
+        check_receipt_path(receipt_file)
     order = load_order(order_file, overrides, inputs=env.order_inputs(prompt_card))
     merchant = order.merchant
     how = c.flow_choice(env, flow).of(order)
@@ -128,12 +141,19 @@ def place(
         if dry_run:
             env.print_json(make_dry_run(order, keys, sse=not no_sse, flow=how))
             return 0
-        from cart_cli.cli.render import progress_for, receipt
-
-        console = env.stderr_console if env.stderr_isatty else None  # no rich for plain lines
-        with progress_for(
-            order.merchant, quiet=quiet, console=console, stream=env.stderr
-        ) as progress:
+        ep = client.endpoints
+        where = target_text(ep.api_url, app_id=ep.app_id, sandbox=target.sandbox)
+        staged = how == CART_FLOW or not no_sse  # the cart flow reports each of its calls
+        display = progress_for(
+            order.merchant,
+            quiet=quiet,
+            items=len(order.items),
+            sse=staged,
+            target=where,
+            console=env.stderr_console if env.stderr_live else None,
+            stream=env.stderr,
+        )
+        with display as progress:
 
             def on_event(ev) -> None:
                 if isinstance(ev, Step) and ev.submits:
@@ -143,10 +163,18 @@ def place(
             placed = place_order(
                 order, client, keys=keys, sse=not no_sse, flow=how, on_event=on_event
             )
+    shown = None
+    if receipt_file or not json_out:
+        shown = receipt(placed.order, order.merchant, target=where, request_id=placed.request_id)
     if json_out:
         env.print_json(OrderResult.of(order.merchant, placed).to_json())
     else:
-        env.print_result(receipt(placed.order, order.merchant))
+        env.print_result(shown)
+    if receipt_file:
+        try:
+            save_receipt(shown, receipt_file)
+        except OSError as e:  # the order is placed: say so, and that the file is missing
+            env.say_error(f"the order was placed, but --receipt {receipt_file}: {e.strerror}")
     return 0
 
 

@@ -1,17 +1,17 @@
-"""Renderers: progress (live rich display, plain lines, nothing) on stderr; receipt on stdout."""
+"""Renderers: progress (live display, plain lines, nothing) on stderr; results on stdout.
+
+rich is imported only by the code that draws (the live displays, tables, the receipt): a piped or
+--json run that prints plain lines never needs it."""
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from cart_cli.core import events as ev_
 from cart_cli.wire import names
 from cart_cli.wire.money import currency_of, fmt, to_cents
-
-if TYPE_CHECKING:  # rich loads only where something is drawn: not for --json or plain lines
-    from rich.console import Console
 
 PIPED_WIDTH = 200
 STEP_TEXT = {
@@ -20,16 +20,26 @@ STEP_TEXT = {
     ev_.ENCRYPT: "encrypting card",
     ev_.SUBMIT: "sending order",
 }
-STAGES = (
-    ("prepare", "Preparing (session, key, card)"),
+LOCAL_STEPS = (ev_.SESSION, ev_.KEY, ev_.ENCRYPT, ev_.SUBMIT)
+PREPARE, WAIT = "prepare", "wait"
+# The stages a person sees, in order. With SSE every one of them is announced by the server;
+# without it there is only the wait for the one answer.
+SSE_STAGES = (
+    (PREPARE, "Preparing"),
     (names.CREATING_CART, "Creating cart"),
     (names.ITEM_ADDED, "Adding items"),
     (names.SHIPPING_UPDATED, "Setting shipping"),
     (names.ORDER_PLACED, "Placing order"),
 )
+# Without SSE the one answer comes when everything is done: one stage for all of it.
+PLAIN_STAGES = ((PREPARE, "Preparing"), (WAIT, "Placing order"))
+PENDING, ACTIVE, DONE, FAILED = "pending", "active", "done", "failed"
 
 
-def make_console(file, is_terminal: bool, environ, *, piped_width: bool = False) -> Console:
+# ---- consoles ---
+
+
+def make_console(file, is_terminal: bool, environ, *, piped_width: bool = False):
     """A console on ``file``, reading NO_COLOR, TERM, COLUMNS from ``environ`` (not the process).
     ``piped_width``: a table piped elsewhere is not cut to 80 columns unless COLUMNS says so."""
     from rich.console import Console
@@ -47,72 +57,231 @@ def make_console(file, is_terminal: bool, environ, *, piped_width: bool = False)
     )
 
 
-def is_live(console: Console) -> bool:
+def is_live(console) -> bool:
     return console.is_terminal and not console.is_dumb_terminal
 
 
-class Progress:
-    """Base renderer: tracks stage state from core events; subclasses draw it."""
+def live_terminal(isatty: bool, environ) -> bool:
+    """Can a live display be drawn on this stream? A terminal that is not TERM=dumb/unknown (as
+    rich sees it), answered without importing rich: a piped run never needs it."""
+    return isatty and environ.get("TERM", "").lower() not in ("dumb", "unknown")
 
-    def __init__(self, merchant: str) -> None:
-        self.merchant = merchant
-        self.state = {key: "pending" for key, _ in STAGES}
-        self.detail = {key: "" for key, _ in STAGES}
-        self.started = {key: 0.0 for key, _ in STAGES}
-        self.ended = {key: 0.0 for key, _ in STAGES}
-        self.current: str | None = None
 
-    def _enter(self, key: str) -> None:
-        now = time.monotonic()
-        if self.current and self.current != key:
-            self.state[self.current] = "done"
-            self.ended[self.current] = now
-        if self.state[key] != "active":
-            self.started[key] = now
-        self.state[key] = "active"
-        self.current = key
+def clock_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "-:--"
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def one_under_another(*renderables):
+    """Renderables one under the other, each wrapped to the width: a one-column grid, because
+    a table wraps its cells even on a console that soft-wraps (whose plain Text would run past
+    the edge, and a live display that the terminal wraps miscounts its own lines)."""
+    from rich.table import Table
+
+    grid = Table.grid()
+    grid.add_column(overflow="fold")
+    for r in renderables:
+        grid.add_row(r)
+    return grid
+
+
+def target_text(
+    api_url: str | None, *, app_id: str = "", profile: str | None = None, sandbox: bool = False
+) -> str:
+    """Where the order goes, for a header and a receipt: the api host, and the profile or
+    "sandbox" when there is one, else the app id."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(api_url or "").netloc or (api_url or "?")
+    if sandbox:
+        return f"sandbox ({host})"
+    if profile:
+        return f"{host} (profile {profile})"
+    return f"{host} (app id {app_id})" if app_id else host
+
+
+# ---- progress of one order ---
+
+
+class Tracker:
+    """Where one order has got, from its events: the stages (pending, active, done, failed),
+    each one's detail and duration, and a step count for a bar whose total is known from the
+    start: the four local steps, then (with SSE) cart, one per item, shipping and placed.
+
+    An event says its stage is finished and the next one has begun: the cart is there once
+    `creating-cart` came, so an out-of-stock error that follows fails "Adding items"."""
+
+    def __init__(
+        self, items: int, *, sse: bool = True, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.items = max(items, 0)
+        self.sse = sse
+        self.clock = clock
+        self.stages = SSE_STAGES if sse else PLAIN_STAGES
+        self.keys = [k for k, _ in self.stages]
+        self.label = dict(self.stages)
+        self.state = dict.fromkeys(self.keys, PENDING)
+        self.detail = dict.fromkeys(self.keys, "")
+        self.started: dict[str, float] = {}
+        self.ended: dict[str, float] = {}
+        self.total = len(LOCAL_STEPS) + (3 + self.items if sse else 1)
+        self.completed = 0
+        self.begun = clock()
+        self.finished_at: float | None = None
+        self.ok: bool | None = None
+        self.how = ""
+        self.order_number = ""
+        self.error = ""
+
+    # -- reading events
 
     def __call__(self, ev: ev_.Event) -> None:
-        if isinstance(ev, ev_.Step) and ev.submits and self.current == names.ORDER_PLACED:
-            pass  # the cart flow: the cart is built, and complete-order leaves now
-        elif isinstance(ev, ev_.Step):
-            self._enter("prepare")
-            self.detail["prepare"] = STEP_TEXT.get(ev.name, ev.name)
+        n = len(LOCAL_STEPS)
+        if isinstance(ev, ev_.Step):
+            self._reach(PREPARE)
+            self.detail[PREPARE] = STEP_TEXT.get(ev.name, ev.name)
+            if ev.name in LOCAL_STEPS:
+                self._count(LOCAL_STEPS.index(ev.name) + 1)
             if ev.submits:
-                self._enter(names.CREATING_CART)
+                self._reach(self.keys[1])
         elif isinstance(ev, ev_.CreatingCart):
-            self._enter(names.CREATING_CART)
-            self.detail[names.CREATING_CART] = ev.domain or self.merchant
+            self._reach(names.ITEM_ADDED if self.items else names.SHIPPING_UPDATED)
+            self.detail[names.CREATING_CART] = ev.domain
+            if self.items:
+                self.detail[names.ITEM_ADDED] = f"0/{self.items}"
+            self._count(n + 1)
         elif isinstance(ev, ev_.ItemAdded):
-            self._enter(names.ITEM_ADDED)
-            total = f"/{ev.total}" if ev.total else ""
+            self._reach(names.ITEM_ADDED)
             line = (ev.cart.get("line_items") or [{}])[-1]
-            self.detail[names.ITEM_ADDED] = f"{ev.index}{total} {line.get('sku', '')}".strip()
-            if ev.total and ev.index >= ev.total:
-                self._enter(names.SHIPPING_UPDATED)  # all items in: shipping is under way
-        elif isinstance(ev, ev_.ShippingUpdated):
-            self._enter(names.SHIPPING_UPDATED)
-            method = ev.cart.get("shipping_method") or {}
-            price = to_cents(method.get("price"))
-            self.detail[names.SHIPPING_UPDATED] = (
-                f"{method.get('description', '')} {fmt(price, currency_of(method.get('price')))}"
-                if method
-                else ""
+            sku = (
+                (line.get("sku") or line.get("variant_id") or "") if isinstance(line, dict) else ""
             )
-            self._enter(names.ORDER_PLACED)
+            total = ev.total or self.items
+            self.detail[names.ITEM_ADDED] = f"{ev.index}/{total} {sku}".strip()
+            self._count(n + 1 + min(ev.index, self.items))
+            if ev.index >= total:
+                self._reach(names.SHIPPING_UPDATED)  # all items in: shipping is under way
+        elif isinstance(ev, ev_.ShippingUpdated):
+            self._reach(names.ORDER_PLACED)
+            method = ev.cart.get("shipping_method") or {}
+            if isinstance(method, dict) and method:
+                price = fmt(to_cents(method.get("price")), currency_of(method.get("price")))
+                self.detail[names.SHIPPING_UPDATED] = f"{method.get('description', '')} {price}"
+            self._count(n + 2 + self.items)
         elif isinstance(ev, ev_.OrderPlaced):
-            self._enter(names.ORDER_PLACED)
-            self.detail[names.ORDER_PLACED] = str(ev.order.get("platform_order_number", ""))
+            number = str(ev.order.get("platform_order_number", ""))
+            self.order_number = number
+            self.detail[self.keys[-1]] = number
             self.finish(True)
-        elif isinstance(ev, ev_.Garbled):
+
+    def _count(self, position: int) -> None:
+        self.completed = min(max(self.completed, position), self.total)
+
+    def _reach(self, key: str) -> None:
+        """``key`` is running now: every stage before it is done (it must have happened). Without
+        SSE, an event that still comes (the cart flow reports its calls) is all "Placing order"."""
+        if key not in self.keys:
+            key = self.keys[-1]
+        now = self.clock()
+        for k in self.keys[: self.keys.index(key)]:
+            if self.state[k] in (PENDING, ACTIVE):
+                self.started.setdefault(k, now)
+                self.ended[k] = now
+                self.state[k] = DONE
+        if self.state[key] == PENDING:
+            self.started[key] = now
+            self.state[key] = ACTIVE
+
+    def finish(self, ok: bool, error: str = "", how: str = "failed") -> None:
+        """The end: every stage done, or the running one failed (with ``error``); ``how`` a
+        failure ended: failed, unknown (the order may have been placed) or interrupted."""
+        if self.ok is not None:
+            return
+        now = self.clock()
+        self.ok, self.error, self.finished_at = ok, error, now
+        self.how = "placed" if ok else how
+        if ok:
+            self._reach(self.keys[-1])
+            self.state[self.keys[-1]] = DONE
+            self.ended[self.keys[-1]] = now
+            self.completed = self.total
+            return
+        running = self.current or next((k for k in self.keys if self.state[k] == PENDING), None)
+        if running:
+            self.started.setdefault(running, now)
+            self.ended[running] = now
+            self.state[running] = FAILED
+            if error:
+                self.detail[running] = error
+
+    # -- reading the state
+
+    @property
+    def current(self) -> str | None:
+        return next((k for k in self.keys if self.state[k] == ACTIVE), None)
+
+    @property
+    def failed_stage(self) -> str | None:
+        return next((k for k in self.keys if self.state[k] == FAILED), None)
+
+    def seconds(self, key: str) -> float | None:
+        if key not in self.started:
+            return None
+        return self.ended.get(key, self.clock()) - self.started[key]
+
+    def elapsed(self) -> float:
+        return (self.finished_at or self.clock()) - self.begun
+
+    def stage_text(self) -> str:
+        """The running stage in a few words, for one line (batch)."""
+        key = self.current or self.failed_stage or self.keys[-1]
+        if key == PREPARE and self.detail[key]:
+            return f"{self.label[key]} ({self.detail[key]})"
+        detail = self.detail[key] if key == names.ITEM_ADDED else ""
+        return f"{self.label[key]} {detail}".strip()
+
+
+def how_it_ended(exc: BaseException | None) -> str:
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return "unknown" if getattr(exc, "outcome", None) == "unknown" else "failed"
+
+
+def error_text(exc: BaseException | None) -> str:
+    if exc is None:
+        return ""
+    code = getattr(exc, "code", None)
+    if code:
+        return str(code)
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted"
+    return type(exc).__name__
+
+
+class Progress:
+    """Base renderer: a Tracker fed with core events; subclasses draw it."""
+
+    def __init__(
+        self,
+        merchant: str,
+        *,
+        items: int = 0,
+        sse: bool = True,
+        target: str = "",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.merchant = merchant
+        self.target = target
+        self.tracker = Tracker(items, sse=sse, clock=clock)
+
+    def __call__(self, ev: ev_.Event) -> None:
+        self.tracker(ev)
+        if isinstance(ev, ev_.Garbled):
             self.warn(f"skipped an unreadable {ev.event} event ({ev.reason})")
         self.draw(ev)
-
-    def finish(self, ok: bool) -> None:
-        if self.current:
-            self.state[self.current] = "done" if ok else "failed"
-            self.ended[self.current] = time.monotonic()
-            self.current = None
 
     def draw(self, ev) -> None:
         pass
@@ -123,9 +292,8 @@ class Progress:
     def __enter__(self):
         return self
 
-    def __exit__(self, exc_type, *rest) -> None:
-        if self.current:
-            self.finish(exc_type is None)
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.tracker.finish(exc_type is None, error_text(exc), how_it_ended(exc))
         self.close()
 
     def close(self) -> None:
@@ -139,183 +307,54 @@ class Quiet(Progress):
 class PlainLines(Progress):
     """One plain line per stage on stderr: for logs and CI, no colour, no redraws."""
 
-    def __init__(self, merchant: str, stream=None) -> None:
-        super().__init__(merchant)
+    def __init__(self, merchant: str, stream=None, **kw) -> None:
+        super().__init__(merchant, **kw)
         self.stream = stream or sys.stderr
 
     def _line(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
 
     def draw(self, ev: ev_.Event) -> None:
+        t = self.tracker
         if isinstance(ev, ev_.Step) and ev.submits:
             self._line(f"sending order to {self.merchant}")
         elif isinstance(ev, ev_.CreatingCart):
-            self._line(f"creating cart on {self.detail[names.CREATING_CART]}")
+            self._line(f"creating cart on {t.detail[names.CREATING_CART] or self.merchant}")
         elif isinstance(ev, ev_.ItemAdded):
-            self._line(f"item added {self.detail[names.ITEM_ADDED]}")
+            self._line(f"item added {t.detail[names.ITEM_ADDED]}")
         elif isinstance(ev, ev_.ShippingUpdated):
-            self._line(f"shipping set: {self.detail[names.SHIPPING_UPDATED]}".rstrip(": "))
+            self._line(f"shipping set: {t.detail[names.SHIPPING_UPDATED]}".rstrip(": "))
         elif isinstance(ev, ev_.OrderPlaced):
-            self._line(f"order placed: {self.detail[names.ORDER_PLACED]}")
+            self._line(f"order placed: {t.order_number}")
 
     def warn(self, message: str) -> None:
         self._line(f"warning: {message}")
 
 
-class LiveDisplay(Progress):
-    """The four stages with a spinner and elapsed time, redrawn in place (terminals only)."""
-
-    def __init__(self, merchant: str, console: Console) -> None:
-        super().__init__(merchant)
-        from rich.live import Live
-
-        self.console = console
-        self.live = Live(
-            console=console, refresh_per_second=12, transient=False, get_renderable=self.render
-        )
-        self.live.start()
-
-    def render(self):
-        from rich.console import Group
-        from rich.spinner import Spinner
-        from rich.table import Table
-        from rich.text import Text
-
-        table = Table.grid(padding=(0, 1))
-        table.add_column(width=2)
-        table.add_column()
-        table.add_column(style="dim")
-        table.add_column(justify="right", style="dim")
-        now = time.monotonic()
-        for key, label in STAGES:
-            state = self.state[key]
-            mark = {
-                "pending": Text("·", style="dim"),
-                "done": Text("✓", style="green"),
-                "failed": Text("✗", style="red"),
-            }.get(state)
-            icon = Spinner("dots", style="cyan") if state == "active" else mark
-            elapsed = ""
-            if state != "pending":
-                end = self.ended[key] if state != "active" else now
-                elapsed = f"{end - self.started[key]:.1f}s"
-            style = "bold" if state == "active" else ("dim" if state == "pending" else "")
-            table.add_row(icon, Text(label, style=style), self.detail[key], elapsed)
-        return Group(Text(f"Placing order on {self.merchant}", style="bold"), table)
-
-    def warn(self, message: str) -> None:
-        self.console.print(f"[yellow]warning:[/] {message}")
-
-    def close(self) -> None:
-        self.live.refresh()
-        self.live.stop()
-
-
-def progress_for(merchant: str, *, quiet: bool, console: Console | None, stream=None) -> Progress:
-    """``console`` None: stderr is no terminal, so plain lines on ``stream`` (no rich loaded)."""
+def progress_for(
+    merchant: str,
+    *,
+    quiet: bool,
+    items: int = 0,
+    sse: bool = True,
+    target: str = "",
+    console=None,
+    stream=None,
+) -> Progress:
+    """The live display on ``console`` when it is a live terminal; else plain lines on
+    ``stream`` (a console is made only for a terminal: a piped run needs no rich)."""
+    kw = dict(items=items, sse=sse, target=target)
     if quiet:
-        return Quiet(merchant)
-    if console is None:
-        return PlainLines(merchant, stream)
-    if is_live(console):
-        return LiveDisplay(merchant, console)
-    return PlainLines(merchant, console.file)
+        return Quiet(merchant, **kw)
+    if console is not None and is_live(console):
+        from cart_cli.cli.render_live import LiveDisplay
+
+        return LiveDisplay(merchant, console, **kw)
+    return PlainLines(merchant, stream or (console.file if console is not None else None), **kw)
 
 
-# ---- the receipt ---
-
-
-def _one_line_address(a: dict) -> str:
-    name = " ".join(x for x in (a.get("first_name"), a.get("last_name")) if x)
-    parts = [
-        name,
-        a.get("company"),
-        a.get("address1"),
-        a.get("address2"),
-        a.get("city"),
-        " ".join(
-            x
-            for x in (a.get("state_or_province") or a.get("state_name"), a.get("postal_code"))
-            if x
-        ),
-        a.get("country"),
-    ]
-    return ", ".join(str(p) for p in parts if p)
-
-
-def _payment(pay: dict) -> str | None:
-    """'Visa ending 1111, Ada Lovelace': real answers may lack payment_type and add the holder."""
-    if not pay:
-        return None
-    text = f"{pay.get('card_type') or 'Card'} ending {pay.get('last_four') or '????'}"
-    holder = pay.get("card_holder_name")
-    return f"{text}, {holder}" if holder else text
-
-
-def receipt(order: dict, merchant: str):
-    """A rich renderable of the order: items table, totals, and the order's facts."""
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
-    cur = currency_of(order.get("total"))
-    items = Table(title=f"Order {order.get('platform_order_number', '?')}", title_justify="left")
-    items.add_column("Item")
-    items.add_column("SKU")
-    items.add_column("Qty", justify="right")
-    items.add_column("Unit price", justify="right")
-    items.add_column("Line total", justify="right")
-    for line in order.get("line_items") or []:
-        qty = line.get("quantity") if isinstance(line.get("quantity"), int) else 0
-        unit = to_cents(line.get("price"))
-        total = to_cents(line.get("line_price"))
-        if total is None and unit is not None:
-            total = unit * qty
-        items.add_row(
-            str(line.get("description", "")),
-            str(line.get("sku", "")),
-            str(qty),
-            fmt(unit, cur),
-            fmt(total, cur),
-        )
-    items.add_section()
-    for label, key in (
-        ("Subtotal", "sub_total"),
-        ("Shipping", "shipping_total"),
-        ("Tax", "tax"),
-        ("Discount", "cart_discount"),
-    ):
-        items.add_row(label, "", "", "", fmt(to_cents(order.get(key)), cur))
-    items.add_row(
-        Text("Total", style="bold"),
-        "",
-        "",
-        "",
-        Text(fmt(to_cents(order.get("total")), cur), style="bold"),
-    )
-
-    facts = Table.grid(padding=(0, 2))
-    facts.add_column(style="bold")
-    facts.add_column()
-    pay = order.get("payment_summary") or {}
-    shop = order.get("shop_id") or merchant
-    rows = [
-        ("Order number", order.get("platform_order_number")),
-        ("Cart id", order.get("cart_id")),
-        (
-            "Merchant",
-            f"{order.get('display_name', shop)} ({shop}, {order.get('platform_id', '?')})",
-        ),
-        ("Submitted at", order.get("submitted_at")),
-        ("Payment", _payment(pay)),
-        ("Ship to", _one_line_address(order.get("shipping_info") or {}) or None),
-        ("Shipping", (order.get("shipping_method") or {}).get("description")),
-        ("Thank-you page", (order.get("urls") or {}).get("thank_you_page")),
-    ]
-    for label, value in rows:
-        if value:
-            facts.add_row(label, str(value))
-    return Group(items, facts)
+def strip_trailing(text: str) -> str:
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())
 
 
 def order_total(order: dict) -> str:
@@ -330,6 +369,8 @@ def cart_view(cart: dict, merchant: str):
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
+
+    from cart_cli.cli.receipt import one_line_address
 
     cur = currency_of(cart.get("total"))
     shop = cart.get("display_name") or cart.get("shop_id") or merchant
@@ -378,6 +419,6 @@ def cart_view(cart: dict, merchant: str):
                 fmt(to_cents(price), cur),
             )
         parts.append(methods)
-        parts.append(Text(f"Ship to: {_one_line_address(cart['shipping_info'])}"))
+        parts.append(Text(f"Ship to: {one_line_address(cart['shipping_info'])}"))
     parts.append(Text(f"Cart id: {cart.get('cart_id', '?')}"))
     return Group(*parts)

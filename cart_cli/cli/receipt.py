@@ -1,0 +1,271 @@
+"""The receipt of a placed order: what was bought, what it cost, where it went.
+
+Nothing in it is ever cut: order numbers, SKUs, money and URLs wrap (or the layout stacks on a
+narrow terminal) instead. Money is read with wire.money (integer cents), never float arithmetic,
+and a real answer may leave things out (money with only currency and value, a payment summary
+without payment_type): what is missing is left out, not guessed."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from cart_cli.cli.render import one_under_another, strip_trailing
+from cart_cli.core.errors import UsageError
+from cart_cli.wire.money import currency_of, fmt, to_cents
+
+FORMATS = (".svg", ".html", ".htm", ".txt")
+SAVE_WIDTH = 100
+TOTALS = (
+    ("Subtotal", "sub_total"),
+    ("Shipping", "shipping_total"),
+    ("Tax", "tax"),
+    ("Discount", "cart_discount"),
+)
+COLUMNS = ("SKU", "Qty", "Each", "Amount")  # after "Item"; short names: the table fits 60 columns
+# Below this the items table would squeeze its columns: one item per little block instead.
+TABLE_MIN_ITEM = 12
+FACT_LABEL = len("Thank-you page")
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def one_line_address(a: dict) -> str:
+    if not isinstance(a, dict):
+        return ""
+    name = " ".join(_text(x) for x in (a.get("first_name"), a.get("last_name")) if x)
+    parts = [
+        name,
+        a.get("company"),
+        a.get("address1"),
+        a.get("address2"),
+        a.get("city"),
+        " ".join(
+            _text(x)
+            for x in (a.get("state_or_province") or a.get("state_name"), a.get("postal_code"))
+            if x
+        ),
+        a.get("country"),
+    ]
+    return ", ".join(_text(p).strip() for p in parts if p and _text(p).strip())
+
+
+def payment_text(pay: dict) -> str | None:
+    if not isinstance(pay, dict) or not pay:
+        return None
+    card = pay.get("card_type") or pay.get("payment_type") or "Card"
+    text = f"{card} ending {pay['last_four']}" if pay.get("last_four") else str(card)
+    if pay.get("card_holder_name"):  # real answers carry it
+        text += f", {pay['card_holder_name']}"
+    month, year = pay.get("month"), pay.get("year")
+    if month and year:
+        text += f", expires {_text(month).zfill(2)}/{year}"
+    return text
+
+
+class Lines:
+    """The order's lines with their money already formatted (cents inside)."""
+
+    def __init__(self, order: dict) -> None:
+        self.currency = currency_of(order.get("total"))
+        self.rows = []
+        for line in order.get("line_items") or []:
+            if not isinstance(line, dict):
+                continue
+            qty = line.get("quantity")
+            qty = qty if isinstance(qty, int) and not isinstance(qty, bool) else 0
+            unit = to_cents(line.get("price"))
+            total = to_cents(line.get("line_price"))
+            if total is None and unit is not None:
+                total = unit * qty
+            self.rows.append(
+                (
+                    _text(line.get("description") or line.get("sku")),
+                    _text(line.get("sku") or line.get("variant_id")),
+                    str(qty),
+                    fmt(unit, self.currency),
+                    fmt(total, self.currency),
+                )
+            )
+        self.totals = [
+            (label, fmt(to_cents(order.get(key)), currency_of(order.get(key), self.currency)))
+            for label, key in TOTALS
+            if order.get(key) is not None
+        ]
+        self.total = fmt(to_cents(order.get("total")), self.currency)
+
+    def table_width(self) -> int:
+        """Columns a bordered table needs to show every SKU and amount whole."""
+        from rich.cells import cell_len
+
+        widths = [TABLE_MIN_ITEM, *(len(name) for name in COLUMNS)]
+        for row in self.rows:
+            for i in range(1, 5):
+                widths[i] = max(widths[i], cell_len(row[i]))
+        money = max([cell_len(m) for _, m in self.totals] + [cell_len(self.total), 0])
+        widths[4] = max(widths[4], money)
+        return sum(widths) + 3 * len(widths) + 1
+
+
+def receipt(order: dict, merchant: str, *, target: str = "", request_id: str | None = None):
+    """A rich renderable: a table on a wide console, stacked blocks on a narrow one."""
+    from rich.measure import Measurement
+
+    lines = Lines(order)
+    facts = _facts(order, merchant, target, request_id)
+
+    class Receipt:
+        def __rich_console__(self, console, options):
+            narrow = options.max_width < lines.table_width()
+            items = _stacked(lines) if narrow else _table(lines)
+            # an address wraps at its spaces; an id or a URL would be broken: give it room
+            longest = max((len(word) for _, value in facts for word in value.split()), default=0)
+            stacked = options.max_width < FACT_LABEL + 2 + longest
+            yield one_under_another(_title(order), items, _fact_table(facts, stacked=stacked))
+
+        def __rich_measure__(self, console, options):
+            return Measurement(1, options.max_width)
+
+    return Receipt()
+
+
+def _title(order: dict):
+    from rich.text import Text
+
+    return Text.assemble(
+        ("Order ", "bold"), (_text(order.get("platform_order_number") or "?"), "bold")
+    )
+
+
+def _table(lines: Lines):
+    from rich.table import Table
+    from rich.text import Text
+
+    items = Table()
+    items.add_column("Item", overflow="fold", min_width=TABLE_MIN_ITEM)
+    items.add_column("SKU", no_wrap=True)
+    for name in COLUMNS[1:]:
+        items.add_column(name, justify="right", no_wrap=True)
+    for row in lines.rows:
+        items.add_row(*row)
+    items.add_section()
+    for label, money in lines.totals:
+        items.add_row(label, "", "", "", money)
+    items.add_row(Text("Total", style="bold"), "", "", "", Text(lines.total, style="bold"))
+    return items
+
+
+def _stacked(lines: Lines):
+    """One block per item: its name, then its SKU, then quantity, unit price and line total."""
+    from rich.rule import Rule
+    from rich.table import Table
+    from rich.text import Text
+
+    blocks = [Rule(style="dim")]
+    for name, sku, qty, unit, total in lines.rows:
+        blocks.append(Text(name, style="bold", overflow="fold"))
+        blocks.append(Text.assemble(("  SKU ", "dim"), sku, overflow="fold"))
+        row = Table.grid(expand=True)
+        row.add_column(overflow="fold")
+        row.add_column(justify="right", no_wrap=True)
+        row.add_row(f"  {qty} × {unit}", total)
+        blocks.append(row)
+    blocks.append(Rule(style="dim"))
+    sums = Table.grid(expand=True)
+    sums.add_column()
+    sums.add_column(justify="right", no_wrap=True)
+    for label, money in lines.totals:
+        sums.add_row(label, money)
+    sums.add_row(Text("Total", style="bold"), Text(lines.total, style="bold"))
+    blocks.append(sums)
+    return one_under_another(*blocks)
+
+
+def _facts(order: dict, merchant: str, target: str, request_id: str | None) -> list:
+    shop = order.get("shop_id") or merchant
+    name = order.get("display_name")
+    platform = order.get("platform_id")
+    where = ", ".join(_text(x) for x in (shop, platform) if x)
+    method = order.get("shipping_method") or {}
+    method = method if isinstance(method, dict) else {}
+    shipping = _text(method.get("description"))
+    if method.get("price") is not None:
+        price = method["price"]
+        shipping = f"{shipping} ({fmt(to_cents(price), currency_of(price))})".strip()
+    ship_to = one_line_address(order.get("shipping_info") or {})
+    bill_to = one_line_address(order.get("billing_info") or {})
+    rows = [
+        ("Order number", order.get("platform_order_number")),
+        ("Cart id", order.get("cart_id")),
+        ("Merchant", f"{name} ({where})" if name and where else (name or where)),
+        ("Submitted at", order.get("submitted_at")),
+        ("Payment", payment_text(order.get("payment_summary") or {})),
+        ("Ship to", ship_to),
+        ("Bill to", bill_to if bill_to and bill_to != ship_to else None),
+        ("Shipping", shipping),
+        ("Sent to", target),
+        ("Request id", request_id),
+        ("Thank-you page", (order.get("urls") or {}).get("thank_you_page")),
+    ]
+    return [(label, _text(value)) for label, value in rows if value]
+
+
+def _fact_table(facts: list, *, stacked: bool):
+    from rich.padding import Padding
+    from rich.table import Table
+    from rich.text import Text
+
+    if stacked:  # label above value: a long URL keeps the whole width
+        return one_under_another(
+            *(
+                part
+                for label, value in facts
+                for part in (
+                    Text(label, style="bold"),
+                    Padding(Text(value, overflow="fold"), (0, 0, 0, 2)),
+                )
+            )
+        )
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for label, value in facts:
+        grid.add_row(label, value)
+    return grid
+
+
+# ---- saving it ---
+
+
+def check_receipt_path(path: Path) -> None:
+    """Before any order is sent: a format we can write, in a folder that exists."""
+    if path.suffix.lower() not in FORMATS:
+        raise UsageError(
+            f"--receipt {path}: the file name must end in {', '.join(FORMATS)} "
+            "(the format follows the name)"
+        )
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"--receipt {path}: no folder {folder}")
+    if path.is_dir():
+        raise UsageError(f"--receipt {path}: is a folder")
+
+
+def save_receipt(renderable, path: Path, *, width: int = SAVE_WIDTH) -> None:
+    """The receipt as SVG, HTML or plain text (by the file name), drawn at a fixed width."""
+    from rich.console import Console
+
+    console = Console(
+        record=True, file=io.StringIO(), width=width, color_system="truecolor", highlight=False
+    )
+    console.print(renderable)
+    suffix = path.suffix.lower()
+    if suffix == ".svg":
+        doc = console.export_svg(title=f"cart-cli receipt: {path.stem}")
+    elif suffix in (".html", ".htm"):
+        doc = console.export_html()
+    else:
+        doc = strip_trailing(console.export_text())
+    path.write_text(doc, encoding="utf-8")
