@@ -54,6 +54,15 @@ def save(console, name: str, title: str) -> None:
     print(f"wrote {(OUT / name).relative_to(ROOT)}")
 
 
+def inputs():
+    """What an order file may read (${VARS}, today): this process's."""
+    import datetime
+
+    from cart_cli.core.order import Inputs
+
+    return Inputs(os.environ, datetime.date.today())
+
+
 def wait_for(condition, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -70,7 +79,7 @@ def place(sandbox) -> None:
     from cart_cli.core.client import Client, Endpoints
     from cart_cli.core.order import load_order
 
-    order = load_order(ROOT / "sample_orders" / "three-items.yaml")
+    order = load_order(ROOT / "sample_orders" / "three-items.yaml", inputs=inputs())
     client = Client(Endpoints(sandbox.url, sandbox.url, "sandbox"))
     where = target_text(sandbox.url, sandbox=True)
     display = LiveDisplay(
@@ -108,7 +117,7 @@ def batch(sandbox, folder: Path) -> None:
 
     f = folder / "orders.yaml"
     f.write_text(BATCH)
-    jobs = core.plan(core.collect([f.name]), repeat=4)
+    jobs = core.plan(core.collect([f.name], inputs()), repeat=4)
     client = Client(Endpoints(sandbox.url, sandbox.url, "sandbox"), pool_size=4)
     console = recording()
     console.height = 16

@@ -52,6 +52,7 @@ ADDRESS = {
     "postal_code": "98101",
 }
 ANSI = re.compile(r"\x1b\[")
+ANSI_SEQUENCE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # a whole one, to strip
 CVV_LEAK = re.compile(rf"""["']{SECRET_CVV}["']|(?i:cvv|verification_value)\W{{0,8}}{SECRET_CVV}""")
 
 

@@ -23,7 +23,7 @@ from cart_cli.core.events import (
     ShippingUpdated,
     Step,
 )
-from tests.helpers import ADDRESS, ANSI, SAMPLES
+from tests.helpers import ADDRESS, ANSI, ANSI_SEQUENCE, SAMPLES
 
 WIDTHS = (40, 60, 120)
 SKUS = ["WS12-XS-Orange", "MH07-XS-Gray", "24-WG085-Extra-Long-Variant"]
@@ -589,7 +589,7 @@ def test_place_on_a_terminal_draws_the_bar_to_100_percent_then_the_receipt():
         {"TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"},
     )
     assert code == 0, text
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    text = ANSI_SEQUENCE.sub("", text)
     assert "Placing order on staging.luma.gift" in text
     bar_done = text.rindex("10/10 100%")
     summary = text.index("✓ Order 000000001 placed on staging.luma.gift")
@@ -628,7 +628,7 @@ def test_batch_on_a_terminal_ends_with_a_full_bar_then_the_summary(tmp_path):
         {"TERM": "xterm-256color"},
     )
     assert code == 0, text
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    text = ANSI_SEQUENCE.sub("", text)
     finished = re.findall(r"✓ \S*o\.yaml#0(?:@\d)?\s+\d{9}\s+\$[\d.]+", text)
     assert len(finished) == 3  # each finished order once, as one line
     assert text.index("3/3 100%") < text.index("Batch summary")

@@ -95,7 +95,10 @@ def target_text(
     "sandbox" when there is one, else the app id."""
     from urllib.parse import urlsplit
 
-    host = urlsplit(api_url or "").netloc or (api_url or "?")
+    url = urlsplit(api_url or "")
+    host = url.hostname or "?"  # never the user:password a URL may carry
+    if url.port:
+        host = f"{host}:{url.port}"
     if sandbox:
         return f"sandbox ({host})"
     if profile:
