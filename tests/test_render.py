@@ -550,17 +550,14 @@ def test_live_batch_shows_only_as_many_orders_as_the_terminal_has_room_for(tmp_p
 @pytest.mark.parametrize("width", WIDTHS)
 def test_batch_summary_cuts_nothing(tmp_path, width):
     from cart_cli.cli.render_batch import summary_table
-    from cart_cli.core.batch import Summary
 
     js = jobs(tmp_path, 3)
-    s = Summary(
-        outcomes=[
-            outcome(js[0], "placed", number="000000001234567"),
-            outcome(js[1], "failed", ApiError("ErrorNotEnoughStock", "x", request_id="a" * 32)),
-            outcome(js[2], "failed", OutcomeUnknown("broke off", request_id="b" * 32)),
-        ]
-    )
-    text = screen(summary_table(s), width)
+    outcomes = [
+        outcome(js[0], "placed", number="000000001234567"),
+        outcome(js[1], "failed", ApiError("ErrorNotEnoughStock", "x", request_id="a" * 32)),
+        outcome(js[2], "failed", OutcomeUnknown("broke off", request_id="b" * 32)),
+    ]
+    text = screen(summary_table(outcomes), width)
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= width and "…" not in text
     for token in ("000000001234567", "$44.00", "orders.yaml#0", "ErrorNotEnoughStock"):
