@@ -83,3 +83,31 @@ def test_key_rotation_resends_only_when_refused_before_any_work(tmp_path):
     with pytest.raises(ApiError):
         place_order(order, other)
     assert other.sent == 1 and other.keys == 1
+
+
+def test_a_new_device_while_the_cart_is_built_places_nothing(cart_sandbox, tmp_path):
+    """The cart belongs to the device: if the session is replaced by a new one (a refused
+    renewal starts a new device) after some items went into the old device's cart, completing
+    the new device's cart would place a different order than asked. Nothing may be placed."""
+    import pytest
+
+    from cart_cli.core.errors import CartError
+    from cart_cli.core.events import ItemAdded
+    from tests.helpers import sandbox_orders
+
+    items = [
+        {"variant_id": "MH07-XS-Gray", "quantity": 1},
+        {"variant_id": "24-WG085", "quantity": 1},
+    ]
+    order = load_order(write_order(tmp_path / "o.yaml", flow="cart", items=items), inputs=inputs())
+    client = Client(Endpoints(cart_sandbox.url, cart_sandbox.url, "t"))
+
+    def on_event(ev) -> None:
+        if isinstance(ev, ItemAdded) and ev.index == 1:
+            client._session = None  # as after a refused renewal: the next call starts a new device
+
+    with pytest.raises(CartError) as caught:
+        place_order(order, client, on_event=on_event)
+    assert caught.value.outcome == "not_placed" and caught.value.code == "SessionReplaced"
+    assert sandbox_orders(cart_sandbox) == []
+    client.close()

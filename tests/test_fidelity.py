@@ -147,6 +147,7 @@ class StubCartClient(StubClient):
     def __init__(self, error):
         super().__init__(error)
         self.calls = []
+        self.new_sessions = 0
 
     def cart_lock(self, domain):
         import threading

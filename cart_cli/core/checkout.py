@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from cart_cli.core.client import Client
 from cart_cli.core.crypto import PublicKey, describe_jwe, encrypt_card
-from cart_cli.core.errors import ApiError, CartError, Exit, UsageError
+from cart_cli.core.errors import ApiError, CartError, Exit, SessionReplaced, UsageError
 from cart_cli.core.events import (
     ENCRYPT,
     KEY,
@@ -253,8 +253,18 @@ def place_order(
 
     if how == CART_FLOW:
         with client.cart_lock(order.merchant):
+            device = client.new_sessions
             build_cart(order, client, clock)
-            send = functools.partial(client.complete_order, order.merchant)
+
+            def send(body: dict) -> tuple[dict, str]:
+                if client.new_sessions != device:
+                    raise SessionReplaced(
+                        "the session was replaced by a new one (a new device, with its own cart) "
+                        "while the cart was being built; nothing was placed",
+                        hint="Run the order again: the cart is built afresh.",
+                    )
+                return client.complete_order(order.merchant, body)
+
             placed, rid = _submit(clock, keys, key, body, body_for, send)
         clock(OrderPlaced(placed))  # place-order reports it itself (from the answer or stream)
     else:

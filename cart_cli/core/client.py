@@ -244,6 +244,9 @@ class Client:
         self.http.mount(self.key_url, safe)
         self._lock = threading.Lock()
         self._session: Session | None = None
+        # How many new sessions (new devices) this client has started; a renewal keeps the device.
+        # A cart belongs to a device: the cart flow checks this did not change while it built one.
+        self.new_sessions = 0
         self._cart_locks: dict[str, threading.Lock] = {}
 
     def cart_lock(self, domain: str) -> threading.Lock:
@@ -412,6 +415,8 @@ class Client:
         resp, rid = self._send("POST", self.session_url, body=body, app_id=True)
         if resp.status_code != 200:
             raise self._error(resp, rid, "browser session")
+        if not renew:
+            self.new_sessions += 1
         data, text = self._read_json(resp, rid)
         if not (isinstance(data, dict) and isinstance(data.get("access_token"), str)):
             raise ServerError(

@@ -179,6 +179,13 @@ class CartChanged(CartError):
         )
 
 
+class SessionReplaced(CartError):
+    """The session was replaced by a new one (a new device) while the cart flow built the cart:
+    the cart is the device's, so completing it would place another order than asked."""
+
+    exit_code, code = Exit.AUTH, "SessionReplaced"
+
+
 class OutcomeUnknown(CartError):
     exit_code, code, outcome = Exit.UNKNOWN, "OutcomeUnknown", UNKNOWN
 
