@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 
@@ -19,6 +20,7 @@ from tests.helpers import (
     order_doc,
     pty_exit_code,
     read_until,
+    sandbox_orders,
     spawn_on_a_pty,
     target,
     write_order,
@@ -141,3 +143,37 @@ def test_a_stderr_reader_that_went_away_does_not_change_thepty_exit_code(tmp_pat
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0
     assert one_json(out.decode())["ok"] is True
+
+
+def test_a_bug_after_the_order_was_sent_says_it_may_have_been_placed(
+    cart_sandbox, order_file, monkeypatch
+):
+    """exit 1 "internal error" alone after the order left invites a retry, and a second order:
+    the message says it may have been placed, with the order call's request id."""
+    import cart_cli.cli.receipt as receipt
+
+    monkeypatch.setattr(receipt, "receipt", lambda *a, **k: 1 / 0)
+    r = cli(["place", order_file, *target(cart_sandbox)])
+    assert r.code == 1 and "internal error" in r.stderr
+    assert "may or may not have been placed" in r.stderr
+    assert len(sandbox_orders(cart_sandbox)) == 1
+    rid = re.search(r"request id ([0-9a-f]{32})", r.stderr)
+    assert rid, r.stderr
+
+
+def test_an_interrupt_after_the_order_was_sent_gives_its_request_id(
+    cart_sandbox, order_file, monkeypatch
+):
+    import cart_cli.core.client as client
+
+    def interrupt(self, resp, rid, what):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(
+        client.Client, "_follow_stream", lambda self, resp, rid, *a: interrupt(self, resp, rid, "")
+    )
+    r = cli(["place", order_file, *target(cart_sandbox), "--json"])
+    assert r.code == 130
+    doc = one_json(r.stdout)
+    assert doc["error"]["outcome"] == "unknown"
+    assert doc["error"]["request_id"] and doc["error"]["request_id"] in r.stderr

@@ -129,11 +129,16 @@ def run(args: Sequence[str], env: Environment) -> int:
     except Exception:
         if guard.debug:
             traceback.print_exc(file=env.stderr)
-        env.say_error(
-            "internal error (a bug in cart-cli). Run again with --debug for a traceback, "
-            "and report it."
+        error = CartError(
+            "internal error (a bug in cart-cli)",
+            outcome=_outcome(guard),
+            request_id=guard.request_id if guard.submitted else None,
         )
-        error = CartError("internal error (a bug in cart-cli)", outcome=_outcome(guard))
+        # After the order left, "may have been placed" (and its request id) must be said too.
+        env.say_error(
+            error.describe() if guard.submitted else "internal error (a bug in cart-cli)."
+        )
+        env.say_error("Run again with --debug for a traceback, and report it.")
         code = Exit.INTERNAL
     if error is not None and not guard.json_done and (guard.json_doc or "--json" in args):
         with contextlib.suppress(Exception):  # never a second failure out of the boundary
@@ -153,6 +158,7 @@ def _interrupted(env: Environment) -> CartError:
     error = Interrupted(
         "interrupted after the order was sent" if sent else "interrupted",
         outcome=_outcome(env.guard),
+        request_id=env.guard.request_id if sent else None,
     )
     env.say_error(error.describe())
     return error

@@ -193,6 +193,7 @@ def checkout(
     from cart_cli.cli.receipt import receipt
     from cart_cli.cli.render import target_text
     from cart_cli.core.checkout import OrderResult, complete_cart
+    from cart_cli.core.client import watch_order_requests
     from cart_cli.core.events import Step
     from cart_cli.core.order import SAME_AS_SHIPPING, load_address, load_card
 
@@ -226,14 +227,15 @@ def checkout(
                     env.stderr.write(f"completing the order on {merchant}\n")
                     env.stderr.flush()
 
-        placed = complete_cart(
-            merchant,
-            client,
-            the_card,
-            bill.model_dump(exclude_none=True),
-            captcha_token=captcha_token,
-            on_event=on_event,
-        )
+        with watch_order_requests(guard.sending):
+            placed = complete_cart(
+                merchant,
+                client,
+                the_card,
+                bill.model_dump(exclude_none=True),
+                captcha_token=captcha_token,
+                on_event=on_event,
+            )
     if json_out:
         env.print_json(OrderResult.of(merchant, placed).to_json())
     else:

@@ -105,6 +105,12 @@ class Guard:
 
     debug: bool = False
     submitted: bool = False  # an order may have left: an interruption must say so
+    request_id: str | None = None  # of the order call, once it is being sent
+
+    def sending(self, request_id: str) -> None:
+        """For client.watch_order_requests: the order call is about to leave."""
+        self.request_id = request_id
+
     json_doc: Callable[[Any], dict] | None = None  # --json: the document for a failure
     json_done: bool = False  # the one JSON document has been written
 

@@ -111,6 +111,7 @@ def place(
     from cart_cli.cli.render import progress_for, target_text
     from cart_cli.core.checkout import KeyProvider, OrderResult, place_order
     from cart_cli.core.checkout import dry_run as make_dry_run
+    from cart_cli.core.client import watch_order_requests
     from cart_cli.core.events import Step
     from cart_cli.core.order import CART_FLOW, Overrides, load_order
 
@@ -160,9 +161,10 @@ def place(
                     guard.submitted = True
                 progress(ev)
 
-            placed = place_order(
-                order, client, keys=keys, sse=not no_sse, flow=how, on_event=on_event
-            )
+            with watch_order_requests(guard.sending):
+                placed = place_order(
+                    order, client, keys=keys, sse=not no_sse, flow=how, on_event=on_event
+                )
     shown = None
     if receipt_file or not json_out:
         shown = receipt(placed.order, order.merchant, target=where, request_id=placed.request_id)
