@@ -111,3 +111,24 @@ def test_a_new_device_while_the_cart_is_built_places_nothing(cart_sandbox, tmp_p
     assert caught.value.outcome == "not_placed" and caught.value.code == "SessionReplaced"
     assert sandbox_orders(cart_sandbox) == []
     client.close()
+
+
+def test_a_batchs_key_is_fetched_again_at_each_rotation_not_only_the_first(tmp_path):
+    """The key rotates (docs/api.md): a long batch shares one KeyProvider, and after its first
+    rotation every later one must still be followed, or every order after it is refused."""
+    from cart_cli.core.checkout import KeyProvider
+    from cart_cli.core.errors import ApiError
+
+    class RotatingTwice(StubClient):
+        def place_order(self, domain, body, **kw):
+            self.sent += 1
+            if self.sent in (1, 3):  # the key rotated before the first and the second order
+                raise self.error
+            return {"platform_order_number": str(self.sent)}, "rid"
+
+    order = load_order(write_order(tmp_path / "o.yaml"), inputs=inputs())
+    client = RotatingTwice(ApiError("ErrorInvalidInputBody", "unknown kid", status=400))
+    keys = KeyProvider(client)
+    assert place_order(order, client, keys=keys).order == {"platform_order_number": "2"}
+    assert place_order(order, client, keys=keys).order == {"platform_order_number": "4"}
+    assert client.sent == 4 and client.keys == 3

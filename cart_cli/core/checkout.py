@@ -58,13 +58,14 @@ class FlowChoice:
 
 
 class KeyProvider:
-    """One public key for a run (a batch shares it); fetched again once if the server rejects it."""
+    """One public key for a run (a batch shares it); fetched again once each time the server
+    rejects the current one (the key rotates, maybe several times during a long batch)."""
 
     def __init__(self, client: Client) -> None:
         self.client = client
         self._key: PublicKey | None = None
         self._lock = threading.Lock()
-        self._refreshed = False
+        self._rejected: set[str] = set()  # kids already refused: fetched again once each
 
     def get(self) -> PublicKey:
         with self._lock:
@@ -73,13 +74,14 @@ class KeyProvider:
             return self._key
 
     def refresh(self, rejected: PublicKey) -> PublicKey | None:
-        """A new key if it differs from ``rejected``; None when nothing changed (or tried once)."""
+        """A new key if it differs from ``rejected``; None when nothing changed (or this key was
+        already refused once and fetching again gave it back)."""
         with self._lock:
             if self._key is not None and self._key.kid != rejected.kid:
                 return self._key  # another order already fetched the new key
-            if self._refreshed:
+            if rejected.kid in self._rejected:
                 return None
-            self._refreshed = True
+            self._rejected.add(rejected.kid)
             fresh = self.client.public_key()
             if fresh.kid == rejected.kid:
                 return None
