@@ -489,3 +489,20 @@ def test_problems_in_a_multi_order_file_name_the_entry(tmp_path):
     assert f"{f}:5: orders[0].items: is required" in got
     assert f"{f}:5: orders[0].shipping_info: is required" in got
     assert f"{f}:6: orders[1].items[0].quantity: input should be greater than or equal to 1" in got
+
+
+@pytest.mark.parametrize(
+    "value", ["4111111111111111:737", "4111 1111 1111 1111,08/30,737", "card=4111-1111-1111-1111"]
+)
+def test_a_card_number_inside_a_card_flag_value_is_never_echoed(value):
+    """Not only a bare number: "number:cvv" was echoed whole as "... : no such file"."""
+    got = problems(None, overrides=Overrides(merchant="a.b", items=["X:1"], card=value))
+    assert any(p.startswith("--card: a card number is never accepted as a flag value") for p in got)
+    assert not any("1111" in p or "737" in p for p in got), got
+
+
+def test_a_card_file_whose_name_has_a_long_number_is_still_read(tmp_path):
+    path = tmp_path / "card-202611291234567.yaml"
+    path.write_text("number: '4111111111111111'\nname: A B\nmonth: 1\nyear: 2099\ncvv: '737'\n")
+    got = problems(None, overrides=Overrides(merchant="a.b", items=["X:1"], card=str(path)))
+    assert not any(p.startswith("--card") for p in got), got

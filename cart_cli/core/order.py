@@ -6,6 +6,7 @@ say what is wrong, not what was given."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -564,13 +565,18 @@ def _stdin_text(inputs: Inputs) -> str:
     return decode(inputs.read_stdin(MAX_BYTES + 1), STDIN)
 
 
+CARD_DIGITS = re.compile(r"\d(?:[ -]?\d){11,}")  # 12 digits or more, maybe grouped
+
+
 def _card_from_flag(
     value: str, inputs: Inputs, sources: _Sources, problems: list, explained: set[str]
 ) -> Any:
     if value.startswith(cards.ALIAS_PREFIX):
         sources.set("card", Doc("--card"))
         return value
-    if re.fullmatch(r"[\d -]{12,}", value):
+    # A card number anywhere in the value ("NUMBER:CVV" too) is refused without echoing it,
+    # unless the value names an existing file (a file name may hold a long timestamp).
+    if CARD_DIGITS.search(value) and not os.path.isfile(value):
         problems.append(
             Problem(
                 "--card",
