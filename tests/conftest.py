@@ -9,10 +9,20 @@ pytest_plugins = []  # the cart_sandbox fixtures come from cart-cli's own pytest
 
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path, monkeypatch):
-    """Each test gets its own cache dir and working dir, and no stray config."""
+    """Each test gets its own cache, config, data and working dirs, and no stray config."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("CART_CLI_CACHE_DIR", str(cache))
-    for var in ("CART_CLI_API_URL", "CART_CLI_PAYMENT_URL", "CART_CLI_APP_ID", "NO_COLOR"):
+    monkeypatch.setenv("CART_CLI_CONFIG", str(tmp_path / "config" / "config.toml"))
+    monkeypatch.setenv("CART_CLI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))  # never the real home
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    for var in (
+        "CART_CLI_API_URL",
+        "CART_CLI_PAYMENT_URL",
+        "CART_CLI_APP_ID",
+        "CART_CLI_PROFILE",
+        "NO_COLOR",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
     return cache

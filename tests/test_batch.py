@@ -76,7 +76,7 @@ def test_fifty_orders_at_concurrency_eight_are_all_placed(cart_sandbox, tmp_path
     assert len(orders) == 50
     assert len({o["order_number"] for o in orders}) == 50
     assert Counter(o["items"][0]["sku"] for o in orders) == dict.fromkeys(SKUS, 10)
-    assert len(r.stderr.splitlines()) == 51  # a line per order, then the summary line
+    assert len(r.stderr.splitlines()) == 52  # the target, a line per order, the summary line
 
 
 def test_mixed_batch_reports_each_failure_in_summary_jsonl_and_junit(cart_sandbox, tmp_path):

@@ -87,6 +87,7 @@ def test_ctrl_c_after_submission_is_130_and_says_the_outcome_is_unknown():
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert proc.stderr.readline().startswith("target: staging · embedded sandbox")
     line = proc.stderr.readline()  # printed once the order may leave: no wait needed
     assert line.startswith("sending order"), line
     proc.send_signal(signal.SIGINT)
@@ -94,6 +95,10 @@ def test_ctrl_c_after_submission_is_130_and_says_the_outcome_is_unknown():
     assert proc.returncode == 130
     assert "interrupted after the order was sent" in err and "may or may not" in err
     assert "Traceback" not in err and out == ""
+    from cart_cli.core.history import History
+
+    (rec,) = History(os.environ["CART_CLI_DATA_DIR"]).read()  # the history says so too
+    assert rec["outcome"] == "unknown" and rec["error"]["code"] == "OutcomeUnknown"
 
 
 def test_ctrl_c_before_sending_is_130(tmp_path):

@@ -31,7 +31,7 @@ app = typer.Typer(
     help="Place test orders against Firmly's Simple Cart API, or its local sandbox.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog="Exit codes: " + "; ".join(f"{int(c)} {m}" for c, m in EXIT_MEANING.items()) + ".",
 )
@@ -53,9 +53,9 @@ def _root(
 
 
 def _register() -> None:
-    from cart_cli.cli import batch, cart, ledger, place, sandbox, validate
+    from cart_cli.cli import batch, cart, doctor, ledger, orders, place, profile, sandbox, validate
 
-    for module in (place, validate, batch, cart, ledger, sandbox):
+    for module in (place, validate, batch, cart, ledger, sandbox, doctor, profile, orders):
         module.register(app)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cart_cli.cli import common as c
+from cart_cli.cli import target as tg
 from cart_cli.core.defaults import LEDGER_DEFAULT
 
 RUN = "Running"
@@ -92,10 +93,28 @@ def batch(
             metavar="FILE", help="JUnit XML, one testcase per order.", rich_help_panel=REPORTS
         ),
     ] = None,
+    max_orders: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Launch at most N orders (production needs this or --max-spend).",
+            rich_help_panel=RUN,
+        ),
+    ] = None,
+    max_spend: Annotated[
+        str | None,
+        typer.Option(
+            metavar="AMOUNT",
+            help="Launch no new order once placed orders total AMOUNT (e.g. 250.00).",
+            rich_help_panel=RUN,
+        ),
+    ] = None,
     json_out: Annotated[
         bool,
         typer.Option("--json", help="A summary JSON document on stdout.", rich_help_panel=c.OUTPUT),
     ] = False,
+    yes: c.YesOpt = False,
     quiet: c.QuietOpt = False,
     debug: c.DebugOpt = False,
     *,
@@ -107,11 +126,15 @@ def batch(
     from cart_cli.core import ledger as ledgers
     from cart_cli.core import plan as planning
     from cart_cli.core import reports, runner
+    from cart_cli.core.guard import Budget, parse_amount
 
     env = c.environment(ctx)
-    how = c.flow_choice(env, flow)
     sources = planning.collect(paths, env.order_inputs())
     jobs = planning.plan(sources, repeat, planning.parse_shard(shard))
+    budget = Budget(max_orders, parse_amount(max_spend) if max_spend else None)
+    info = tg.resolve(env, target)
+    how = c.flow_choice(env, flow, profile=info.flow)
+    tg.batch_guard(env, info, [j.order for j in jobs], yes=yes, budget=budget)
     reports.check_distinct(
         {"--ledger": ledger, "--jsonl": jsonl, "--junit": junit},
         _stdout_stat(env.stdout),
@@ -122,20 +145,20 @@ def batch(
             reports.check_writable(path, flag)
     book = ledgers.Ledger(ledger)
     err = env.stderr_console
-    listeners = []
+    listeners = [tg.HistoryWriter(env, target)]
     spool = reports.Spool()  # full results wait on disk for the reports, not in memory
     with (
         TwoStageStop(say=lambda text: err.print(text, markup=False)) as signals,
         c.open_client(env, target, pool_size=concurrency) as client,
     ):
         e = client.endpoints
-        book.target = ledgers.make_target(
-            e.api_url, e.payment_url, e.app_id, getattr(target, "profile", None)
-        )
+        book.target = ledgers.make_target(e.api_url, e.payment_url, e.app_id, info.profile)
         prior = None
         if resume or retry_not_placed:
             prior = book.read()
             _check_prior(prior, jobs, book, resume_other_target, err)
+        if not quiet:
+            tg.say_target(env, info)
         if not quiet:  # the display goes up last: nothing can fail after it now
             # the same console as the messages (Ctrl-C's), so they go above the display
             display = display_for(err, jobs, live=env.stderr_live)
@@ -154,10 +177,12 @@ def batch(
                 abandon=signals.abandon,
                 listeners=[*listeners, spool],  # the spool last: displays see it all
                 flow=how,
+                budget=budget if budget.active else None,
             )
         finally:
             for li in listeners:
                 li.close()
+        summary.target = info.summary()
         try:
             _write_reports(summary, jsonl, junit, spool)
             _report(env, summary, json_out, err, ledger, spool)
@@ -292,7 +317,15 @@ def _report(env, summary, json_out: bool, err, ledger: Path, spool=None) -> None
     )
     if summary.interrupted:
         line += " (interrupted)"
+    met = sum(1 for o in summary.outcomes if o.verdict and o.verdict.met)
+    unmet = [o for o in summary.outcomes if o.verdict and not o.verdict.met]
+    if met or unmet:
+        line += f"; expectations: {met} met, {len(unmet)} not met"
+    if summary.budget_stop:
+        line += f" (stopped launching: {summary.budget_stop})"
     err.print(line, markup=False)
+    for o in unmet:
+        err.print(f"  {o.job.name}: {o.verdict.describe()}", markup=False)
     for problem in summary.problems:
         err.print(f"problem: {problem}", markup=False, style="red")
     if unknown:

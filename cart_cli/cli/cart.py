@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from cart_cli.cli import common as c
+from cart_cli.cli import target as tg
 from cart_cli.wire.names import Schema
 
 app = typer.Typer(
@@ -183,6 +184,7 @@ def checkout(
     json_out: Annotated[
         bool, typer.Option("--json", help="The result as one JSON document on stdout.")
     ] = False,
+    yes: c.YesOpt = False,
     quiet: c.QuietOpt = False,
     debug: c.DebugOpt = False,
     *,
@@ -191,17 +193,20 @@ def checkout(
     """Place the order for the cart as it stands (complete-order), and show the receipt."""
     from cart_cli.cli.place import prompt_card
     from cart_cli.cli.receipt import receipt
-    from cart_cli.cli.render import target_text
     from cart_cli.core.checkout import OrderResult, complete_cart
     from cart_cli.core.client import watch_order_requests
+    from cart_cli.core.errors import CartError
     from cart_cli.core.events import Step
     from cart_cli.core.order import SAME_AS_SHIPPING, load_address, load_card
 
     env = c.environment(ctx)
     guard = env.guard
     if json_out:
-        guard.json_doc = lambda e: OrderResult(merchant, False, error=e).to_json()
+        guard.json_doc = lambda e: tg.with_target(
+            OrderResult(merchant, False, error=e).to_json(), target
+        )
     merchant = _checked(merchant, target)
+    info = tg.resolve(env, target)
     with c.open_client(env, target) as client:
         bill = None
         if billing and billing != SAME_AS_SHIPPING:
@@ -219,6 +224,9 @@ def checkout(
             inputs=env.order_inputs(prompt_card),
             holder=f"{bill.first_name} {bill.last_name}",
         )
+        tg.production_guard(env, info, merchant, the_card, yes=yes)
+        if not quiet:
+            tg.say_target(env, info)
 
         def on_event(ev) -> None:
             if isinstance(ev, Step) and ev.submits:
@@ -227,22 +235,27 @@ def checkout(
                     env.stderr.write(f"completing the order on {merchant}\n")
                     env.stderr.flush()
 
-        with watch_order_requests(guard.sending):
-            placed = complete_cart(
-                merchant,
-                client,
-                the_card,
-                bill.model_dump(exclude_none=True),
-                captcha_token=captcha_token,
-                on_event=on_event,
-            )
+        history = tg.HistoryWriter(env, target)
+        try:
+            with watch_order_requests(guard.sending):
+                placed = complete_cart(
+                    merchant,
+                    client,
+                    the_card,
+                    bill.model_dump(exclude_none=True),
+                    captcha_token=captcha_token,
+                    on_event=on_event,
+                )
+        except CartError as e:
+            history.record(OrderResult(merchant, False, error=e), source="cart checkout")
+            raise
+    result = OrderResult.of(merchant, placed)
+    history.record(result, source="cart checkout")
     if json_out:
-        env.print_json(OrderResult.of(merchant, placed).to_json())
+        env.print_json(tg.with_target(result.to_json(), target))
     else:
-        ep = client.endpoints
-        where = target_text(ep.api_url, app_id=ep.app_id, sandbox=target.sandbox)
         env.print_result(
-            receipt(placed.order, merchant, target=where, request_id=placed.request_id)
+            receipt(placed.order, merchant, target=info.describe(), request_id=placed.request_id)
         )
     return 0
 

@@ -9,7 +9,7 @@ import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 import typer
@@ -149,8 +149,41 @@ FlowOpt = Annotated[
         "Default: the order's flow:, else $CART_CLI_FLOW, else place-order.",
     ),
 ]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        "-P",
+        envvar="CART_CLI_PROFILE",
+        metavar="NAME",
+        rich_help_panel=WHERE,
+        autocompletion=lambda incomplete: _complete("profiles", incomplete),
+        help="A named target from the config file (cart-cli profile list). Flags and their "
+        "variables override its fields.",
+    ),
+]
+AllowHttpOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-http",
+        rich_help_panel=WHERE,
+        help="Allow plain http to a non-loopback host (a CI service container), with a warning.",
+    ),
+]
+YesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--yes",
+        "-y",
+        rich_help_panel=WHERE,
+        help="Against production: go ahead without typing the merchant domain (scripts, CI).",
+    ),
+]
 QuietOpt = Annotated[
     bool, typer.Option("--quiet", "-q", rich_help_panel=OUTPUT, help="No progress output.")
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="One JSON document on stdout.", rich_help_panel=OUTPUT)
 ]
 DebugOpt = Annotated[
     bool,
@@ -162,6 +195,12 @@ DebugOpt = Annotated[
         help="Log requests (secrets redacted) and show tracebacks.",
     ),
 ]
+
+
+def _complete(what: str, incomplete: str) -> list[str]:
+    from cart_cli.cli import target
+
+    return getattr(target, f"complete_{what}")(incomplete)
 
 
 @dataclass
@@ -177,6 +216,9 @@ class Target:
     timeout: float | None = None
     ca_bundle: str | None = None
     header: list[str] | None = None
+    profile: str | None = None
+    allow_http: bool = False
+    resolved: object = field(default=None, repr=False)  # config.Resolved, once resolved
 
 
 _TARGET_OPTIONS = {
@@ -189,6 +231,8 @@ _TARGET_OPTIONS = {
     "timeout": TimeoutOpt,
     "ca_bundle": CaBundleOpt,
     "header": HeaderOpt,
+    "profile": ProfileOpt,
+    "allow_http": AllowHttpOpt,
 }
 
 
@@ -217,12 +261,15 @@ def target_options(command):
     return wrapper
 
 
-def flow_choice(env: Environment, flag: FlowName | None):
-    """--flow, else the order's flow:, else $CART_CLI_FLOW (checked here), else place-order."""
+def flow_choice(env: Environment, flag: FlowName | None, profile: str | None = None):
+    """--flow, else the order's flow:, else $CART_CLI_FLOW (checked here), else the profile's
+    flow, else place-order."""
     from cart_cli.core.checkout import FlowChoice
 
     return FlowChoice(
-        flag=flag.value if flag else None, env=env.environ.get("CART_CLI_FLOW") or None
+        flag=flag.value if flag else None,
+        env=env.environ.get("CART_CLI_FLOW") or None,
+        profile=profile,
     )
 
 
@@ -250,12 +297,16 @@ def parse_headers(values: list[str]) -> dict:
 
 
 @contextmanager
-def open_client(env: Environment, target: Target, pool_size: int = 10) -> Iterator:
+def open_client(
+    env: Environment, target: Target, pool_size: int = 10, *, token_cache: bool = True
+) -> Iterator:
     """A Client for the target; with --sandbox, an embedded sandbox lives as long as it does."""
+    from cart_cli.cli.target import resolve, warn_plain_http
     from cart_cli.core.client import Client, Endpoints
     from cart_cli.core.tokencache import TokenCache
 
     headers = parse_headers(target.header or [])
+    info = resolve(env, target)
     sandbox = None
     if target.sandbox:
         from cart_cli.sandbox import Sandbox
@@ -265,15 +316,14 @@ def open_client(env: Environment, target: Target, pool_size: int = 10) -> Iterat
         except ValueError as e:  # the only thing it can refuse here: the fault
             raise UsageError(f"--sandbox-fault: {e}") from None
         sandbox.start()
+        info.api_url = info.payment_url = sandbox.url
         endpoints = Endpoints(sandbox.url, sandbox.url, defaults.SANDBOX_APP_ID)
         cache = None  # a throwaway server: its tokens are worth nothing after this run
     else:
-        endpoints = Endpoints(  # an empty --api-url "" is an error, not the default
-            defaults.DEFAULT_API_URL if target.api_url is None else target.api_url,
-            defaults.DEFAULT_PAYMENT_URL if target.payment_url is None else target.payment_url,
-            target.app_id or "",
-        )
-        cache = TokenCache(env.cache_dir)
+        endpoints = Endpoints(info.api_url, info.payment_url, info.app_id, info.allow_http)
+        if info.allow_http:
+            warn_plain_http(env, info)
+        cache = TokenCache(env.cache_dir) if token_cache else None
     timeout = (
         (target.timeout,) * 2
         if target.timeout
@@ -283,7 +333,7 @@ def open_client(env: Environment, target: Target, pool_size: int = 10) -> Iterat
         client = Client(
             endpoints,
             timeout=timeout,
-            ca_bundle=target.ca_bundle,
+            ca_bundle=info.ca_bundle,
             token_cache=cache,
             extra_headers=headers,
             pool_size=pool_size,

@@ -165,6 +165,15 @@ class Environment:
 
         return Path(platformdirs.user_config_dir("cart-cli"))
 
+    @cached_property
+    def data_dir(self) -> Path:
+        """Records kept between runs (the order history)."""
+        if self.environ.get("CART_CLI_DATA_DIR"):
+            return Path(self.environ["CART_CLI_DATA_DIR"])
+        import platformdirs
+
+        return Path(platformdirs.user_data_dir("cart-cli"))
+
     # ---- input ---------------------------------------------------------------------------------
     def read_stdin(self, limit: int) -> bytes:
         buffer = getattr(self.stdin, "buffer", None)

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cart_cli.cli import common as c
+from cart_cli.cli import target as tg
 
 ORDER = "Order (override or replace the file)"
 
@@ -42,7 +43,11 @@ def place(
     ] = None,
     merchant: Annotated[
         str | None,
-        typer.Option(help="Merchant domain, e.g. staging.luma.gift.", rich_help_panel=ORDER),
+        typer.Option(
+            help="Merchant domain, e.g. staging.luma.gift.",
+            rich_help_panel=ORDER,
+            autocompletion=lambda incomplete: tg.complete_merchants(incomplete),
+        ),
     ] = None,
     item: Annotated[
         list[str] | None,
@@ -69,6 +74,7 @@ def place(
             metavar="ALIAS|FILE|-",
             help="test:visa etc., a YAML/JSON card file, or - for stdin. Never a number.",
             rich_help_panel=ORDER,
+            autocompletion=lambda incomplete: tg.complete_cards(incomplete),
         ),
     ] = None,
     captcha_token: Annotated[str | None, typer.Option(rich_help_panel=ORDER)] = None,
@@ -101,6 +107,7 @@ def place(
             rich_help_panel=c.OUTPUT,
         ),
     ] = None,
+    yes: c.YesOpt = False,
     quiet: c.QuietOpt = False,
     debug: c.DebugOpt = False,
     *,
@@ -108,17 +115,21 @@ def place(
 ) -> int:
     """Place one order and show its progress and receipt."""
     from cart_cli.cli.receipt import check_receipt_path, receipt, save_receipt
-    from cart_cli.cli.render import progress_for, target_text
+    from cart_cli.cli.render import progress_for
     from cart_cli.core.checkout import KeyProvider, OrderResult, place_order
     from cart_cli.core.checkout import dry_run as make_dry_run
     from cart_cli.core.client import watch_order_requests
+    from cart_cli.core.errors import CartError, OutcomeUnknown
     from cart_cli.core.events import Step
+    from cart_cli.core.expect import judge
     from cart_cli.core.order import CART_FLOW, Overrides, load_order
 
     env = c.environment(ctx)
     guard = env.guard
     if json_out:
-        guard.json_doc = lambda e: OrderResult(merchant, False, error=e).to_json()
+        guard.json_doc = lambda e: tg.with_target(
+            OrderResult(merchant, False, error=e).to_json(), target
+        )
     if order_file is None and not (merchant or item or shipping or card):
         raise c.UsageError(
             "no order given: pass ORDER.yaml, or build one with --merchant, --item, "
@@ -136,14 +147,19 @@ def place(
         check_receipt_path(receipt_file)
     order = load_order(order_file, overrides, inputs=env.order_inputs(prompt_card))
     merchant = order.merchant
-    how = c.flow_choice(env, flow).of(order)
+    info = tg.resolve(env, target)
+    how = c.flow_choice(env, flow, profile=info.flow).of(order)
+    if not dry_run:
+        tg.production_guard(env, info, order.merchant, order.card, yes=yes)
     with c.open_client(env, target) as client:
         keys = KeyProvider(client)
         if dry_run:
-            env.print_json(make_dry_run(order, keys, sse=not no_sse, flow=how))
+            doc = make_dry_run(order, keys, sse=not no_sse, flow=how)
+            env.print_json({**doc, "target": info.summary()})
             return 0
-        ep = client.endpoints
-        where = target_text(ep.api_url, app_id=ep.app_id, sandbox=target.sandbox)
+        where = info.describe()
+        if not quiet and not env.stderr_live:  # the live display shows it in its header
+            tg.say_target(env, info)
         staged = how == CART_FLOW or not no_sse  # the cart flow reports each of its calls
         display = progress_for(
             order.merchant,
@@ -154,29 +170,50 @@ def place(
             console=env.stderr_console if env.stderr_live else None,
             stream=env.stderr,
         )
-        with display as progress:
+        history = tg.HistoryWriter(env, target)
+        source = str(order_file) if order_file else None
+        try:
+            with display as progress:
 
-            def on_event(ev) -> None:
-                if isinstance(ev, Step) and ev.submits:
-                    guard.submitted = True
-                progress(ev)
+                def on_event(ev) -> None:
+                    if isinstance(ev, Step) and ev.submits:
+                        guard.submitted = True
+                    progress(ev)
 
-            with watch_order_requests(guard.sending):
-                placed = place_order(
-                    order, client, keys=keys, sse=not no_sse, flow=how, on_event=on_event
-                )
+                with watch_order_requests(guard.sending):
+                    placed = place_order(
+                        order, client, keys=keys, sse=not no_sse, flow=how, on_event=on_event
+                    )
+            result = OrderResult.of(order.merchant, placed)
+        except CartError as e:
+            result = OrderResult(order.merchant, False, error=e)
+        except BaseException:  # Ctrl-C, SIGTERM, a bug: once sent, it may have been placed
+            if guard.submitted:  # and the history must say so
+                unknown = OutcomeUnknown("interrupted after the order was sent")
+                history.record(OrderResult(order.merchant, False, error=unknown), source)
+            raise
+    history.record(result, source)
+    verdict = judge(order.expect, result) if order.expect else None
+    if not result.ok and verdict is None:
+        raise result.error
     shown = None
-    if receipt_file or not json_out:
-        shown = receipt(placed.order, order.merchant, target=where, request_id=placed.request_id)
+    if result.ok and (receipt_file or not json_out):
+        shown = receipt(result.order, order.merchant, target=where, request_id=result.request_id)
     if json_out:
-        env.print_json(OrderResult.of(order.merchant, placed).to_json())
-    else:
+        doc = tg.with_target(result.to_json(), target)
+        if verdict:
+            doc["expectation"] = verdict.to_json()
+        env.print_json(doc)
+    elif shown is not None:
         env.print_result(shown)
-    if receipt_file:
+    if receipt_file and shown is not None:
         try:
             save_receipt(shown, receipt_file)
         except OSError as e:  # the order is placed: say so, and that the file is missing
             env.say_error(f"the order was placed, but --receipt {receipt_file}: {e.strerror}")
+    if verdict:
+        tg.say_verdict(env, verdict, result)
+        return int(verdict.exit_code)
     return 0
 
 

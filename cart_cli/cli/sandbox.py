@@ -53,9 +53,17 @@ def sandbox(
     debug: c.DebugOpt = False,
 ) -> None:
     """Serve the sandbox merchant API (api and payment roles on one port) until Ctrl-C."""
+    from cart_cli.core.client import is_loopback
     from cart_cli.core.errors import UsageError
     from cart_cli.sandbox import Sandbox
     from cart_cli.sandbox.app import stderr_log
+
+    if not is_loopback(host) and not app_id:
+        raise UsageError(
+            f"--host {host} is not a loopback address: anyone who can reach it could use "
+            "the sandbox, so pass --app-id ID (repeatable) to say which application ids "
+            "it accepts"
+        )
 
     try:
         server = Sandbox(

@@ -18,16 +18,54 @@ def validate(
             help="Order files or directories (*.yaml, *.yml); multi-order files too.",
         ),
     ],
+    json_out: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="One JSON document on stdout: each file, its orders, its problems with line "
+            "numbers (for editors and pre-commit hooks).",
+            rich_help_panel=c.OUTPUT,
+        ),
+    ] = False,
     debug: c.DebugOpt = False,
 ) -> int:
     """Check order files without sending anything; name file, field and line of each problem."""
     from cart_cli.core.batch import collect
 
     env = c.environment(ctx)
+    if json_out:
+        env.guard.json_doc = lambda e: {"schema": SCHEMA, "ok": False, "error": e.to_dict()}
+        return _validate_json(env, files)
     for source in collect(files, env.order_inputs()):
         n = len(source.orders)
         env.stdout.write(f"{source.file}: ok ({n} order{'s' if n != 1 else ''})\n")
     return 0
+
+
+SCHEMA = "cart-cli.validate/1"
+
+
+def _validate_json(env, files: list[str]) -> int:
+    """Every file judged on its own, so one bad file does not hide another's result."""
+    from dataclasses import asdict
+
+    from cart_cli.core.batch import expand
+    from cart_cli.core.errors import OrderInvalid
+    from cart_cli.core.order import load_orders
+
+    results = []
+    inputs = env.order_inputs()
+    for path in expand(files):
+        try:
+            orders = load_orders(path, inputs=inputs)
+        except OrderInvalid as e:
+            problems = [asdict(p) for p in e.problems]
+            results.append({"file": str(path), "ok": False, "orders": 0, "problems": problems})
+        else:
+            results.append({"file": str(path), "ok": True, "orders": len(orders), "problems": []})
+    ok = all(r["ok"] for r in results)
+    env.print_json({"schema": SCHEMA, "ok": ok, "files": results})
+    return 0 if ok else 2
 
 
 def register(app: typer.Typer) -> None:

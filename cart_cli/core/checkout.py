@@ -48,13 +48,14 @@ class FlowChoice:
 
     flag: str | None = None
     env: str | None = None
+    profile: str | None = None  # the profile's flow (checked when the config was read)
 
     def __post_init__(self) -> None:
         if self.env and self.env not in FLOWS:
             raise UsageError(f"CART_CLI_FLOW={self.env!r}: must be one of {', '.join(FLOWS)}")
 
     def of(self, order: Order) -> str:
-        return self.flag or order.flow or self.env or PLACE_ORDER_FLOW
+        return self.flag or order.flow or self.env or self.profile or PLACE_ORDER_FLOW
 
 
 class KeyProvider:

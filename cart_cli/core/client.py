@@ -74,15 +74,14 @@ class Endpoints:
     api_url: str = DEFAULT_API_URL
     payment_url: str = DEFAULT_PAYMENT_URL
     app_id: str = ""
+    allow_http: bool = False  # plain http to a non-loopback host (CI service containers)
 
     def checked(self) -> Endpoints:
-        api, pay = (
-            check_url(self.api_url, "--api-url"),
-            check_url(self.payment_url, "--payment-url"),
-        )
+        api = check_url(self.api_url, "--api-url", self.allow_http)
+        pay = check_url(self.payment_url, "--payment-url", self.allow_http)
         if not self.app_id.strip():
             raise UsageError("no application id: pass --app-id or set CART_CLI_APP_ID")
-        return Endpoints(api, pay, self.app_id.strip())
+        return Endpoints(api, pay, self.app_id.strip(), self.allow_http)
 
 
 def is_loopback(host: str) -> bool:
@@ -94,7 +93,7 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_url(url: str, what: str) -> str:
+def check_url(url: str, what: str, allow_http: bool = False) -> str:
     """The URL given as ``what`` (a flag name), or a UsageError that says how to fix it."""
     if not url.strip():
         raise UsageError(
@@ -105,9 +104,10 @@ def check_url(url: str, what: str) -> str:
     shown = redact_url(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"{what} {shown!r} is not an http(s) URL (e.g. https://api.example.com)")
-    if parts.scheme == "http" and not is_loopback(parts.hostname):
+    if parts.scheme == "http" and not (allow_http or is_loopback(parts.hostname)):
         raise UsageError(
-            f"{what} {shown!r} uses plain http; only loopback hosts may (use https)",
+            f"{what} {shown!r} uses plain http; only loopback hosts may (use https, or "
+            "--allow-http for a CI service container)",
         )
     return url.strip().rstrip("/")
 

@@ -19,6 +19,7 @@ EXIT_MEANING = {
     Exit.NETWORK: "network error or timeout before the order was submitted",
     Exit.UNKNOWN: "outcome unknown: the order may have been placed",
     Exit.CAPTCHA: "captcha required",
+    Exit.EXPECTATION: "expectation not met (an order file's expect: differed from the outcome)",
     Exit.INTERRUPTED: "interrupted (Ctrl-C)",
 }
 
@@ -29,6 +30,7 @@ SEVERITY = [
     Exit.AUTH,
     Exit.NETWORK,
     Exit.STORE,
+    Exit.EXPECTATION,
     Exit.CAPTCHA,
     Exit.DECLINED,
     Exit.PRODUCT,

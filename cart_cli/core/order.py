@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from cart_cli.core.errors import OrderInvalid, Problem
+from cart_cli.core.expect import Expect
 from cart_cli.core.yamldoc import (
     CARD,
     CARD_FIELDS,
@@ -59,6 +60,7 @@ FIELDS = (
     "captcha_token",
     "flow",
     "shipping_method",
+    "expect",
 )
 # How an order is placed (docs/api.md, "Two flows"): one place-order call, or the cart calls and
 # then complete-order.
@@ -168,6 +170,7 @@ class Order(BaseModel):
     captcha_token: Text | None = None
     flow: Flow | None = None  # None: --flow, else CART_CLI_FLOW, else place-order
     shipping_method: Text | None = None  # cart flow: a method sku; None: the cheapest offered
+    expect: Expect | None = None  # for smoke suites: never sent
 
     @field_validator("billing_info", mode="before")
     @classmethod
@@ -192,7 +195,7 @@ class Order(BaseModel):
     def fingerprint(self) -> dict:
         """The order without its card secrets: for hashing, ledgers and reports."""
         data = self.model_dump(mode="json", exclude={"card"})
-        for name in ("flow", "shipping_method"):  # unset: fingerprints stay as they were
+        for name in ("flow", "shipping_method", "expect"):  # unset: fingerprints as they were
             if data[name] is None:
                 del data[name]
         data["card"] = {

@@ -161,10 +161,26 @@ def _case(suite: ET.Element, o: JobOutcome) -> str:
     }
     for stage, ms in (r.stage_ms if r else {}).items():
         props[f"stage_ms.{stage}"] = ms
+    if o.verdict is not None:
+        for k, v in o.verdict.expected.to_json().items():
+            props[f"expect.{k}"] = v
     el = ET.SubElement(case, "properties")
     for k, v in props.items():
         if v is not None:
             ET.SubElement(el, "property", name=k, value=str(v))
+    if o.verdict is not None and o.verdict.met:
+        return "ok"  # what the order file expected happened: a pass, even for a decline
+    if o.verdict is not None:
+        v = o.verdict
+        fail = ET.SubElement(
+            case, "failure", type="ExpectationNotMet", message="; ".join(v.differences)
+        )
+        fail.text = (
+            f"expected: {json.dumps(v.expected.to_json())}\n"
+            f"actual:   {json.dumps(v.to_json()['actual'])}"
+            + (f"\n{r.error.describe()}" if r and r.error else "")
+        )
+        return "failure"
     if o.status in (SKIPPED, NOT_RUN, INTERRUPTED):
         ET.SubElement(case, "skipped", message=o.note)
         return "skipped"
@@ -181,6 +197,11 @@ def _case(suite: ET.Element, o: JobOutcome) -> str:
 
 def junit_document(summary: Summary, suite_name: str = "cart-cli batch") -> bytes:
     suite = ET.Element("testsuite", name=suite_name)
+    if summary.target:  # where the orders went, as suite properties
+        props = ET.SubElement(suite, "properties")
+        for k, v in summary.target.items():
+            text = str(v).lower() if isinstance(v, bool) else "" if v is None else str(v)
+            ET.SubElement(props, "property", name=f"target.{k}", value=text)
     counts = {"ok": 0, "failure": 0, "error": 0, "skipped": 0}
     for o in summary.outcomes:
         counts[_case(suite, o)] += 1

@@ -30,6 +30,7 @@ from cart_cli.core.errors import (
     Interrupted,
 )
 from cart_cli.core.events import ItemAdded, OrderPlaced, ShippingUpdated, Step
+from cart_cli.core.expect import Verdict, judge
 from cart_cli.core.ledger import PLACED as LEDGER_PLACED
 from cart_cli.core.ledger import Contents, Ledger, LedgerWriteError
 from cart_cli.core.plan import Job
@@ -57,6 +58,14 @@ class JobOutcome:
     order_number: str | None = None  # placed now, or in an earlier run
     # Where reports.Spool keeps this outcome's full JSON (offset, length), once it is there.
     spooled: tuple[int, int] | None = field(default=None, repr=False, compare=False)
+    verdict: Verdict | None = None  # the order file's expect:, judged
+
+    @property
+    def passed(self) -> bool:
+        """Placed (or placed earlier), or failed as the order file expected."""
+        if self.verdict is not None:
+            return self.verdict.met
+        return self.status in (PLACED, SKIPPED)
 
     @property
     def group(self) -> str:
@@ -83,7 +92,7 @@ class JobOutcome:
                 "merchant": self.job.order.merchant,
             }
         )
-        return {
+        doc = {
             **doc,
             "job": self.job.id,
             "name": self.job.name,
@@ -95,6 +104,9 @@ class JobOutcome:
             "order_number": self.order_number,
             "source": self.job.source(),
         }
+        if self.verdict is not None:
+            doc["expectation"] = self.verdict.to_json()
+        return doc
 
 
 @dataclass
@@ -104,6 +116,8 @@ class Summary:
     abandoned: bool = False
     problems: list[str] = field(default_factory=list)  # listener or ledger failures
     elapsed: float = 0.0
+    budget_stop: str = ""  # why launching stopped early (--max-orders / --max-spend)
+    target: dict | None = None  # where the orders went (for --json and JUnit)
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -115,7 +129,12 @@ class Summary:
     def exit_code(self) -> Exit:
         if self.interrupted:
             return Exit.INTERRUPTED
-        codes = {o.result.exit_code for o in self.outcomes if o.status == FAILED and o.result}
+        codes = {
+            o.result.exit_code
+            for o in self.outcomes
+            if o.status == FAILED and o.result and o.verdict is None
+        }
+        codes |= {o.verdict.exit_code for o in self.outcomes if o.verdict and not o.verdict.met}
         if any(o.status == UNRESOLVED for o in self.outcomes):
             codes.add(Exit.UNKNOWN)
         if self.problems:
@@ -145,8 +164,12 @@ class Summary:
                 }
                 for o in groups[GROUP_UNKNOWN]
             ],
+            "expectations_met": sum(1 for o in self.outcomes if o.verdict and o.verdict.met),
+            "expectations_unmet": sum(1 for o in self.outcomes if o.verdict and not o.verdict.met),
             "interrupted": self.interrupted,
             "abandoned": self.abandoned,
+            "budget_stop": self.budget_stop or None,
+            "target": self.target,
             "problems": self.problems,
             "elapsed_ms": int(self.elapsed * 1000),
             **({"orders": [o.to_json() for o in self.outcomes]} if orders else {}),
@@ -231,8 +254,10 @@ class _Run:
         listeners: Iterable[Listener],
         sse: bool,
         flow,
+        budget=None,
     ) -> None:
         self.client, self.ledger, self.sse, self.flow = client, ledger, sse, flow
+        self.budget = budget  # a guard.Budget: --max-orders / --max-spend
         self.keys = KeyProvider(client)
         self.listeners = list(listeners)
         self.stop, self.abandon = stop, abandon
@@ -270,6 +295,8 @@ class _Run:
             if self.closed:
                 return  # abandoned: the summary was already made without it
             self.summary.outcomes[outcome.job.position] = outcome
+            if self.budget is not None and outcome.status == PLACED and outcome.result:
+                self.budget.spend(outcome.result.order)
         self._tell("finished", outcome)
         if flight is not None:
             with self.lock:
@@ -283,8 +310,6 @@ class _Run:
             self._tell("started", job)
             result = self._attempt(flight)
             self._record_result(flight, result)
-            if not result.ok:
-                self.failed.set()
             outcome = JobOutcome(
                 job,
                 PLACED if result.ok else FAILED,
@@ -296,6 +321,10 @@ class _Run:
                 cart_id=(result.order or {}).get("cart_id") or flight.cart_id,
                 order_number=(result.order or {}).get("platform_order_number"),
             )
+            if job.order.expect is not None:
+                outcome.verdict = judge(job.order.expect, result)
+            if not outcome.passed:
+                self.failed.set()
         except BaseException as e:  # a bug in our own bookkeeping: still an outcome
             log.debug("internal error in %s", job.name, exc_info=True)
             err = CartError(
@@ -422,6 +451,10 @@ class _Run:
 
     # ---- launching ----
     def launchable(self) -> bool:
+        if self.budget is not None:
+            with self.lock:
+                if not self.budget.allows():
+                    return False
         return not (
             self.stop.is_set() or self.broken.is_set() or (self.fail_fast and self.failed.is_set())
         )
@@ -443,6 +476,7 @@ def run(
     listeners: Iterable[Listener] = (),
     sse: bool = True,
     flow=None,  # a checkout.FlowChoice: --flow and CART_CLI_FLOW
+    budget=None,  # a guard.Budget: launch nothing more once it is spent
 ) -> Summary:
     """Run the jobs. Returns when every launched one has finished, or at once when ``abandon``
     is set; the summary has an outcome for every job, in the jobs' order.
@@ -468,6 +502,7 @@ def run(
         listeners=listeners,
         sse=sse,
         flow=flow,
+        budget=budget,
     )
     started = time.monotonic()
     limiter = _Rate(rate)
@@ -502,6 +537,8 @@ def run(
         flight = _Flight(job, time.monotonic())
         with r.lock:
             r.flights[job.position] = flight
+            if budget is not None:
+                budget.launch()
         if len(workers) < concurrency:
             # Daemon threads: an abandoned order must not keep the process alive.
             t = threading.Thread(target=worker, name=f"order-{len(workers)}", daemon=True)
@@ -526,6 +563,8 @@ def run(
             if stop.is_set()
             else "the ledger could not be written"
             if r.broken.is_set()
+            else budget.reason
+            if budget is not None and budget.reason
             else "--fail-fast, after a failure"
         )
         for position, outcome in enumerate(summary.outcomes):
@@ -533,5 +572,6 @@ def run(
                 summary.outcomes[position] = JobOutcome(jobs[position], NOT_RUN, note=why)
         summary.interrupted = stop.is_set()
         summary.abandoned = abandon.is_set()
+        summary.budget_stop = budget.reason if budget is not None else ""
         summary.elapsed = time.monotonic() - started
     return summary

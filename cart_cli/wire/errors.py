@@ -21,6 +21,7 @@ class Exit(IntEnum):
     NETWORK = 7
     UNKNOWN = 8
     CAPTCHA = 9
+    EXPECTATION = 10  # an order file's expect: was not met (smoke suites)
     INTERRUPTED = 130
 
 

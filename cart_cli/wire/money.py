@@ -17,7 +17,11 @@ def parse_decimal(text: str | int | float) -> int:
         d = Decimal(str(text))
     except InvalidOperation:
         raise ValueError(f"not an amount: {text!r}") from None
-    if not d.is_finite() or d != d.quantize(CENT):
+    try:  # quantize refuses exponents beyond the context's precision (1E100)
+        exact = d.is_finite() and d == d.quantize(CENT)
+    except InvalidOperation:
+        exact = False
+    if not exact:
         raise ValueError(f"not an exact amount of cents: {text!r}")
     return int(d * 100)
 

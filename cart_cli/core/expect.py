@@ -1,0 +1,152 @@
+"""Expectations for smoke suites: an order file's ``expect:``, and judging a result against it.
+
+``outcome`` is one of placed | declined | out-of-stock | captcha | not-placed (any outcome where
+the order surely was not placed); ``error`` an API error name; ``total`` an exact amount and
+``items`` the number of order lines, both only for ``placed``. An unknown outcome (the order may
+or may not have been placed) never meets any expectation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from cart_cli.core.errors import UNKNOWN, Exit
+from cart_cli.wire.money import parse_decimal, to_cents
+from cart_cli.wire.names import Err
+
+PLACED, DECLINED, OUT_OF_STOCK, CAPTCHA, NOT_PLACED = (
+    "placed",
+    "declined",
+    "out-of-stock",
+    "captcha",
+    "not-placed",
+)
+OUTCOMES = (PLACED, DECLINED, OUT_OF_STOCK, CAPTCHA, NOT_PLACED)
+OUTCOME_OF_ERROR = {
+    Err.PAYMENT_DECLINED: DECLINED,
+    Err.NOT_ENOUGH_STOCK: OUT_OF_STOCK,
+    Err.CAPTCHA_REQUIRED: CAPTCHA,
+}
+# An extra notice name (a 200 that is not an order: an item went out of stock meanwhile).
+ITEMS_REMOVED = "CART_ITEMS_REMOVED"
+
+
+class Expect(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    outcome: Literal["placed", "declined", "out-of-stock", "captcha", "not-placed"]
+    error: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{0,80}$")
+    total: int | None = None  # cents; written as "91.00"
+    items: int | None = Field(default=None, ge=0, le=10_000, strict=True)
+
+    @field_validator("total", mode="before")
+    @classmethod
+    def _total(cls, v: Any) -> int | None:
+        if v is None:
+            return None
+        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+            raise ValueError('must be an amount like "91.00"')
+        try:
+            return parse_decimal(str(v).strip().lstrip("$"))
+        except ValueError:
+            raise ValueError('must be an exact amount like "91.00"') from None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Expect:
+        if self.outcome == PLACED and self.error:
+            raise ValueError("error: is for outcomes other than placed")
+        if self.outcome != PLACED and (self.total is not None or self.items is not None):
+            raise ValueError("total: and items: are only checked when outcome is placed")
+        return self
+
+    def to_json(self) -> dict:
+        doc: dict = {"outcome": self.outcome}
+        if self.error:
+            doc["error"] = self.error
+        if self.total is not None:
+            doc["total"] = _amount(self.total)
+        if self.items is not None:
+            doc["items"] = self.items
+        return doc
+
+
+def _amount(cents: int) -> str:
+    return f"{cents // 100}.{cents % 100:02d}" if cents >= 0 else f"-{_amount(-cents)}"
+
+
+def actual_of(result) -> dict:
+    """What happened, in the terms of an expectation (``result`` is a checkout.OrderResult)."""
+    if result.ok:
+        order = result.order or {}
+        cents = to_cents(order.get("total"))
+        lines = order.get("line_items")
+        return {
+            "outcome": PLACED,
+            "total": _amount(cents) if cents is not None else None,
+            "items": len(lines) if isinstance(lines, list) else None,
+        }
+    err = result.error
+    if err is None or err.outcome == UNKNOWN:
+        return {"outcome": "unknown", "error": err.code if err else None}
+    outcome = OUTCOME_OF_ERROR.get(err.code, NOT_PLACED)
+    if err.code == ITEMS_REMOVED:
+        outcome = OUT_OF_STOCK
+    return {"outcome": outcome, "error": err.code}
+
+
+@dataclass
+class Verdict:
+    expected: Expect
+    actual: dict
+    differences: list[str] = field(default_factory=list)
+
+    @property
+    def met(self) -> bool:
+        return not self.differences
+
+    @property
+    def exit_code(self) -> Exit:
+        if self.met:
+            return Exit.OK
+        # "may have been placed" matters more than the expectation: check before retrying
+        return Exit.UNKNOWN if self.actual["outcome"] == "unknown" else Exit.EXPECTATION
+
+    def describe(self) -> str:
+        if self.met:
+            what = self.actual["outcome"]
+            if self.actual.get("error"):
+                what += f" ({self.actual['error']})"
+            return f"expectation met: {what}"
+        return "expectation not met: " + "; ".join(self.differences)
+
+    def to_json(self) -> dict:
+        return {
+            "met": self.met,
+            "expected": self.expected.to_json(),
+            "actual": {k: v for k, v in self.actual.items() if v is not None},
+            "differences": self.differences,
+        }
+
+
+def judge(expected: Expect, result) -> Verdict:
+    actual = actual_of(result)
+    got = actual["outcome"]
+    diffs = []
+    outcome_ok = got == expected.outcome or (
+        expected.outcome == NOT_PLACED and got in (DECLINED, OUT_OF_STOCK, CAPTCHA, NOT_PLACED)
+    )
+    if not outcome_ok:
+        detail = f" ({actual['error']})" if actual.get("error") else ""
+        diffs.append(f"outcome: expected {expected.outcome}, got {got}{detail}")
+    if expected.error and actual.get("error") != expected.error:
+        diffs.append(f"error: expected {expected.error}, got {actual.get('error') or 'none'}")
+    if got == PLACED:
+        if expected.total is not None and actual["total"] != _amount(expected.total):
+            diffs.append(
+                f"total: expected {_amount(expected.total)}, got {actual['total'] or 'none'}"
+            )
+        if expected.items is not None and actual["items"] != expected.items:
+            diffs.append(f"items: expected {expected.items}, got {actual['items']}")
+    return Verdict(expected, actual, diffs)

@@ -1,0 +1,139 @@
+"""The local order history: every finished order (placed or not), one JSON line each.
+
+Kept in the user data folder: a 0600 file in a 0700 folder. Each line carries the target it went
+to and the order as the API answered it, minus card data (the payment summary keeps only the
+card type and last four, as the receipt shows them). Reads no process globals."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from cart_cli.core.errors import NOT_PLACED, UsageError
+
+SCHEMA = "cart-cli.history/1"
+FILE = "history.jsonl"
+PAYMENT_KEEP = ("payment_type", "card_type", "last_four")
+
+
+def without_card_data(order: dict) -> dict:
+    out = dict(order)
+    pay = out.get("payment_summary")
+    if isinstance(pay, dict):
+        out["payment_summary"] = {k: pay[k] for k in PAYMENT_KEEP if k in pay}
+    for key in ("encrypted_card", "card"):
+        out.pop(key, None)
+    return out
+
+
+def record_of(result, *, target: dict | None, at: datetime, source: str | None = None) -> dict:
+    """A history line for a checkout.OrderResult."""
+    from cart_cli.wire.money import currency_of, to_cents
+
+    order = result.order or {}
+    err = result.error
+    cents = to_cents(order.get("total")) if result.ok else None
+    return {
+        "schema": SCHEMA,
+        "at": at.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "target": target,
+        "merchant": result.merchant,
+        "outcome": "placed" if result.ok else (err.outcome if err else None) or NOT_PLACED,
+        "order_number": order.get("platform_order_number") if result.ok else None,
+        "total_cents": cents,
+        "currency": currency_of(order.get("total")) if result.ok else None,
+        "error": {"code": err.code, "message": err.message} if err else None,
+        "request_id": result.request_id or (err.request_id if err else None),
+        "source": source,
+        "order": without_card_data(order) if result.ok else None,
+    }
+
+
+class History:
+    def __init__(self, directory: Path) -> None:
+        self.dir = Path(directory)
+        self.path = self.dir / FILE
+        self._lock = threading.Lock()
+
+    def append(self, record: dict) -> None:
+        """One line, appended whole (O_APPEND). Raises OSError when it cannot be written."""
+        line = (json.dumps(record, separators=(",", ":"), default=str) + "\n").encode()
+        with self._lock:
+            self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                os.fchmod(fd, 0o600)
+                os.write(fd, line)
+            finally:
+                os.close(fd)
+
+    def read(self) -> list[dict]:
+        try:
+            text = self.path.read_text("utf-8", "replace")
+        except FileNotFoundError:
+            return []
+        except OSError as e:
+            raise UsageError(f"cannot read the history {self.path}: {e.strerror or e}") from None
+        out = []
+        for line in text.splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue  # a torn line (a crash while writing)
+            if isinstance(rec, dict) and rec.get("schema") == SCHEMA:
+                out.append(rec)
+        return out
+
+    def select(
+        self, *, since: datetime | None = None, merchant: str | None = None, profile=None
+    ) -> list[dict]:
+        out = []
+        for rec in self.read():
+            if merchant and rec.get("merchant") != merchant.lower():
+                continue
+            if profile and (rec.get("target") or {}).get("profile") != profile:
+                continue
+            if since and (when := _when(rec)) is not None and when < since:
+                continue
+            out.append(rec)
+        return out
+
+    def find(self, order_number: str) -> list[dict]:
+        """Every record of that order number, the latest last."""
+        return [r for r in self.read() if str(r.get("order_number")) == order_number]
+
+    def merchants(self) -> list[str]:
+        return sorted({str(r["merchant"]) for r in self.read() if r.get("merchant")})
+
+
+def _when(rec: dict) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(rec.get("at")).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+_RELATIVE = re.compile(r"^(\d{1,6})\s*([mhdw])$")
+_UNIT = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """'3d', '12h', '30m', '2w' before ``now``; or a date / date-time (UTC unless it says)."""
+    t = text.strip().lower()
+    m = _RELATIVE.match(t)
+    if m:
+        try:
+            return now - timedelta(**{_UNIT[m.group(2)]: int(m.group(1))})
+        except OverflowError:
+            raise UsageError(f"--since {text!r}: too far back") from None
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(
+            f"--since {text!r}: give a date (2026-11-28), a date-time, or an age like 3d, 12h, 30m"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
