@@ -89,6 +89,7 @@ def test_sigterm_after_sending_is_130_with_one_json_document():
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    assert proc.stderr.readline().startswith(b"target: ")
     line = proc.stderr.readline()  # waits until the order is on its way
     assert line.startswith(b"sending order"), line
     proc.send_signal(signal.SIGTERM)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cart_cli.cli.env import Environment
 from cart_cli.core.batch import collect
 from tests.helpers import CLI, ROOT
 
@@ -73,7 +74,7 @@ def _indexed():
     cwd = Path.cwd()
     os.chdir(ROOT)
     try:
-        (source,) = collect(["docs/ci/smoke/"])
+        (source,) = collect(["docs/ci/smoke/"], Environment(environ={}).order_inputs())
     finally:
         os.chdir(cwd)
     return source.orders

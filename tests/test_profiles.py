@@ -454,3 +454,10 @@ def test_a_profiles_flow_is_used_unless_the_order_flag_or_variable_says(cart_san
     assert r.stderr.splitlines()[1] == "creating cart on staging.luma.gift"  # the cart flow
     r = cli(["place", order_file, "--profile", "carts"], env={"CART_CLI_FLOW": "place-order"})
     assert r.code == 0 and r.stderr.splitlines()[1] == "sending order to staging.luma.gift"
+
+
+def test_the_target_line_never_shows_a_password_from_a_url(cart_sandbox, order_file):
+    url = cart_sandbox.url.replace("http://", "http://ops:hunter2@")
+    r = cli(["place", order_file, "--api-url", url, "--payment-url", url, "--app-id", "x"])
+    assert r.code == 0, r.stderr
+    assert "hunter2" not in r.stdout + r.stderr and "ops:" not in r.stdout + r.stderr

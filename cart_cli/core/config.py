@@ -269,8 +269,9 @@ class Resolved:
         """One line for a header or a receipt (``kind``: starting with PRODUCTION or staging)."""
         from urllib.parse import urlsplit
 
-        api, pay = urlsplit(self.api_url), urlsplit(self.payment_url)
-        hosts = api.netloc if api.netloc == pay.netloc else f"{api.netloc} + {pay.netloc}"
+        # host:port only: never a user name or password from the URL
+        api, pay = (urlsplit(u).netloc.rpartition("@")[2] for u in (self.api_url, self.payment_url))
+        hosts = api if api == pay else f"{api} + {pay}"
         where = "embedded sandbox " + hosts if self.sandbox else hosts
         parts = ["PRODUCTION" if self.production else "staging"] if kind else []
         if self.profile:
