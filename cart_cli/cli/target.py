@@ -102,8 +102,18 @@ def escape(text: str) -> str:
     return rich_escape(text)
 
 
+def _say(env: Environment, label: str, style: str, text: str) -> None:
+    """One line on stderr: styled on a terminal; plain (and without loading rich) otherwise."""
+    if env.stderr_isatty:
+        shown = f"[{style}]{label}[/] {escape(text)}" if label else f"[{style}]{escape(text)}[/]"
+        env.stderr_console.print(shown)
+    else:
+        env.stderr.write(f"{label} {text}\n" if label else f"{text}\n")
+        env.stderr.flush()
+
+
 def say_warning(env: Environment, message: str) -> None:
-    env.stderr_console.print(f"[yellow]warning:[/] {escape(message)}")
+    _say(env, "warning:", "yellow", message)
 
 
 def warn_plain_http(env: Environment, info) -> None:
@@ -130,20 +140,17 @@ def with_target(doc: dict, target: Target) -> dict:
 
 def say_target(env: Environment, info) -> None:
     """The progress header's first line: where this run sends (production in red)."""
-    style = "bold red" if info.production else "dim"
-    env.stderr_console.print(f"[{style}]target:[/] {escape(info.describe())}")
+    _say(env, "target:", "bold red" if info.production else "dim", info.describe())
 
 
 def say_verdict(env: Environment, verdict, result) -> None:
     """An expectation's verdict on stderr: met (with the error that was expected), or what
     differed (and the error that happened, if any)."""
     if result.error is not None:
-        env.stderr_console.print(
-            f"[dim]{'order not placed' if verdict.met else 'error'}:[/] "
-            f"{escape(result.error.describe())}"
-        )
+        label = "order not placed:" if verdict.met else "error:"
+        _say(env, label, "dim", result.error.describe())
     if verdict.met:
-        env.stderr_console.print(f"[green]{escape(verdict.describe())}[/]")
+        _say(env, "", "green", verdict.describe())
     else:
         env.say_error(verdict.describe())
 
