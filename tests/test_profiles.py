@@ -183,7 +183,7 @@ def test_target_in_the_progress_header_and_receipt(cart_sandbox, order_file):
     host = cart_sandbox.url.removeprefix("http://")
     line = f"staging · profile local · {host} · app id from-profile"
     assert f"target: {line}" in r.stderr.splitlines()[0]
-    assert "Target" in r.stdout and line in r.stdout
+    assert "Sent to" in r.stdout and line in r.stdout
 
 
 # ---- the production guard ---

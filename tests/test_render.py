@@ -649,4 +649,4 @@ def test_place_receipt_option_saves_the_receipt_and_refuses_a_bad_name_before_se
     saved = (tmp_path / "r.txt").read_text("utf-8")
     number = r.json()["order"]["platform_order_number"]
     assert f"Order {number}" in saved and r.json()["request_id"] in saved
-    assert "Sent to" in saved and "(app id tests)" in saved
+    assert "Sent to" in saved and "app id tests" in saved
