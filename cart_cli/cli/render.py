@@ -88,24 +88,6 @@ def one_under_another(*renderables):
     return grid
 
 
-def target_text(
-    api_url: str | None, *, app_id: str = "", profile: str | None = None, sandbox: bool = False
-) -> str:
-    """Where the order goes, for a header and a receipt: the api host, and the profile or
-    "sandbox" when there is one, else the app id."""
-    from urllib.parse import urlsplit
-
-    url = urlsplit(api_url or "")
-    host = url.hostname or "?"  # never the user:password a URL may carry
-    if url.port:
-        host = f"{host}:{url.port}"
-    if sandbox:
-        return f"sandbox ({host})"
-    if profile:
-        return f"{host} (profile {profile})"
-    return f"{host} (app id {app_id})" if app_id else host
-
-
 # ---- progress of one order ---
 
 
