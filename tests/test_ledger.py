@@ -504,3 +504,16 @@ def test_a_report_that_cannot_be_written_at_the_end_fails_the_batch(
     assert r.code == 1 and doc["placed"] == 2 and "No space left" in doc["problems"][0]
     assert "problem: cannot write r.xml" in r.stderr
     assert len((tmp_path / "r.jsonl").read_text().splitlines()) == 2
+
+
+def test_ledger_lines_carry_the_runs_clock(cart_sandbox, tmp_path):
+    """The ledger's times come from the run's clock (CART_CLI_NOW here), not the process's."""
+    f = distinct_orders(tmp_path / "o.yaml", 1)
+    now = {"CART_CLI_NOW": "2031-09-01T12:00:00"}
+    r = batch(cart_sandbox, f, "-H", "x-sandbox-fault: commit-then-cut", "--json", env=now)
+    assert r.code == 8
+    job = r.json()["orders"][0]["job"]
+    r = cli(["ledger", "resolve", job, "--not-placed"], env={"CART_CLI_NOW": "2031-09-02"})
+    assert r.code == 0, r.stderr
+    stamps = [line["at"] for line in lines(tmp_path / LEDGER)]
+    assert stamps == ["2031-09-01T12:00:00.000Z"] * 2 + ["2031-09-02T00:00:00.000Z"]

@@ -143,7 +143,7 @@ def batch(
     for flag, path in (("--jsonl", jsonl), ("--junit", junit)):
         if path is not None:
             reports.check_writable(path, flag)
-    book = ledgers.Ledger(ledger)
+    book = ledgers.Ledger(ledger, clock=env.clock)
     err = env.stderr_console
     listeners = [tg.HistoryWriter(env, target)]
     spool = reports.Spool()  # full results wait on disk for the reports, not in memory

@@ -338,6 +338,8 @@ def open_client(
             extra_headers=headers,
             pool_size=pool_size,
             order_read_timeout=target.timeout or defaults.ORDER_READ_TIMEOUT,
+            environ=env.environ,
+            clock=lambda: env.now().timestamp(),
         )
         try:
             yield client

@@ -188,7 +188,9 @@ def resolve(
     if bool(placed and placed.strip()) == not_placed:
         raise c.UsageError("say what you found: --placed ORDER_NUMBER or --not-placed")
     record = find(_read(ledger), job)
-    line = ledgers.Ledger(ledger).resolve(record, placed.strip() if placed else None)
+    line = ledgers.Ledger(ledger, clock=c.environment(ctx).clock).resolve(
+        record, placed.strip() if placed else None
+    )
     outcome = f"placed as {placed.strip()}" if placed else "not placed"
     was = record["state"].replace("_", " ")
     err.print(

@@ -19,7 +19,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -126,14 +126,55 @@ def host_port(url: str) -> str:
     return parts.netloc.rpartition("@")[2]
 
 
-def environ_proxies(*urls: str) -> dict:
-    """The proxy the environment (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY) gives each of
-    ``urls``, keyed by scheme and host as requests' ``Session.proxies`` understands them."""
-    from requests.utils import get_environ_proxies, select_proxy
+def proxy_settings(environ: Mapping[str, str]) -> dict[str, str]:
+    """Scheme -> proxy URL (and ``no`` -> NO_PROXY) from ``environ``, as urllib reads the process
+    environment: ``<scheme>_proxy`` in either case, the lowercase one winning; HTTP_PROXY is
+    ignored when REQUEST_METHOD is set (a CGI request's ``Proxy:`` header, CVE-2016-1000110)."""
+    out: dict[str, str] = {}
+    for name, value in environ.items():
+        if value and name.lower().endswith("_proxy"):
+            out[name.lower()[:-6]] = value
+    if "REQUEST_METHOD" in environ:
+        out.pop("http", None)
+    for name, value in environ.items():
+        if name.endswith("_proxy"):  # lowercase wins, and an empty one unsets
+            if value:
+                out[name[:-6]] = value
+            else:
+                out.pop(name[:-6], None)
+    return out
 
+
+def bypasses_proxy(url: str, no_proxy: str) -> bool:
+    """NO_PROXY says ``url`` goes direct: ``*``, a host or domain suffix (with or without the
+    port), or for an IPv4 address the address or a CIDR network holding it."""
+    from urllib.request import proxy_bypass_environment
+
+    from requests.utils import address_in_network, is_ipv4_address, is_valid_cidr
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if is_ipv4_address(host):
+        for entry in no_proxy.replace(" ", "").split(","):
+            if is_valid_cidr(entry) and address_in_network(host, entry):
+                return True
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return proxy_bypass_environment(netloc, {"no": no_proxy})
+
+
+def environ_proxies(environ: Mapping[str, str], *urls: str) -> dict:
+    """The proxy ``environ`` (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY, either case) gives
+    each of ``urls``, keyed by scheme and host as requests' ``Session.proxies`` understands them.
+    Reads the mapping it is given, never the process environment."""
+    from requests.utils import select_proxy
+
+    settings = proxy_settings(environ)
+    no_proxy = settings.pop("no", "")
     out = {}
     for url in urls:
-        proxy = select_proxy(url, get_environ_proxies(url))
+        if no_proxy and bypasses_proxy(url, no_proxy):
+            continue
+        proxy = select_proxy(url, settings)
         if proxy:
             parts = urlsplit(url)
             out[f"{parts.scheme}://{parts.hostname}"] = proxy
@@ -178,9 +219,8 @@ class Session:
     device_id: str | None = None
     obtained: float | None = None  # when it was issued, if known
 
-    def fresh(self, now: float | None = None) -> bool:
+    def fresh(self, now: float) -> bool:
         """Renew when under two minutes remain (or half the lifetime, for short-lived tokens)."""
-        now = now or time.time()
         window = RENEW_BEFORE
         if self.obtained is not None:
             window = min(window, (self.expires - self.obtained) / 2)
@@ -198,6 +238,10 @@ class Client:
     # The read timeout of an order call that answers only when all is done (place-order without
     # SSE, complete-order): a slow merchant takes a minute or more.
     order_read_timeout: float = ORDER_READ_TIMEOUT
+    # The run's environment variables (proxies, CA bundle) and clock (seconds since the epoch):
+    # handed in (cli.env.Environment), never read from the process.
+    environ: Mapping[str, str] = field(default_factory=dict)
+    clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
         import requests
@@ -218,9 +262,11 @@ class Client:
         # requests reads the environment (proxies, no_proxy, CA bundle, ~/.netrc) on every
         # request when trust_env is on; it is read once here instead.
         self.http.trust_env = False
-        self.http.proxies = environ_proxies(self.endpoints.api_url, self.endpoints.payment_url)
+        self.http.proxies = environ_proxies(
+            self.environ, self.endpoints.api_url, self.endpoints.payment_url
+        )
         # TLS is never off: --ca-bundle, else the environment's bundle, else the system's.
-        env_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        env_bundle = self.environ.get("REQUESTS_CA_BUNDLE") or self.environ.get("CURL_CA_BUNDLE")
         self.verify = self.ca_bundle or env_bundle or True
         plain = HTTPAdapter(pool_connections=4, pool_maxsize=self.pool_size, max_retries=0)
         self.http.mount("http://", plain)
@@ -425,7 +471,7 @@ class Client:
                 hint="Check --api-url: it must be the API's base URL, not a web page.",
                 request_id=rid,
             )
-        now = time.time()
+        now = self.clock()
         expires = data.get("expires")
         if not isinstance(expires, (int, float)):
             expires = now + float(data.get("expires_in") or 3600)
@@ -473,7 +519,7 @@ class Client:
                     )
             if s is None:
                 s = self._browser_session()
-            elif not s.fresh():
+            elif not s.fresh(self.clock()):
                 s = self._renew_or_new(s.access_token)
             self._session = s
             return s.access_token

@@ -17,6 +17,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,8 +33,13 @@ STATES = (PLACED, NOT_PLACED, UNKNOWN)
 TARGET_KEYS = ("api", "payment", "app")  # what makes two targets the same
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def stamp(when: datetime) -> str:
+    """A ledger line's time: UTC, to the millisecond (``2031-09-01T12:00:00.000Z``)."""
+    return when.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def make_target(api_url: str, payment_url: str, app_id: str, profile: str | None = None) -> dict:
@@ -133,13 +139,21 @@ def read(path: str | Path) -> Contents:
 
 
 class Ledger:
-    """Appends lines for one target; fsyncs each."""
+    """Appends lines for one target; fsyncs each. ``clock``: the run's (cli.env.Environment)."""
 
-    def __init__(self, path: str | Path, target: dict | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        target: dict | None = None,
+        *,
+        clock: Callable[[], datetime] = system_clock,
+    ) -> None:
         self.path = Path(path)
         self.target = target
+        self.clock = clock
         self._lock = threading.Lock()
-        self.run_id = hashlib.sha256(f"{os.getpid()}{time.time()}".encode()).hexdigest()[:12]
+        started = f"{os.getpid()}{clock().isoformat()}{time.perf_counter_ns()}"
+        self.run_id = hashlib.sha256(started.encode()).hexdigest()[:12]
         try:  # find out now, not in the middle of a batch, that it cannot be written
             existed = self.path.exists()
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
@@ -174,7 +188,7 @@ class Ledger:
             "event": event,
             "job": job.id,
             "run": self.run_id,
-            "at": now(),
+            "at": stamp(self.clock()),
             "name": job.name,
             "merchant": job.order.merchant,
             "source": job.source(),
@@ -222,7 +236,7 @@ class Ledger:
             "event": RESOLVED,
             "job": record["job"],
             "run": self.run_id,
-            "at": now(),
+            "at": stamp(self.clock()),
             **{k: record.get(k) for k in ("name", "merchant", "source", "target")},
             "outcome": PLACED if order_number else NOT_PLACED,
             "order_number": order_number,
