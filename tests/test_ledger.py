@@ -517,3 +517,22 @@ def test_ledger_lines_carry_the_runs_clock(cart_sandbox, tmp_path):
     assert r.code == 0, r.stderr
     stamps = [line["at"] for line in lines(tmp_path / LEDGER)]
     assert stamps == ["2031-09-01T12:00:00.000Z"] * 2 + ["2031-09-02T00:00:00.000Z"]
+
+
+def test_a_second_run_on_the_same_ledger_is_refused(cart_sandbox, tmp_path):
+    """Two runs on one ledger would both find an order unsent and both send it."""
+    f = distinct_orders(tmp_path / "o.yaml", 2)
+    first = ledgers.Ledger(tmp_path / LEDGER)
+    with first.held():
+        second = ledgers.Ledger(tmp_path / LEDGER).held()
+        with pytest.raises(ledgers.UsageError, match="is in use by another batch run"):
+            second.__enter__()
+        r = batch(cart_sandbox, f, "--json")
+        assert r.code == 2, r.stderr
+        assert f"the ledger {LEDGER} is in use by another batch run" in r.stderr
+        assert r.json()["error"]["code"] == "LedgerBusy"
+        assert sandbox_orders(cart_sandbox) == []
+        other = batch(cart_sandbox, f, "--ledger", "other.jsonl")  # its own ledger: fine
+        assert other.code == 0, other.stderr
+    r = batch(cart_sandbox, f, "--resume")  # released: the next run goes on
+    assert r.code == 0 and len(sandbox_orders(cart_sandbox)) == 4  # 2 by each ledger

@@ -148,6 +148,7 @@ def batch(
     listeners = [tg.HistoryWriter(env, target)]
     spool = reports.Spool()  # full results wait on disk for the reports, not in memory
     with (
+        book.held(),  # one run at a time on a ledger: refused here, before anything is sent
         TwoStageStop(say=lambda text: err.print(text, markup=False)) as signals,
         c.open_client(env, target, pool_size=concurrency) as client,
     ):

@@ -17,7 +17,8 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -172,6 +173,33 @@ class Ledger:
 
     def read(self) -> Contents:
         return read(self.path)
+
+    @contextmanager
+    def held(self) -> Iterator[Ledger]:
+        """This run's exclusive hold on the ledger (an advisory lock, released when the run
+        ends, however it ends): two runs on one ledger would both find an order unsent and
+        both send it. A second run is refused at once, before anything is sent."""
+        try:
+            import fcntl
+        except ImportError:  # no advisory locks here (Windows): run unguarded
+            yield self
+            return
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        except OSError as e:
+            raise UsageError(f"cannot open the ledger {self.path}: {e.strerror or e}") from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise UsageError(
+                    f"the ledger {self.path} is in use by another batch run: wait for it to "
+                    "finish, or give this run its own --ledger FILE",
+                    code="LedgerBusy",
+                ) from None
+            yield self
+        finally:
+            os.close(fd)  # releases the lock
 
     def _append(self, record: dict) -> None:
         line = json.dumps({"v": VERSION, **record}, separators=(",", ":"), default=str) + "\n"
