@@ -536,3 +536,35 @@ def test_a_second_run_on_the_same_ledger_is_refused(cart_sandbox, tmp_path):
         assert other.code == 0, other.stderr
     r = batch(cart_sandbox, f, "--resume")  # released: the next run goes on
     assert r.code == 0 and len(sandbox_orders(cart_sandbox)) == 4  # 2 by each ledger
+
+
+def test_ledger_resolve_does_not_overrule_a_placed_order_without_force(cart_sandbox, tmp_path):
+    """A placed order marked not placed would be sent again by the next --resume."""
+    f = distinct_orders(tmp_path / "o.yaml", 1)
+    doc = batch(cart_sandbox, f, "--json").json()
+    job, number = doc["orders"][0]["job"], doc["orders"][0]["order_number"]
+    before = lines(tmp_path / LEDGER)
+
+    r = cli(["ledger", "resolve", job, "--not-placed"])
+    assert r.code == 2 and f"is recorded in {LEDGER} as placed as order {number}" in r.stderr
+    assert "pass --force" in r.stderr
+    r = cli(["ledger", "resolve", job, "--placed", "999"])
+    assert r.code == 2 and f"as order {number}, not 999" in r.stderr
+    assert lines(tmp_path / LEDGER) == before  # nothing recorded
+    r = cli(["ledger", "resolve", job, "--placed", number])  # the same finding: fine
+    assert r.code == 0, r.stderr
+    r = batch(cart_sandbox, f, "--resume", "--json")
+    assert r.json()["orders"][0]["status"] == "skipped"
+
+    r = cli(["ledger", "resolve", job, "--not-placed", "--force"])
+    assert r.code == 0 and "--resume will now send it again" in r.stderr
+
+
+def test_ledger_resolve_wants_four_characters_of_a_job_id(cart_sandbox, tmp_path):
+    f = distinct_orders(tmp_path / "o.yaml", 1)
+    job = batch(cart_sandbox, f, "-H", "x-sandbox-fault: commit-then-cut", "--json").json()
+    job = job["orders"][0]["job"]
+    r = cli(["ledger", "resolve", job[:3], "--not-placed"])
+    assert r.code == 2 and "give at least 4 characters of the job id" in r.stderr
+    r = cli(["ledger", "resolve", job[:4], "--not-placed"])
+    assert r.code == 0, r.stderr

@@ -13,6 +13,8 @@ from cart_cli.cli import common as c
 from cart_cli.core.defaults import LEDGER_DEFAULT
 from cart_cli.wire.names import Schema
 
+MIN_PREFIX = 4  # of a job id given to `ledger resolve`: fewer would pick a job by chance
+
 TITLES = {
     "unknown": "Unknown: may have been placed, check before retrying",
     "not_placed": "Not placed",
@@ -148,7 +150,12 @@ def find(contents, key: str) -> dict:
             and str(r["source"].get("repeat")) == (repeat or "0")
         ]
     else:
-        matches = [r for j, r in contents.jobs.items() if j.startswith(key.lower())]
+        if len(key.strip()) < MIN_PREFIX:
+            raise c.UsageError(
+                f"job {key!r} is too short: give at least {MIN_PREFIX} characters of the job id "
+                "(see cart-cli ledger FILE), or FILE#INDEX"
+            )
+        matches = [r for j, r in contents.jobs.items() if j.startswith(key.strip().lower())]
     if not matches:
         raise c.UsageError(f"no job {key!r} in the ledger (see cart-cli ledger FILE)")
     if len(matches) > 1:
@@ -178,6 +185,14 @@ def resolve(
     ledger: Annotated[Path, typer.Option(metavar="FILE", help="The ledger.")] = Path(
         LEDGER_DEFAULT
     ),
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Overrule what the ledger recorded: a placed order as not placed, or another "
+            "order number.",
+        ),
+    ] = False,
     debug: c.DebugOpt = False,
 ) -> int:
     """Record what became of an order: placed (then --resume skips it) or not placed (then
@@ -188,9 +203,10 @@ def resolve(
     if bool(placed and placed.strip()) == not_placed:
         raise c.UsageError("say what you found: --placed ORDER_NUMBER or --not-placed")
     record = find(_read(ledger), job)
-    line = ledgers.Ledger(ledger, clock=c.environment(ctx).clock).resolve(
-        record, placed.strip() if placed else None
-    )
+    number = placed.strip() if placed else None
+    if not force:
+        _check_overrule(record, number, ledger)
+    line = ledgers.Ledger(ledger, clock=c.environment(ctx).clock).resolve(record, number)
     outcome = f"placed as {placed.strip()}" if placed else "not placed"
     was = record["state"].replace("_", " ")
     err.print(
@@ -200,6 +216,24 @@ def resolve(
     if line["was"] == ledgers.PLACED and not placed:
         err.print("note: it was recorded as placed; --resume will now send it again", markup=False)
     return 0
+
+
+def _check_overrule(record: dict, number: str | None, ledger: Path) -> None:
+    """Refuse to contradict what the ledger recorded (placed, or as which order number) without
+    --force: a placed order turned "not placed" is sent again by the next --resume."""
+    recorded = record.get("order_number")
+    name = f"{record['job']} ({record.get('name')})"
+    if record["state"] == "placed" and number is None:
+        as_order = f" as order {recorded}" if recorded else ""
+        raise c.UsageError(
+            f"{name} is recorded in {ledger} as placed{as_order}: marking it not placed would "
+            "make --resume send it again. If the merchant really has no such order, pass --force"
+        )
+    if number is not None and recorded and recorded != number:
+        raise c.UsageError(
+            f"{name} is recorded in {ledger} as order {recorded}, not {number}: check the "
+            f"order number, or pass --force to record it as placed as {number}"
+        )
 
 
 def register(root: typer.Typer) -> None:
