@@ -357,7 +357,7 @@ def test_no_card_or_token_in_any_output_log_or_cache(
         assert r.code == 0, r.stderr
         outputs += [r.stdout, r.stderr]
     debug = outputs[5]
-    assert "<token redacted" in debug and "<encrypted_card redacted>" in debug
+    assert "<x-firmly-authorization redacted" in debug and "<encrypted_card redacted>" in debug
     assert "x-firmly-request-id" in debug
     assert_no_secrets(*outputs, paths=[cache_dir], tokens=cached_tokens(cache_dir))
 
@@ -422,3 +422,20 @@ def test_an_octal_looking_cvv_is_refused_not_sent_as_another_number(cart_sandbox
     r = place(cart_sandbox, order_file, "--card", card)
     assert r.code == 2 and f'{card}:5: card.cvv: quote it (cvv: "...")' in r.stderr
     assert sandbox_orders(cart_sandbox) == []
+
+
+def test_debug_redacts_secret_headers_a_user_gives_in_any_case(cart_sandbox, order_file):
+    """-H 'X-Firmly-Authorization: ...' (or Authorization, Cookie) is as secret as the token."""
+    secrets = {
+        "X-Firmly-Authorization": "user-token-0123456789",
+        "AUTHORIZATION": "Bearer basic-secret-0123",
+        "Cookie": "session=cookie-secret-0123",
+    }
+    headers = [a for k, v in secrets.items() for a in ("-H", f"{k}: {v}")]
+    r = place(cart_sandbox, order_file, "--debug", "--dry-run", *headers)
+    for name, value in secrets.items():
+        assert value not in r.stderr and value.split()[-1] not in r.stderr
+        assert f"<{name} redacted, {len(value)} chars>" in r.stderr
+    from cart_cli.core.client import redact_headers
+
+    assert redact_headers({"X-Firmly-App-Id": "app"}) == {"X-Firmly-App-Id": "app"}  # not secret

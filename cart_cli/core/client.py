@@ -181,11 +181,20 @@ def environ_proxies(environ: Mapping[str, str], *urls: str) -> dict:
     return out
 
 
+# Headers whose value is a secret, by lowercase name: never logged, whoever set them (the client
+# or a user's -H). The app id is not a secret.
+SECRET_HEADERS = frozenset(
+    {names.H_AUTH, "authorization", "proxy-authorization", "cookie", "set-cookie"}
+)
+
+
 def redact_headers(headers: dict) -> dict:
-    out = dict(headers)
-    if names.H_AUTH in out:
-        out[names.H_AUTH] = f"<token redacted, {len(out[names.H_AUTH])} chars>"
-    return out
+    """``headers`` for a debug log: a secret's value replaced by its length, whatever the name's
+    case."""
+    return {
+        k: f"<{k} redacted, {len(str(v))} chars>" if k.lower() in SECRET_HEADERS else v
+        for k, v in headers.items()
+    }
 
 
 def redact_body(body: object) -> object:
