@@ -313,3 +313,24 @@ def test_the_cart_flow_sample(cart_sandbox):
     assert r.code == 0, r.stderr
     assert r.stderr.split("\n", 1)[1].startswith("creating cart on staging.luma.gift\n")
     assert r.json()["order"]["shipping_method"]["sku"] == "flatrate_flatrate"
+
+
+@pytest.mark.parametrize("concurrency", ["1", "3"])
+def test_after_an_unknown_outcome_the_merchants_cart_is_left_alone(tmp_path, concurrency):
+    """complete-order may still be running after an unknown outcome: the next cart-flow order
+    on that merchant would empty its cart. It is not sent, and says why."""
+    lines: list[str] = []
+    entries = [{"items": [{"variant_id": s, "quantity": 1}]} for s in ("24-MB01", "24-WG085")]
+    f = multi(tmp_path / "two.yaml", entries * 2, flow="cart")
+    with Sandbox(log=lines.append) as sb:
+        fault = ["-H", "x-sandbox-fault: http-502-empty"]
+        r = cli(["batch", f, *target(sb), "--concurrency", concurrency, *fault, "--json"])
+    assert r.code == 8
+    orders = r.json()["orders"]
+    assert sorted(o["outcome"] for o in orders) == ["not_placed"] * 3 + ["unknown"]
+    busy = [o for o in orders if o["outcome"] == "not_placed"]
+    assert {o["error"]["code"] for o in busy} == {"CartBusy"}
+    assert all(o["error"]["exit_code"] == 5 for o in busy)
+    assert "an earlier cart-flow order on staging.luma.gift" in busy[0]["error"]["message"]
+    assert len([x for x in lines if "complete-order" in x]) == 1
+    assert len([x for x in lines if "DELETE" in x]) == 1  # only the first cart was emptied

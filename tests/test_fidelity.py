@@ -154,6 +154,12 @@ class StubCartClient(StubClient):
 
         return threading.Lock()
 
+    def cart_unsettled(self, domain):
+        return False, None
+
+    def mark_cart_unsettled(self, domain, request_id):
+        pass
+
     def clear_cart(self, domain):
         self.calls.append("clear")
         raise ApiError("ErrorCartNotFound", "no cart yet", status=404)

@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 
 from cart_cli.core.client import Client
 from cart_cli.core.crypto import PublicKey, describe_jwe, encrypt_card
-from cart_cli.core.errors import ApiError, CartError, Exit, SessionReplaced, UsageError
+from cart_cli.core.errors import (
+    UNKNOWN,
+    ApiError,
+    CartBusy,
+    CartError,
+    Exit,
+    SessionReplaced,
+    UsageError,
+)
 from cart_cli.core.events import (
     ENCRYPT,
     KEY,
@@ -247,6 +255,8 @@ def place_order(
 ) -> Placed:
     keys = keys or KeyProvider(client)
     how = flow if isinstance(flow, str) else (flow or FlowChoice()).of(order)
+    if how == CART_FLOW:
+        _check_cart_settled(client, order.merchant)  # before anything is sent
     clock = _Clock(on_event)
     key = _session_and_key(client, keys, clock)
     body, key = prepare(order, keys, key, how)
@@ -256,6 +266,7 @@ def place_order(
 
     if how == CART_FLOW:
         with client.cart_lock(order.merchant):
+            _check_cart_settled(client, order.merchant)  # again: we may have waited for it
             device = client.new_sessions
             build_cart(order, client, clock)
 
@@ -268,13 +279,33 @@ def place_order(
                     )
                 return client.complete_order(order.merchant, body)
 
-            placed, rid = _submit(clock, keys, key, body, body_for, send)
+            try:
+                placed, rid = _submit(clock, keys, key, body, body_for, send)
+            except CartError as e:
+                if e.outcome == UNKNOWN:
+                    client.mark_cart_unsettled(order.merchant, e.request_id)
+                raise
         clock(OrderPlaced(placed))  # place-order reports it itself (from the answer or stream)
     else:
         opts = dict(sse=sse, on_event=clock, total_items=len(order.items))
         send = functools.partial(client.place_order, order.merchant, **opts)
         placed, rid = _submit(clock, keys, key, body, body_for, send)
     return Placed(placed, rid, clock.ms(), clock.stages)
+
+
+def _check_cart_settled(client: Client, merchant: str) -> None:
+    """CartBusy if an earlier cart-flow order on ``merchant`` (same client, so same device) has
+    an unknown outcome: emptying the cart now could change an order the server is still
+    completing."""
+    unsettled, rid = client.cart_unsettled(merchant)
+    if unsettled:
+        which = f" (request id {rid})" if rid else ""
+        raise CartBusy(
+            f"not sent: an earlier cart-flow order on {merchant}{which} has an unknown outcome, "
+            "and its complete-order may still be running on the server; building this order's "
+            "cart would empty that one. Nothing was placed",
+            hint="Check the earlier order with the merchant, then run this one again.",
+        )
 
 
 def build_cart(order: Order, client: Client, on_event: Callable[[Event], None]) -> dict:

@@ -303,12 +303,24 @@ class Client:
         # A cart belongs to a device: the cart flow checks this did not change while it built one.
         self.new_sessions = 0
         self._cart_locks: dict[str, threading.Lock] = {}
+        # Merchants whose last cart-flow order ended with an unknown outcome -> its request id:
+        # its complete-order may still be running, so this device's cart there is not touched.
+        self._carts_unsettled: dict[str, str | None] = {}
 
     def cart_lock(self, domain: str) -> threading.Lock:
         """The device has one cart per merchant: the cart flow holds this lock from emptying
         the cart to complete-order, so concurrent orders (batch) cannot mix their carts."""
         with self._lock:
             return self._cart_locks.setdefault(domain, threading.Lock())
+
+    def cart_unsettled(self, domain: str) -> tuple[bool, str | None]:
+        """(True, request id) if a cart-flow order on ``domain`` ended with an unknown outcome."""
+        with self._lock:
+            return domain in self._carts_unsettled, self._carts_unsettled.get(domain)
+
+    def mark_cart_unsettled(self, domain: str, request_id: str | None) -> None:
+        with self._lock:
+            self._carts_unsettled[domain] = request_id
 
     # ---- URLs (every one from the endpoint table) ----------------------------------------
     def url(self, route: ep.Route, **params: object) -> str:

@@ -188,6 +188,13 @@ class SessionReplaced(CartError):
     exit_code, code = Exit.AUTH, "SessionReplaced"
 
 
+class CartBusy(CartError):
+    """The cart flow will not touch a merchant's cart while an earlier order on it has an
+    unknown outcome: its complete-order may still be running on the server."""
+
+    exit_code, code = Exit.STORE, "CartBusy"
+
+
 class OutcomeUnknown(CartError):
     exit_code, code, outcome = Exit.UNKNOWN, "OutcomeUnknown", UNKNOWN
 
