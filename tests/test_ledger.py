@@ -568,3 +568,21 @@ def test_ledger_resolve_wants_four_characters_of_a_job_id(cart_sandbox, tmp_path
     assert r.code == 2 and "give at least 4 characters of the job id" in r.stderr
     r = cli(["ledger", "resolve", job[:4], "--not-placed"])
     assert r.code == 0, r.stderr
+
+
+def test_retry_not_placed_says_when_the_failed_order_was_edited(cart_sandbox, tmp_path):
+    """Not "no earlier failure": the failure is there, for the entry as it was before the edit."""
+    f = multi(
+        tmp_path / "o.yaml",
+        [{"items": [{"variant_id": "24-MB01", "quantity": 2}], "card": "test:declined"}],
+    )
+    assert batch(cart_sandbox, f).code == 3
+    f.write_text(f.read_text().replace("test:declined", "test:visa"))
+    r = batch(cart_sandbox, f, "--retry-not-placed", "--json")
+    (order,) = r.json()["orders"]
+    assert order["status"] == "not_run"
+    assert "edited since the ledger recorded it (not placed)" in order["note"]
+    assert "without --retry-not-placed" in order["note"]
+    r = batch(cart_sandbox, f, "--retry-not-placed")
+    assert "edited since the ledger" in r.stdout + r.stderr
+    assert sandbox_orders(cart_sandbox) == []

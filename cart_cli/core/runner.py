@@ -213,8 +213,12 @@ class _Flight:
     outcome: JobOutcome | None = None  # known, but maybe not yet in the summary
 
 
-def prior_outcome(job: Job, prior: dict | None, only_not_placed: bool) -> JobOutcome | None:
-    """What an earlier run's ledger line means for this job: None means "run it"."""
+def prior_outcome(
+    job: Job, prior: dict | None, only_not_placed: bool, same_entry: dict | None = None
+) -> JobOutcome | None:
+    """What an earlier run's ledger line means for this job: None means "run it".
+    ``same_entry``: the last line for the same file, index and repeat under another job id,
+    i.e. of the entry before it was edited."""
     state = prior.get("state") if prior else None
     if state == LEDGER_PLACED:
         number = prior.get("order_number")
@@ -234,6 +238,14 @@ def prior_outcome(job: Job, prior: dict | None, only_not_placed: bool) -> JobOut
             f"`cart-cli ledger resolve {job.id} --placed ORDER_NUMBER | --not-placed`",
             request_id=prior.get("request_id"),
             cart_id=prior.get("cart_id"),
+        )
+    if only_not_placed and state is None and same_entry is not None:
+        was = str(same_entry.get("state")).replace("_", " ")
+        return JobOutcome(
+            job,
+            NOT_RUN,
+            note=f"not retried: the entry was edited since the ledger recorded it ({was}), so "
+            "it is a new order; run the batch without --retry-not-placed to send it",
         )
     if only_not_placed and state != NOT_PLACED:
         return JobOutcome(job, NOT_RUN, note="not retried: no earlier failure in the ledger")
@@ -491,6 +503,10 @@ def run(
     if prior is None and ledger is not None and (resume or only_not_placed):
         prior = ledger.read()
     known = prior.jobs if prior else {}
+    entries = {  # the same entry under an earlier content hash (edited since)
+        (r["source"].get("path"), r["source"].get("index"), r["source"].get("repeat")): r
+        for r in known.values()
+    }
     r = _Run(
         client,
         jobs,
@@ -524,7 +540,16 @@ def run(
         return True
 
     for job in jobs:
-        earlier = prior_outcome(job, known.get(job.id), only_not_placed) if prior else None
+        earlier = (
+            prior_outcome(
+                job,
+                known.get(job.id),
+                only_not_placed,
+                entries.get((job.path, job.index, job.repeat)),
+            )
+            if prior
+            else None
+        )
         if earlier is not None:
             r.record(earlier)
             continue
