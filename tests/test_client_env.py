@@ -141,3 +141,12 @@ def test_the_environment_is_not_read_per_request(cart_sandbox, tmp_path, monkeyp
         place_order(order, client)
     client.close()
     assert reads == []
+
+
+def test_a_fixed_run_clock_does_not_renew_the_token_on_every_call(cart_sandbox):
+    """CART_CLI_NOW=2031: the server's own expiry is years before the run's clock; the token's
+    life is counted from expires_in by the run's clock, so it is not renewed on every call."""
+    when = datetime(2031, 9, 1, tzinfo=timezone.utc).timestamp()
+    client = Client(Endpoints(cart_sandbox.url, cart_sandbox.url, "t"), clock=lambda: when)
+    assert client.token() == client.token() == client.token()
+    client.close()

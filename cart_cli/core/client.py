@@ -493,9 +493,14 @@ class Client:
                 request_id=rid,
             )
         now = self.clock()
+        # The token's lifetime as measured by this client's clock: from expires_in when given
+        # (proof against a server clock that differs, or a run's fixed clock), else expires.
         expires = data.get("expires")
-        if not isinstance(expires, (int, float)):
-            expires = now + float(data.get("expires_in") or 3600)
+        lifetime = data.get("expires_in")
+        if isinstance(lifetime, (int, float)) and not isinstance(lifetime, bool) and lifetime > 0:
+            expires = now + float(lifetime)
+        elif not isinstance(expires, (int, float)):
+            expires = now + 3600.0
         session = Session(data["access_token"], float(expires), data.get("device_id"), now)
         if self.token_cache:
             self.token_cache.save(
