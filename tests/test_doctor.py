@@ -142,3 +142,11 @@ def test_merchant_failures(cart_sandbox, merchant, code, error):
     r, checks = doctor(*target(cart_sandbox), "--merchant", merchant)
     assert r.code == code and checks["merchant"]["status"] == "failed"
     assert error in checks["merchant"]["detail"]
+
+
+def test_the_token_lifetime_is_read_by_the_runs_clock(cart_sandbox):
+    """CART_CLI_NOW in 2031: the token still has its hour, by the run's clock."""
+    r, checks = doctor(*target(cart_sandbox), env={"CART_CLI_NOW": "2031-09-01T12:00:00"})
+    assert r.code == 0 and re.search(r"token valid (59|60) min", checks["session"]["detail"]), (
+        checks["session"]
+    )

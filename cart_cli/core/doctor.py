@@ -143,7 +143,7 @@ def run(
         s = getattr(c, "_session", None)
         if s is None:
             return "token received"
-        left = int((s.expires - time.time()) / 60)
+        left = int((s.expires - c.clock()) / 60)  # the lifetime was measured by its clock
         device = f"device {s.device_id[:8]}…, " if s.device_id else ""
         return f"{device}token valid {left} min"
 
