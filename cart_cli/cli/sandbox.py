@@ -53,8 +53,8 @@ def sandbox(
     debug: c.DebugOpt = False,
 ) -> None:
     """Serve the sandbox merchant API (api and payment roles on one port) until Ctrl-C."""
-    from cart_cli.core.client import is_loopback
     from cart_cli.core.errors import UsageError
+    from cart_cli.core.guard import is_loopback
     from cart_cli.sandbox import Sandbox
     from cart_cli.sandbox.app import stderr_log
 

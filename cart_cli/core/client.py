@@ -12,7 +12,6 @@ Safety rules it keeps (docs/api.md, "Errors" and "Sessions and renewal"):
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
@@ -43,6 +42,7 @@ from cart_cli.core.errors import (
 )
 from cart_cli.core.events import ErrorEvent, Event, Garbled, OrderPlaced, StreamTooLarge, decode
 from cart_cli.core.events import limited as limit_stream
+from cart_cli.core.guard import is_loopback
 from cart_cli.core.tokencache import TokenCache
 from cart_cli.wire import endpoints as ep
 from cart_cli.wire import names
@@ -82,15 +82,6 @@ class Endpoints:
         if not self.app_id.strip():
             raise UsageError("no application id: pass --app-id or set CART_CLI_APP_ID")
         return Endpoints(api, pay, self.app_id.strip(), self.allow_http)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_url(url: str, what: str, allow_http: bool = False) -> str:
