@@ -127,7 +127,10 @@ class KeyRing:
 
     def rotate(self) -> None:
         box: list[_Key] = []
-        thread = threading.Thread(target=lambda: box.append(_new_key()), daemon=True)
+        # Not a daemon: an interpreter that exits while OpenSSL is making the key would kill
+        # the thread inside C code ('FATAL: exception not rethrown', exit 134); exit waits for
+        # the key instead (a fraction of a second).
+        thread = threading.Thread(target=lambda: box.append(_new_key()), daemon=False)
         thread.start()
         self._pending = (thread, box)
 
