@@ -460,6 +460,7 @@ def test_the_receipt_saves_as_svg_html_or_text(tmp_path, suffix):
     save_receipt(receipt(real_order(), "m", target="t", request_id="r"), path)
     text = path.read_text("utf-8")
     assert "000186872000186872" in text.replace("&#160;", " ")
+    assert path.stat().st_mode & 0o777 == 0o600  # it holds addresses
     if suffix == ".txt":
         assert all(line == line.rstrip() for line in text.splitlines())
     else:

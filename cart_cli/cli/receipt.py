@@ -268,4 +268,6 @@ def save_receipt(renderable, path: Path, *, width: int = SAVE_WIDTH) -> None:
         doc = console.export_html()
     else:
         doc = strip_trailing(console.export_text())
-    path.write_text(doc, encoding="utf-8")
+    from cart_cli.core.files import atomic_write
+
+    atomic_write(path, doc.encode("utf-8"), mode=0o600)  # it holds addresses, like reports
