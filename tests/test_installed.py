@@ -115,7 +115,8 @@ def test_ctrl_c_before_sending_is_130(tmp_path):
     assert proc.returncode == 130 and "interrupted." in err and "Traceback" not in err
 
 
-def test_sandbox_command_serves_logs_and_stops_on_ctrl_c():
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_sandbox_command_serves_logs_and_stops_on_ctrl_c_or_sigterm(stop):
     proc = subprocess.Popen(
         [CLI, "sandbox", "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -128,9 +129,9 @@ def test_sandbox_command_serves_logs_and_stops_on_ctrl_c():
         assert r.code == 0, r.stderr
         assert json.loads(r.stdout)["order"]["platform_order_number"] == "000000001"
     finally:
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(stop)
         _, err = proc.communicate(timeout=20)
-    assert proc.returncode == 0
+    assert proc.returncode == 0, err
     assert "POST /api/v1/payment/domains/staging.luma.gift/place-order 200" in err
     assert "sandbox stopped" in err
     assert_no_secrets(err)

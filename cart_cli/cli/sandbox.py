@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 from typing import Annotated
 
 import typer
@@ -82,11 +83,20 @@ def sandbox(
     except OSError as e:
         raise UsageError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     stderr_log(f"sandbox listening on {server.url} (api and payment); Ctrl-C stops it")
-    # uvicorn shuts down gracefully on Ctrl-C, then re-raises the signal: a normal stop.
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
+    # uvicorn shuts down gracefully on Ctrl-C or SIGTERM, then re-raises the signal: both are
+    # a normal stop (SIGTERM is how a CI service container is stopped), so both exit 0.
+    previous = signal.signal(signal.SIGTERM, _stop)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            server.serve_forever()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     stderr_log("sandbox stopped")
     return 0
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def register(app: typer.Typer) -> None:
