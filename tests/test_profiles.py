@@ -89,6 +89,14 @@ def test_env_picks_the_profile_and_flags_and_env_override_its_fields(cart_sandbo
     assert r.json()["target"]["app_id"] == "from-flag"
 
 
+def test_sandbox_runs_name_no_profile_even_when_one_is_active(order_file):
+    write_config(profile_toml("ci", "https://api.example.com"))
+    r = cli(["place", order_file, "--sandbox", "--json", "-q"], env={"CART_CLI_PROFILE": "ci"})
+    assert r.code == 0, r.stderr
+    assert r.json()["target"]["profile"] is None
+    assert "profile ci" not in r.stderr
+
+
 def test_the_built_in_sandbox_profile(order_file):
     p = config.load(config_path()).get("sandbox")
     assert p.api_url == "http://127.0.0.1:8787" and p.production is False

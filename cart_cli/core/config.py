@@ -314,7 +314,7 @@ def resolve(
         api_url=api,
         payment_url=pay,
         app_id=(app_id or p.app_id or "") if not sandbox else defaults.SANDBOX_APP_ID,
-        profile=name,
+        profile=None if sandbox else name,  # --sandbox sends to no profile's hosts
         production=not sandbox and production_of(p, api_url, payment_url),
         allow_http=bool(allow_http or p.allow_http),
         ca_bundle=ca_bundle or p.ca_bundle,
