@@ -198,6 +198,10 @@ def test_batch_smoke_suite_with_expectations_and_junit(cart_sandbox, tmp_path):
     doc = r.json()
     assert doc["expectations_met"] == 3 and doc["expectations_unmet"] == 0
     assert "expectations: 3 met, 0 not met" in r.stderr
+    # the CI log's line per order: an expected decline is a pass, not a shouted failure
+    lines = [x for x in r.stderr.splitlines() if "smoke.yaml#" in x]
+    assert sum("(as expected)" in x and "expectation met" in x for x in lines) == 2, lines
+    assert not any(x.split()[0].isupper() for x in lines), lines
     root = ET.parse(junit).getroot()
     assert root.get("failures") == "0" and root.get("errors") == "0"
     assert len(sandbox_orders(cart_sandbox)) == 1
