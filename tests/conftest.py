@@ -1,8 +1,17 @@
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from tests.helpers import SECRET_CARD
+
+# A run started in the background by a non-interactive shell (`make test &`, some CI runners)
+# inherits SIGINT *ignored*, and so would every cart-cli the tests start: the Ctrl-C tests would
+# see nothing happen. A handler (unlike SIG_IGN) is reset to the default in a child at exec, so
+# giving this process one gives every child the Ctrl-C a user's terminal gives it.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 pytest_plugins = []  # the cart_sandbox fixtures come from cart-cli's own pytest plugin
 
