@@ -19,20 +19,45 @@ def prompt_card() -> dict:
     import click  # its hidden prompt (getpass) keeps the terminal from echoing
 
     try:
-        number = click.prompt("Card number", hide_input=True, err=True)
+        number = click.prompt("Card number", hide_input=True, err=True, value_proc=_card_number)
         name = click.prompt("Name on card", err=True)
-        expiry = click.prompt("Expiry (MM/YYYY)", err=True)
-        cvv = click.prompt("CVV", hide_input=True, err=True)
+        month, year = click.prompt("Expiry (MM/YYYY)", err=True, value_proc=_expiry)
+        cvv = click.prompt("CVV", hide_input=True, err=True, value_proc=_cvv)
     except click.Abort:
         raise typer.Abort() from None
-    month, _, year = expiry.partition("/")
-    return {
-        "number": number,
-        "name": name,
-        "month": month.strip(),
-        "year": year.strip(),
-        "cvv": cvv,
-    }
+    return {"number": number, "name": name, "month": month, "year": year, "cvv": cvv}
+
+
+# A typing slip is asked again at once, not found after every answer was given. The messages say
+# what is expected, never what was typed.
+def _card_number(text: str) -> str:
+    import click
+
+    from cart_cli.wire.cards import luhn_ok
+
+    digits = text.replace(" ", "").replace("-", "")
+    if not (digits.isdigit() and 12 <= len(digits) <= 19 and luhn_ok(digits)):
+        raise click.UsageError("not a card number (12 to 19 digits that pass the Luhn check)")
+    return digits
+
+
+def _expiry(text: str) -> tuple[str, str]:
+    import click
+
+    month, sep, year = (part.strip() for part in text.partition("/"))
+    if not (sep and month.isdigit() and 1 <= int(month) <= 12 and year.isdigit()):
+        raise click.UsageError("the expiry looks like 08/2030 (month 01 to 12)")
+    if len(year) not in (2, 4):
+        raise click.UsageError("the year has four digits, as in 08/2030")
+    return month, year
+
+
+def _cvv(text: str) -> str:
+    import click
+
+    if not (text.strip().isdigit() and 3 <= len(text.strip()) <= 4):
+        raise click.UsageError("the CVV is 3 or 4 digits")
+    return text.strip()
 
 
 def place(
