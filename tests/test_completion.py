@@ -15,6 +15,9 @@ pytestmark = pytest.mark.slow
 
 
 def run(args: list[str], **env) -> subprocess.CompletedProcess:
+    # The shell is named on the command line: typer would otherwise detect it from the parent
+    # processes, which under `make` (a recipe run by /bin/sh) is "sh", and refuse it.
+    env = {"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1", **env}
     return subprocess.run(
         [CLI, *args], capture_output=True, text=True, timeout=60, env={**os.environ, **env}
     )
