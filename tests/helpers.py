@@ -91,7 +91,7 @@ class Run:
 
 def make_env(env: dict | None = None, input: str | bytes | None = None):
     """An Environment like main() makes, on in-memory streams (none of them a terminal)."""
-    from cart_cli.cli.env import NOW_VAR, Environment, fixed_clock, system_clock
+    from cart_cli.cli.env import NOW_VAR, Environment, shifted_clock, system_clock
 
     environ = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
     raw = input.encode() if isinstance(input, str) else (input or b"")
@@ -100,7 +100,7 @@ def make_env(env: dict | None = None, input: str | bytes | None = None):
         stdout=io.StringIO(),
         stderr=io.StringIO(),
         environ=environ,
-        clock=fixed_clock(environ[NOW_VAR]) if environ.get(NOW_VAR) else system_clock,
+        clock=shifted_clock(environ[NOW_VAR]) if environ.get(NOW_VAR) else system_clock,
     )
 
 

@@ -311,20 +311,21 @@ def wait_for_results(ledger, n, proc, timeout=30):
 def wait_mid_flight(ledger, proc, min_results=3, timeout=30):
     """Wait until every order in flight was sent 60-250 ms ago (an order takes ~400 ms here):
     a moment when no order is being launched or finishing. A kill between writing an order's
-    ledger line and sending it leaves it unresolved, which is right but not what we test here."""
-    from datetime import datetime
+    ledger line and sending it leaves it unresolved, which is right but not what we test here.
 
+    An order's age is timed from when its line is first seen here (polled every 5 ms), not from
+    the line's own time: that is the run's clock, which CART_CLI_NOW moves to another year."""
+    seen: dict[str, float] = {}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, "the batch ended before it could be interrupted"
         lines = ledger_lines(ledger)
+        now = time.monotonic()
+        for x in lines:
+            if x["event"] == "submitting":
+                seen.setdefault(x["job"], now)
         done = {x["job"] for x in lines if x["event"] == "result"}
-        flying = [x for x in lines if x["event"] == "submitting" and x["job"] not in done]
-        now = datetime.now().astimezone()
-        ages = [
-            (now - datetime.fromisoformat(x["at"].replace("Z", "+00:00"))).total_seconds()
-            for x in flying
-        ]
+        ages = [now - at for job, at in seen.items() if job not in done]
         if len(done) >= min_results and ages and all(0.06 < a < 0.25 for a in ages):
             return
         time.sleep(0.005)

@@ -19,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
-NOW_VAR = "CART_CLI_NOW"  # a fixed clock (YYYY-MM-DD[THH:MM[:SS]]): for tests and CI rehearsals
+NOW_VAR = "CART_CLI_NOW"  # the run starts at this time (YYYY-MM-DD[THH:MM[:SS]]): tests, rehearsals
 
 
 class SafeStream(io.TextIOBase):
@@ -95,6 +95,14 @@ def fixed_clock(text: str) -> Callable[[], datetime]:
     return lambda: when
 
 
+def shifted_clock(text: str) -> Callable[[], datetime]:
+    """A clock that starts at ``text`` and moves on as time passes (CART_CLI_NOW): the run lives
+    on that day, and gaps between its events are still real (ledger times, rates)."""
+    start = fixed_clock(text)()
+    offset = start - datetime.now(timezone.utc)
+    return lambda: datetime.now(timezone.utc) + offset
+
+
 def system_clock() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -130,7 +138,7 @@ class Environment:
     @classmethod
     def from_process(cls) -> Environment:
         environ = os.environ
-        clock = fixed_clock(environ[NOW_VAR]) if environ.get(NOW_VAR) else system_clock
+        clock = shifted_clock(environ[NOW_VAR]) if environ.get(NOW_VAR) else system_clock
         return cls(
             stdin=sys.stdin,
             stdout=SafeStream(sys.stdout),
