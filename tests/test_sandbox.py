@@ -574,3 +574,19 @@ def test_bad_catalog_is_a_clear_error(tmp_path, text):
     (tmp_path / "c.yaml").write_text(text)
     with pytest.raises(CatalogError, match=r"c\.yaml"):
         load_catalog(tmp_path / "c.yaml")
+
+
+def test_a_quiet_sandbox_logs_no_uvicorn_errors_while_it_lives(caplog):
+    """`--sandbox` runs: a request cut off by the run's own end (SIGTERM) must not print a
+    traceback, even when uvicorn logs it before the sandbox is stopped."""
+    import logging
+
+    from cart_cli.sandbox import Sandbox
+
+    log = logging.getLogger("uvicorn.error")
+    with caplog.at_level(logging.ERROR, logger="uvicorn.error"):
+        with Sandbox(quiet=True):
+            log.error("Exception in ASGI application")
+        assert "Exception in ASGI application" not in caplog.text
+        log.error("after the quiet sandbox stopped")  # others' errors are not hidden
+    assert "after the quiet sandbox stopped" in caplog.text

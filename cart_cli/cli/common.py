@@ -312,7 +312,11 @@ def open_client(
         from cart_cli.sandbox import Sandbox
 
         try:
-            sandbox = Sandbox(latency=target.sandbox_latency, fault=target.sandbox_fault)
+            sandbox = Sandbox(
+                latency=target.sandbox_latency,
+                fault=target.sandbox_fault,
+                quiet=not env.guard.debug,  # --debug shows what the sandbox logs
+            )
         except ValueError as e:  # the only thing it can refuse here: the fault
             raise UsageError(f"--sandbox-fault: {e}") from None
         sandbox.start()

@@ -28,6 +28,10 @@ class SandboxConfig:
     ssl_keyfile: str | None = None
     clock: Callable[[], float] = time.time  # token times; tests move it instead of sleeping
     keep_orders: int = 10_000  # orders kept for the listing; the oldest are dropped
+    # Say nothing of uvicorn's errors for the sandbox's whole life, not only while it stops:
+    # for a throwaway sandbox inside a cart-cli run (--sandbox), a request cut off by the run's
+    # own end (Ctrl-C, SIGTERM) may be logged as a traceback before stop() begins.
+    quiet: bool = False
 
 
 class Sandbox:
@@ -102,6 +106,8 @@ class Sandbox:
             asyncio.run(serve())
 
     def start(self) -> str:
+        if self.config.quiet:
+            logging.getLogger("uvicorn.error").addFilter(_QUIET)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 15
@@ -130,6 +136,7 @@ class Sandbox:
                 self._thread.join(timeout=10)
         finally:
             logger.removeFilter(quiet)
+            logger.removeFilter(_QUIET)
         self._sock.close()
 
     def reset(self) -> None:
@@ -164,3 +171,6 @@ class Sandbox:
 class _Silence(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return False
+
+
+_QUIET = _Silence()  # the filter of quiet sandboxes
