@@ -264,7 +264,7 @@ def row_decrypt() -> Row:
     from reference_client import card_payload
 
     from cart_cli.core.crypto import PublicKey, encrypt_card
-    from cart_cli.sandbox.state import KeyRing
+    from cart_cli.sandbox.keyring import KeyRing
 
     ring = KeyRing()
     token = encrypt_card(card_payload("test:visa"), PublicKey(ring.kid, ring.jwk))

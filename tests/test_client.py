@@ -53,7 +53,7 @@ class StubClient:
 
     def public_key(self):
         from cart_cli.core.crypto import PublicKey
-        from cart_cli.sandbox.state import KeyRing
+        from cart_cli.sandbox.keyring import KeyRing
 
         self.keys += 1
         ring = KeyRing()

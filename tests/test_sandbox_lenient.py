@@ -136,7 +136,9 @@ def test_renewing_a_token_expired_more_than_a_week_ago_is_token_expired_with_mes
 
     state = State({})
     old = int(time.time()) - 8 * 24 * 3600
-    token = jwt.encode({"device_id": "d", "exp": old, "iat": old - 3600}, state.secret, "HS256")
+    token = jwt.encode(
+        {"device_id": "d", "exp": old, "iat": old - 3600}, state.tokens.secret, "HS256"
+    )
     with pytest.raises(SandboxError) as e:
         state.renew_token(token)
     assert e.value.status == 401
@@ -146,7 +148,7 @@ def test_renewing_a_token_expired_more_than_a_week_ago_is_token_expired_with_mes
         "message": "The token expired more than a week ago",
     }
     recent = int(time.time()) - 6 * 24 * 3600
-    token = jwt.encode({"device_id": "d", "exp": recent}, state.secret, "HS256")
+    token = jwt.encode({"device_id": "d", "exp": recent}, state.tokens.secret, "HS256")
     assert state.renew_token(token)["device_id"] == "d"
 
 

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from cart_cli.core.errors import ApiError, Exit
-from cart_cli.sandbox.state import SandboxError
+from cart_cli.sandbox.errors import SandboxError
 from cart_cli.wire.errors import ERRORS, UNLISTED, spec
 from cart_cli.wire.names import Err, Outcome, Schema
 from tests.helpers import ROOT

@@ -1,0 +1,151 @@
+"""The card key: an RSA pair made in the background, published as JWK/PEM, and the decryption
+and checking of the encrypted card (docs/api.md, "The encrypted card")."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+from dataclasses import dataclass
+
+from cart_cli.sandbox.errors import SandboxError
+from cart_cli.wire import cards, names
+from cart_cli.wire.names import Err
+
+
+def _b64url_uint(n: int) -> str:
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+@dataclass(frozen=True)
+class _Key:
+    private_key: object
+    kid: str
+    jwk: dict
+    pem: str
+    rsa_pem: str
+
+
+def _new_key() -> _Key:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pub = key.public_key()
+    numbers = pub.public_numbers()
+    kid = "sbx-" + secrets.token_hex(8)
+    return _Key(
+        private_key=key,
+        kid=kid,
+        jwk={
+            "kid": kid,
+            "kty": "RSA",
+            "n": _b64url_uint(numbers.n),
+            "e": _b64url_uint(numbers.e),
+            "use": "enc",
+            "alg": names.JWE_ALG,
+        },
+        pem=pub.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode(),
+        rsa_pem=pub.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.PKCS1
+        ).decode(),
+    )
+
+
+class KeyRing:
+    """The RSA key pair for card encryption. Parsed once; rotation replaces it.
+
+    The key is generated in a background thread (OpenSSL releases the GIL), so a sandbox
+    starts serving while it is made; the first use of the key waits for it."""
+
+    def __init__(self) -> None:
+        self.rotate()
+
+    def rotate(self) -> None:
+        box: list[_Key] = []
+        # Not a daemon: an interpreter that exits while OpenSSL is making the key would kill
+        # the thread inside C code ('FATAL: exception not rethrown', exit 134); exit waits for
+        # the key instead (a fraction of a second).
+        thread = threading.Thread(target=lambda: box.append(_new_key()), daemon=False)
+        thread.start()
+        self._pending = (thread, box)
+
+    def _current(self) -> _Key:
+        pending = self._pending
+        if pending is not None:
+            thread, box = pending
+            thread.join()
+            if not box:  # the thread failed: make the key here, so the error is raised here
+                box.append(_new_key())
+            self._key = box[0]
+            if self._pending is pending:
+                self._pending = None
+        return self._key
+
+    @property
+    def private_key(self):
+        return self._current().private_key
+
+    @property
+    def kid(self) -> str:
+        return self._current().kid
+
+    @property
+    def jwk(self) -> dict:
+        return self._current().jwk
+
+    @property
+    def pem(self) -> str:
+        return self._current().pem
+
+    @property
+    def rsa_pem(self) -> str:
+        return self._current().rsa_pem
+
+    def decrypt_card(self, token: object) -> dict:
+        """The card payload (docs/api.md, "The encrypted card"), checked and normalized to
+        number, name (maybe absent), verification_value, month, year. As lenient as Firmly's own
+        browser code needs: no ``kid`` means the current key; exp_month/exp_year stand for
+        month/year; no name. Errors name the problem, never a value."""
+        from jose import jwe
+        from jose.exceptions import JOSEError
+
+        if not isinstance(token, str) or token.count(".") != 4:
+            raise SandboxError(Err.INVALID_INPUT, "encrypted_card is not a compact JWE (5 parts)")
+        try:
+            header = jwe.get_unverified_header(token)
+        except JOSEError:
+            raise SandboxError(Err.INVALID_INPUT, "encrypted_card has a malformed header") from None
+        if header.get("alg") != names.JWE_ALG or header.get("enc") != names.JWE_ENC:
+            raise SandboxError(
+                Err.INVALID_INPUT,
+                f"encrypted_card must use alg {names.JWE_ALG} and enc {names.JWE_ENC}",
+            )
+        if "zip" in header:
+            raise SandboxError(Err.INVALID_INPUT, "encrypted_card must not be compressed (zip)")
+        key = self._current()
+        if header.get("kid", key.kid) != key.kid:
+            raise SandboxError(
+                Err.INVALID_INPUT,
+                "encrypted_card was made with an unknown key (kid); fetch the key",
+            )
+        try:
+            plain = jwe.decrypt(token, key.private_key)
+        except JOSEError:
+            plain = None
+        if not plain:
+            raise SandboxError(Err.INVALID_INPUT, "encrypted_card could not be decrypted")
+        try:
+            card = json.loads(plain)
+        except ValueError:
+            card = None
+        finally:
+            del plain
+        try:
+            return cards.check_payload(card)
+        except ValueError as e:
+            raise SandboxError(Err.INVALID_INPUT, str(e)) from None
