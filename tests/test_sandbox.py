@@ -311,8 +311,10 @@ def test_invalid_input_body_names_the_problem(api, cart_sandbox):
     ("card", "problem"),
     [
         ({"number": "4111111111111112"}, "Luhn"),
-        ({"month": "8"}, "month"),
-        ({"year": "30"}, "year"),
+        ({"month": "13"}, "month"),
+        ({"month": "008"}, "month"),
+        ({"year": "030"}, "year"),
+        ({"year": "2030x"}, "year"),
         ({"cvv": "12"}, "verification_value"),
     ],
 )

@@ -39,13 +39,15 @@ def _new_key() -> _Key:
     return _Key(
         private_key=key,
         kid=kid,
+        # Exactly the members Firmly documents (kid, kty, n, e, use): no "alg", which WebCrypto
+        # refuses when it differs from the algorithm the key is imported for (Firmly's v4
+        # drop-in imports it as RSA-OAEP with SHA-1, then again through jose as RSA-OAEP-256).
         jwk={
             "kid": kid,
             "kty": "RSA",
             "n": _b64url_uint(numbers.n),
             "e": _b64url_uint(numbers.e),
             "use": "enc",
-            "alg": names.JWE_ALG,
         },
         pem=pub.public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo

@@ -85,10 +85,13 @@ def check_payload(card: object) -> dict:
     if "name" in card and not isinstance(card["name"], str):
         raise ValueError("encrypted_card payload: name must be a string")
     month, year, cvv = card["month"], card["year"], card["verification_value"]
-    if not (len(month) == 2 and month.isdigit() and 1 <= int(month) <= 12):
-        raise ValueError("card month must be two digits, 01-12")
-    if not (len(year) == 4 and year.isdigit()):
-        raise ValueError("card year must be four digits")
+    # Firmly's v5 drop-in sends "MM/YY" split as typed: exp_month "8" or "08", exp_year "30".
+    if not (len(month) in (1, 2) and month.isdigit() and 1 <= int(month) <= 12):
+        raise ValueError("card month must be 1-12 (one or two digits)")
+    if not (len(year) in (2, 4) and year.isdigit()):
+        raise ValueError("card year must be two or four digits")
+    card["month"] = f"{int(month):02d}"
+    card["year"] = f"20{year}" if len(year) == 2 else year
     if not (cvv.isdigit() and 3 <= len(cvv) <= 4):
         raise ValueError("card verification_value must be 3 or 4 digits")
     if not luhn_ok(card["number"]):
