@@ -72,9 +72,9 @@ def wait_for(condition, timeout: float = 30) -> None:
 
 
 def place(sandbox) -> None:
-    from cart_cli.cli.receipt import receipt
-    from cart_cli.cli.render import target_text
-    from cart_cli.cli.render_live import LiveDisplay
+    from cart_cli.cli.ui.live import LiveDisplay
+    from cart_cli.cli.ui.progress import target_text
+    from cart_cli.cli.ui.receipt import receipt
     from cart_cli.core.checkout import place_order
     from cart_cli.core.client import Client, Endpoints
     from cart_cli.core.order import load_order
@@ -111,7 +111,7 @@ def place(sandbox) -> None:
 def batch(sandbox, folder: Path) -> None:
     from rich.text import Text
 
-    from cart_cli.cli.render_batch import MARK, STYLE, LiveBatch
+    from cart_cli.cli.ui.batch import MARK, STYLE, LiveBatch
     from cart_cli.core import batch as core
     from cart_cli.core.client import Client, Endpoints
 

@@ -92,7 +92,7 @@ def test_batch_json_and_jsonl_carry_every_full_answer(cart_sandbox, tmp_path):
 def test_a_large_run_lists_placed_orders_as_lines_and_the_rest_in_the_table(
     cart_sandbox, tmp_path, monkeypatch
 ):
-    from cart_cli.cli import batch as batch_cmd
+    from cart_cli.cli.commands import batch as batch_cmd
 
     monkeypatch.setattr(batch_cmd, "TABLE_ROWS", 3)  # "large" without placing hundreds
     entries = [{"items": [{"variant_id": "24-MB01", "quantity": 1}]}] * 4

@@ -151,7 +151,7 @@ def test_a_bug_after_the_order_was_sent_says_it_may_have_been_placed(
 ):
     """exit 1 "internal error" alone after the order left invites a retry, and a second order:
     the message says it may have been placed, with the order call's request id."""
-    import cart_cli.cli.receipt as receipt
+    import cart_cli.cli.ui.receipt as receipt
 
     monkeypatch.setattr(receipt, "receipt", lambda *a, **k: 1 / 0)
     r = cli(["place", order_file, *target(cart_sandbox)])

@@ -162,7 +162,7 @@ def test_the_merchant_is_checked_and_lower_cased(cart_sandbox):
 
 
 def test_billing_from_a_real_carts_shipping_address():
-    from cart_cli.cli.cart import _billing_from
+    from cart_cli.cli.commands.cart import _billing_from
     from cart_cli.core.errors import UsageError
 
     real = {**ADDRESS, "address2": " ", "state_name": "Washington", "company": None}

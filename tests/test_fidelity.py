@@ -8,7 +8,7 @@ import io
 import pytest
 from rich.console import Console
 
-from cart_cli.cli.receipt import receipt
+from cart_cli.cli.ui.receipt import receipt
 from cart_cli.core.checkout import place_order
 from cart_cli.core.client import Client, Endpoints
 from cart_cli.core.errors import ApiError, CartChanged, OutcomeUnknown

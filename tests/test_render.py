@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from cart_cli.cli.render import PlainLines, Tracker, progress_for
-from cart_cli.cli.render_live import LiveDisplay
+from cart_cli.cli.ui.live import LiveDisplay
+from cart_cli.cli.ui.progress import PlainLines, Tracker, progress_for
 from cart_cli.core.errors import ApiError, OutcomeUnknown
 from cart_cli.core.events import (
     CreatingCart,
@@ -400,7 +400,7 @@ def real_order(**over) -> dict:
 
 
 def receipt_text(order: dict, width: int) -> str:
-    from cart_cli.cli.receipt import receipt
+    from cart_cli.cli.ui.receipt import receipt
 
     shown = receipt(
         order, "staging.luma.gift", target="api.firmly.work (app id abc)", request_id="9f1c-77"
@@ -442,7 +442,7 @@ def test_the_receipt_takes_a_real_answer_with_pieces_missing():
 
 def test_a_piped_receipt_has_no_trailing_spaces():
     from cart_cli.cli.env import Environment
-    from cart_cli.cli.receipt import receipt
+    from cart_cli.cli.ui.receipt import receipt
 
     env = Environment(stdout=io.StringIO(), stdout_isatty=False)
     env.print_result(receipt(real_order(), "staging.luma.gift", target="t", request_id="r"))
@@ -454,7 +454,7 @@ def test_a_piped_receipt_has_no_trailing_spaces():
 
 @pytest.mark.parametrize("suffix", [".svg", ".html", ".txt"])
 def test_the_receipt_saves_as_svg_html_or_text(tmp_path, suffix):
-    from cart_cli.cli.receipt import receipt, save_receipt
+    from cart_cli.cli.ui.receipt import receipt, save_receipt
 
     path = tmp_path / f"receipt{suffix}"
     save_receipt(receipt(real_order(), "m", target="t", request_id="r"), path)
@@ -496,7 +496,7 @@ def outcome(job, status: str, error=None, number: str = "000000007"):
 
 
 def live_batch(total: int, *, width: int = 100, height: int = 30, clock=None):
-    from cart_cli.cli.render_batch import LiveBatch
+    from cart_cli.cli.ui.batch import LiveBatch
 
     console = Console(
         file=io.StringIO(), force_terminal=True, width=width, height=height, color_system=None
@@ -550,7 +550,7 @@ def test_live_batch_shows_only_as_many_orders_as_the_terminal_has_room_for(tmp_p
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_batch_summary_cuts_nothing(tmp_path, width):
-    from cart_cli.cli.render_batch import summary_table
+    from cart_cli.cli.ui.batch import summary_table
 
     js = jobs(tmp_path, 3)
     outcomes = [

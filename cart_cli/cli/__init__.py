@@ -53,7 +53,17 @@ def _root(
 
 
 def _register() -> None:
-    from cart_cli.cli import batch, cart, doctor, ledger, orders, place, profile, sandbox, validate
+    from cart_cli.cli.commands import (
+        batch,
+        cart,
+        doctor,
+        ledger,
+        orders,
+        place,
+        profile,
+        sandbox,
+        validate,
+    )
 
     for module in (place, validate, batch, cart, ledger, sandbox, doctor, profile, orders):
         module.register(app)

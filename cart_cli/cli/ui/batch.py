@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from cart_cli.cli.render import Tracker, clock_text, one_under_another, order_total
+from cart_cli.cli.ui.progress import Tracker, clock_text, one_under_another, order_total
 
 REFRESH_PER_SECOND = 10
 NAME_WIDTH = 28

@@ -332,7 +332,7 @@ def progress_for(
     if quiet:
         return Quiet(merchant, **kw)
     if console is not None and is_live(console):
-        from cart_cli.cli.render_live import LiveDisplay
+        from cart_cli.cli.ui.live import LiveDisplay
 
         return LiveDisplay(merchant, console, **kw)
     return PlainLines(merchant, stream or (console.file if console is not None else None), **kw)
@@ -355,7 +355,7 @@ def cart_view(cart: dict, merchant: str):
     from rich.table import Table
     from rich.text import Text
 
-    from cart_cli.cli.receipt import one_line_address
+    from cart_cli.cli.ui.receipt import one_line_address
 
     cur = currency_of(cart.get("total"))
     shop = cart.get("display_name") or cart.get("shop_id") or merchant

@@ -122,7 +122,7 @@ def batch(
 ) -> int:
     """Place many orders concurrently, with a ledger, resume, shards and reports."""
     from cart_cli.cli.interrupts import TwoStageStop
-    from cart_cli.cli.render_batch import display_for
+    from cart_cli.cli.ui.batch import display_for
     from cart_cli.core import ledger as ledgers
     from cart_cli.core import plan as planning
     from cart_cli.core import reports, runner
@@ -281,9 +281,9 @@ def _placed_lines(placed: list, order_total) -> str:
 
 
 def _report(env, summary, json_out: bool, err, ledger: Path, spool=None) -> None:
-    from cart_cli.cli.ledger import say_how_to_resolve
-    from cart_cli.cli.render import order_total
-    from cart_cli.cli.render_batch import summary_table
+    from cart_cli.cli.commands.ledger import say_how_to_resolve
+    from cart_cli.cli.ui.batch import summary_table
+    from cart_cli.cli.ui.progress import order_total
     from cart_cli.core.reports import write_summary_json
     from cart_cli.core.runner import (
         GROUP_NOT_PLACED,

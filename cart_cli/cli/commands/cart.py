@@ -32,7 +32,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="The cart as one JSON docu
 
 def _run(ctx: typer.Context, target: c.Target, merchant: str, json_out: bool, step) -> int:
     """Open a client, do ``step(client, merchant) -> cart``, print the cart."""
-    from cart_cli.cli.render import cart_view
+    from cart_cli.cli.ui.progress import cart_view
 
     env = c.environment(ctx)
     doc = {"schema": CART_SCHEMA, "merchant": merchant}
@@ -191,8 +191,8 @@ def checkout(
     target,
 ) -> int:
     """Place the order for the cart as it stands (complete-order), and show the receipt."""
-    from cart_cli.cli.place import prompt_card
-    from cart_cli.cli.receipt import receipt
+    from cart_cli.cli.commands.place import prompt_card
+    from cart_cli.cli.ui.receipt import receipt
     from cart_cli.core.checkout import OrderResult, complete_cart
     from cart_cli.core.client import watch_order_requests
     from cart_cli.core.errors import CartError

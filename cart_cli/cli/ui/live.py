@@ -15,7 +15,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from cart_cli.cli.render import (
+from cart_cli.cli.ui.progress import (
     ACTIVE,
     DONE,
     FAILED,

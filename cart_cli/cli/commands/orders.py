@@ -122,7 +122,7 @@ def show(
     debug: c.DebugOpt = False,
 ) -> int:
     """An order's receipt again, from what the API answered when it was placed."""
-    from cart_cli.cli.receipt import receipt
+    from cart_cli.cli.ui.receipt import receipt
     from cart_cli.core.config import Resolved
 
     env = c.environment(ctx)

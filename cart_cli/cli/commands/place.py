@@ -139,8 +139,8 @@ def place(
     target: c.Target,
 ) -> int:
     """Place one order and show its progress and receipt."""
-    from cart_cli.cli.receipt import check_receipt_path, receipt, save_receipt
-    from cart_cli.cli.render import progress_for
+    from cart_cli.cli.ui.progress import progress_for
+    from cart_cli.cli.ui.receipt import check_receipt_path, receipt, save_receipt
     from cart_cli.core.checkout import KeyProvider, OrderResult, place_order
     from cart_cli.core.checkout import dry_run as make_dry_run
     from cart_cli.core.client import watch_order_requests

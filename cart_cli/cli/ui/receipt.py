@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from cart_cli.cli.render import one_under_another, strip_trailing
+from cart_cli.cli.ui.progress import one_under_another, strip_trailing
 from cart_cli.core.errors import UsageError
 from cart_cli.wire.money import currency_of, fmt, to_cents
 
