@@ -118,7 +118,7 @@ def test_mixed_batch_reports_each_failure_in_summary_jsonl_and_junit(cart_sandbo
     assert suite.get("tests") == "4" and suite.get("failures") == "2" and suite.get("errors") == "1"
     ok = cases[f"{f}#0"]
     assert ok.find("failure") is None and ok.find("error") is None
-    props = {p.get("name"): p.get("value") for p in ok.find("properties")}
+    props = dict(line.split(": ", 1) for line in ok.find("system-out").text.splitlines())
     assert props["order_number"] == "000000001" and props["cart_id"]
     assert "stage_ms.order-placed" in props
     declined = cases[f"{f}#1"].find("failure")

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cart_cli.core.checkout import KeyProvider, OrderResult, attempt
 from cart_cli.core.client import watch_order_requests
@@ -214,7 +215,11 @@ class _Flight:
 
 
 def prior_outcome(
-    job: Job, prior: dict | None, only_not_placed: bool, same_entry: dict | None = None
+    job: Job,
+    prior: dict | None,
+    only_not_placed: bool,
+    same_entry: dict | None = None,
+    ledger_path: str | Path | None = None,
 ) -> JobOutcome | None:
     """What an earlier run's ledger line means for this job: None means "run it".
     ``same_entry``: the last line for the same file, index and repeat under another job id,
@@ -235,7 +240,8 @@ def prior_outcome(
             job,
             UNRESOLVED,
             note="outcome unknown in an earlier run: check with the merchant, then "
-            f"`cart-cli ledger resolve {job.id} --placed ORDER_NUMBER | --not-placed`",
+            f"`cart-cli ledger resolve {job.id}{_ledger_flag(ledger_path)} "
+            "--placed ORDER_NUMBER | --not-placed`",
             request_id=prior.get("request_id"),
             cart_id=prior.get("cart_id"),
         )
@@ -250,6 +256,14 @@ def prior_outcome(
     if only_not_placed and state != NOT_PLACED:
         return JobOutcome(job, NOT_RUN, note="not retried: no earlier failure in the ledger")
     return None
+
+
+def _ledger_flag(path: str | Path | None) -> str:
+    """`` --ledger PATH`` (quoted for a shell when it must be): a hint pasted elsewhere, from a
+    CI report say, must name the ledger it was about, never fall back to the default one."""
+    import shlex
+
+    return f" --ledger {shlex.quote(str(path))}" if path is not None else ""
 
 
 class _Run:
@@ -546,6 +560,7 @@ def run(
                 known.get(job.id),
                 only_not_placed,
                 entries.get((job.path, job.index, job.repeat)),
+                ledger.path if ledger is not None else None,
             )
             if prior
             else None
