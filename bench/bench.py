@@ -620,7 +620,37 @@ def main() -> int:
             print(f"{'':<4}{r.detail}")
     missed = [r for r in rows if r.verdict == "MISSED"]
     print(f"\n{len(rows) - len(missed)} of {len(rows)} met or skipped; {len(missed)} missed.")
+    if not q:  # the figures of record: bench/results.md, linked from bench/README.md
+        elapsed = time.perf_counter() - started
+        RESULTS.write_text(results_markdown(rows, elapsed), encoding="utf-8")
+        print(f"written: {RESULTS}")
     return 1 if missed else 0
+
+
+RESULTS = Path(__file__).resolve().parent / "results.md"
+
+
+def results_markdown(rows: list[Row], elapsed: float) -> str:
+    """The run as a Markdown page: what `make bench` measured, when and where."""
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `make bench` (bench/bench.py) on {when}: {os.cpu_count()} cores, "
+        f"Python {sys.version.split()[0]}, the whole run {int(elapsed // 60)} min "
+        f"{elapsed % 60:.0f} s. Each figure is a ratio unless a unit is given; how each is "
+        "measured is in [README.md](README.md). Run `make bench` again to replace this page.",
+        "",
+        "| figure | target | measured | |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        value = "-" if r.ok is None else f"{r.value:.2f}{r.unit}"
+        lines.append(f"| {r.figure} | {r.target} | {value} | {r.verdict} |")
+    notes = [f"- {r.figure}: {r.detail}" for r in rows if r.detail]
+    if notes:
+        lines += ["", *notes]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -27,8 +27,8 @@ def test_every_contract_error_has_one_row_used_by_client_and_sandbox():
     )
 
 
-def test_the_readme_error_table_is_the_code_table():
-    text = (ROOT / "README.md").read_text()
+def test_the_documented_error_table_is_the_code_table():
+    text = (ROOT / "docs" / "exit-codes.md").read_text()
     text = text[text.index("| API error | exit |") :].split("\n\n")[0]
     rows = re.findall(r"^\| (`.*?) \| (\d+)[^|]* \|$", text, re.M)
     assert rows

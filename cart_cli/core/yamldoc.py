@@ -149,7 +149,7 @@ def _load(yaml, loader, text: str, name: str, env: Mapping[str, str], card: bool
         if e.problem == "but found another document":
             msg = (
                 "a second YAML document (after ---): one file holds one order; for several, "
-                "list them under orders: (a multi-order file, see README)"
+                "list them under orders: (a multi-order file, see docs/orders.md)"
             )
         raise OrderInvalid([Problem(name, "", line, msg)]) from None
     except yaml.YAMLError as e:

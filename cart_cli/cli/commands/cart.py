@@ -64,7 +64,7 @@ def _checked(merchant: str, target: c.Target) -> str:
         raise c.UsageError(
             "--sandbox starts a new, empty sandbox for each run, so a cart cannot live between "
             "runs: start `cart-cli sandbox` in another terminal and pass --api-url, "
-            "--payment-url and --app-id (see README, 'The cart commands')"
+            "--payment-url and --app-id (see docs/flows.md, 'The cart commands')"
         )
     return merchant
 

@@ -48,7 +48,8 @@ def sandbox(
     fault: Annotated[
         str | None,
         typer.Option(
-            metavar="NAME[:ARG]", help="A scripted failure for every request (see README)."
+            metavar="NAME[:ARG]",
+            help="A scripted failure for every request (see docs/sandbox.md, Faults).",
         ),
     ] = None,
     debug: c.DebugOpt = False,

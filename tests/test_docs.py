@@ -1,0 +1,86 @@
+"""The documentation holds together: every relative link in README.md and the docs/ pages
+resolves (file and #anchor), and the README stays a front door (small, `make demo` and
+`make test` in its development part)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = sorted(
+    [
+        ROOT / "README.md",
+        ROOT / "bench" / "README.md",
+        *(ROOT / "docs").glob("*.md"),
+        *(ROOT / "docs").glob("*/README.md"),
+    ]
+)
+LINK = re.compile(r"(?<!\!)\[[^\]]*\]\(([^)\s]+)\)|!\[[^\]]*\]\(([^)\s]+)\)")
+FENCE = re.compile(r"^(```|~~~).*?^\1", re.M | re.S)
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[`*_]|<[^>]+>", "", heading).strip().lower()
+    text = re.sub(r"[^\w\- ]", "", text)
+    return text.replace(" ", "-")
+
+
+def anchors(page: Path) -> set[str]:
+    text = FENCE.sub("", page.read_text(encoding="utf-8"))
+    seen: dict[str, int] = {}
+    out = set()
+    for heading in re.findall(r"^#{1,6} (.+)$", text, re.M):
+        base = slug(heading)
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        out.add(base if n == 0 else f"{base}-{n}")
+    return out
+
+
+def links(page: Path) -> list[str]:
+    text = FENCE.sub("", page.read_text(encoding="utf-8"))
+    text = re.sub(r"`[^`\n]*`", "", text)  # code spans are not links
+    return [a or b for a, b in LINK.findall(text)]
+
+
+def test_slug_is_githubs():
+    assert slug("The `--json` document") == "the---json-document"
+    assert slug("Outcome unknown (exit 8)") == "outcome-unknown-exit-8"
+    assert slug("Two flows: place-order and cart") == "two-flows-place-order-and-cart"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_relative_link_resolves(page: Path):
+    found = links(page)
+    broken = []
+    for link in found:
+        if re.match(r"^[a-z][a-z0-9+.-]*:", link):  # https:, mailto:, ...
+            continue
+        path, _, fragment = link.partition("#")
+        target = (page.parent / path).resolve() if path else page
+        if not target.exists():
+            broken.append(f"{link}: no such file {target.relative_to(ROOT)}")
+        elif fragment and target.suffix == ".md" and fragment not in anchors(target):
+            broken.append(f"{link}: no heading #{fragment} in {target.relative_to(ROOT)}")
+    assert not broken, f"{page.relative_to(ROOT)}: broken links:\n" + "\n".join(broken)
+
+
+def test_the_checker_sees_a_broken_link(tmp_path: Path):
+    page = tmp_path / "p.md"
+    page.write_text("# Title\n\n[a](p.md#title) [b](nope.md) ![c](img.svg) `[d](x.md)`\n")
+    assert links(page) == ["p.md#title", "nope.md", "img.svg"]
+    assert anchors(page) == {"title"}
+
+
+def test_the_readme_is_a_front_door():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(text.encode()) < 12 * 1024
+    development = text[text.index("\n## Development") :]
+    first_block = development[development.index("```") :].split("```")[1]
+    assert "make demo" in first_block and "make test" in first_block
+    for page in sorted((ROOT / "docs").glob("*.md")):  # every page can be found from it
+        assert f"docs/{page.name}" in text, page.name
