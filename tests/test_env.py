@@ -72,7 +72,7 @@ def test_from_process_reads_the_process_once(monkeypatch):
 def test_stdin_without_a_byte_buffer_is_read_too():
     env = Environment(stdin=io.StringIO("number: '4111'\n"))
     assert env.read_stdin(100) == b"number: '4111'\n"
-    inputs = env.order_inputs(prompt_card=lambda: {})
+    inputs = env.order_inputs(prompt_card=lambda today: {})
     assert inputs.read_stdin is not None and inputs.prompt_card is None  # not a terminal
 
 

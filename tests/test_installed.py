@@ -228,7 +228,7 @@ def test_card_is_asked_for_on_a_terminal_without_echo(tmp_path):
     assert "Visa ending 4242" in text
     assert "4242424242424242" not in text and "8317" not in text  # hidden input
     assert "4242424242424243" not in text  # nor the mistyped one
-    for said in ("not a card number", "month 01 to 12", "3 or 4 digits"):
+    for said in ("fails the Luhn check", "month must be 1-12", "CVV must be 3 or 4 digits"):
         assert said in text
     assert "Ada L" in text  # the name is echoed as typed
 

@@ -241,7 +241,7 @@ def test_prompted_card_is_used_when_none_is_given(tmp_path):
     f.write_text(yaml.safe_dump(doc))
     asked = []
 
-    def prompt():
+    def prompt(today):
         asked.append(1)
         return {
             "number": "4111111111111111",
@@ -455,7 +455,7 @@ def test_a_prompted_cvv_problem_does_not_talk_about_yaml(tmp_path):
     f = tmp_path / "o.yaml"
     f.write_text(yaml.safe_dump(doc))
     card = a_card(name="P", month="12", year=str(GOOD_YEAR), cvv="1")
-    assert problems(f, prompt_card=lambda: card) == [
+    assert problems(f, prompt_card=lambda today: card) == [
         "the card prompt: card.cvv: CVV must be 3 or 4 digits"
     ]
 

@@ -189,7 +189,7 @@ class Environment:
             return buffer.read(limit)
         return self.stdin.read(limit).encode("utf-8", "surrogateescape")
 
-    def order_inputs(self, prompt_card: Callable[[], dict] | None = None):
+    def order_inputs(self, prompt_card: Callable[[date], dict] | None = None):
         """What the core reads orders with: environment, today, standard input, the prompt."""
         from cart_cli.core.order import Inputs
 

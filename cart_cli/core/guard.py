@@ -65,9 +65,9 @@ def is_production(
 
 def refuse_test_card(card_number: str, alias_hint: str = "") -> None:
     """Test cards are for staging and the sandbox: against production, a usage error."""
-    from cart_cli.wire.cards import BY_NUMBER
+    from cart_cli.wire.cards import test_card_of
 
-    card = BY_NUMBER.get(card_number)
+    card = test_card_of(card_number)  # compared as digits, however they are written
     if card is not None:
         raise UsageError(
             f"test card test:{card.alias} refused: the target is production",
@@ -101,6 +101,10 @@ def confirm(
 
 
 def parse_amount(text: str) -> Decimal:
+    from cart_cli.wire.text import has_foreign_digits
+
+    if has_foreign_digits(text):
+        raise UsageError(f"--max-spend {text!r} is not an amount like 250 or 99.50 (digits 0-9)")
     try:
         amount = Decimal(text.strip().lstrip("$"))
     except (InvalidOperation, AttributeError):

@@ -117,7 +117,7 @@ def _when(rec: dict) -> datetime | None:
         return None
 
 
-_RELATIVE = re.compile(r"^(\d{1,6})\s*([mhdw])$")
+_RELATIVE = re.compile(r"^([0-9]{1,6})\s*([mhdw])$")
 _UNIT = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 

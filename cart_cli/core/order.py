@@ -40,6 +40,7 @@ from cart_cli.core.yamldoc import (
 )
 from cart_cli.wire import cards
 from cart_cli.wire.models import Address, Item, Text
+from cart_cli.wire.text import is_digits
 
 Domain = Annotated[
     str,
@@ -75,12 +76,13 @@ class Inputs:
     """What reading an order needs from outside: no process globals are read here.
 
     ``read_stdin``: the bytes of standard input (None: there is none); ``prompt_card``: asks for
-    the card on a terminal (None: not a terminal)."""
+    the card on a terminal, checking its expiry against the day it is given (None: not a
+    terminal)."""
 
     env: Mapping[str, str]
     today: date
     read_stdin: Callable[[int], bytes] | None = None
-    prompt_card: Callable[[], dict] | None = None
+    prompt_card: Callable[[date], dict] | None = None
 
 
 class Card(BaseModel):
@@ -92,56 +94,16 @@ class Card(BaseModel):
     year: int
     cvv: SecretStr
 
-    @field_validator("number", mode="before")
-    @classmethod
-    def _number(cls, v: Any) -> str:
-        if isinstance(v, int) and not isinstance(v, bool):
-            v = str(v)
-        if not isinstance(v, str):
-            raise ValueError("card number must be a string of digits")
-        digits = re.sub(r"[ -]", "", v)
-        if not digits.isdigit() or not 12 <= len(digits) <= 19:
-            raise ValueError("card number must be 12 to 19 digits")
-        if not cards.luhn_ok(digits):
-            raise ValueError("card number fails the Luhn check (a typo?)")
-        return digits
-
-    @field_validator("cvv", mode="before")
-    @classmethod
-    def _cvv(cls, v: Any) -> str:
-        if isinstance(v, int) and not isinstance(v, bool):
-            v = str(v)
-        if not (isinstance(v, str) and v.isdigit() and 3 <= len(v) <= 4):
-            raise ValueError("CVV must be 3 or 4 digits")
-        return v
-
-    @field_validator("month", mode="before")
-    @classmethod
-    def _month(cls, v: Any) -> int:
-        if isinstance(v, str) and v.strip().isdigit():
-            v = int(v)
-        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 12:
-            raise ValueError("month must be 1-12")
-        return v
-
-    @field_validator("year", mode="before")
-    @classmethod
-    def _year(cls, v: Any) -> int:
-        if isinstance(v, str) and v.strip().isdigit():
-            v = int(v)
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise ValueError("year must be a number like 2030")
-        if 0 <= v < 100:
-            v += 2000
-        if not 2000 <= v <= 2099:
-            raise ValueError("year must be a four-digit year like 2030")
-        return v
+    # The rules are the card's own (wire/cards): the prompt and the sandbox read it the same way.
+    _number = field_validator("number", mode="before")(lambda v: cards.read_number(v))
+    _cvv = field_validator("cvv", mode="before")(lambda v: cards.read_cvv(v))
+    _month = field_validator("month", mode="before")(lambda v: cards.read_month(v))
+    _year = field_validator("year", mode="before")(lambda v: cards.read_year(v))
 
     @model_validator(mode="after")
     def _not_expired(self, info: ValidationInfo) -> Card:
         today: date = (info.context or {})["today"]  # given by validate(): no process clock
-        if cards.expired(self.month, self.year, today.year, today.month):
-            raise ValueError(f"card expired ({self.month:02d}/{self.year})")
+        cards.check_expiry(self.month, self.year, today)
         return self
 
     def payload(self) -> dict:
@@ -342,9 +304,9 @@ def validate(
 def parse_item(text: str, flag: str = "--item") -> dict:
     """'SKU[:QTY]' -> {"variant_id", "quantity"}; ValueError names ``flag``."""
     sku, sep, qty = text.rpartition(":")
-    if sep and qty.isdigit():
+    if sep and is_digits(qty):
         return {"variant_id": sku, "quantity": int(qty)}
-    if sep and not qty.isdigit() and sku:
+    if sep and not is_digits(qty) and sku:
         raise ValueError(f"{flag} {text!r}: quantity must be a whole number (SKU:QTY)")
     return {"variant_id": text, "quantity": 1}
 
@@ -477,7 +439,7 @@ def _assemble(
         if data["card"] is None:
             explained.add("card")
     elif "card" not in data and inputs.prompt_card is not None:
-        data["card"] = inputs.prompt_card()
+        data["card"] = inputs.prompt_card(inputs.today)
         sources.set("card", Doc("the card prompt"))
 
     card = data.get("card")
@@ -525,7 +487,7 @@ def load_card(value: str | None, *, inputs: Inputs, holder: str = "Test Tester")
     if value:
         data = _card_from_flag(value, inputs, sources, problems, set())
     elif inputs.prompt_card is not None:
-        data = inputs.prompt_card()
+        data = inputs.prompt_card(inputs.today)
         sources.set("card", Doc("the card prompt"))
     else:
         raise OrderInvalid(

@@ -18,6 +18,7 @@ from typing import Any
 
 from cart_cli.core.errors import OrderInvalid, UsageError
 from cart_cli.core.order import Inputs, Order, load_entries
+from cart_cli.wire.text import is_digits
 
 CARD_SECRETS = frozenset({"number", "cvv", "verification_value"})
 
@@ -123,7 +124,7 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     if not text:
         return None
     i, sep, n = text.partition("/")
-    if not (sep and i.isdigit() and n.isdigit() and 1 <= int(i) <= int(n)):
+    if not (sep and is_digits(i) and is_digits(n) and 1 <= int(i) <= int(n)):
         raise UsageError(f"--shard {text!r} must be I/N with 1 <= I <= N, e.g. 2/3")
     return int(i), int(n)
 

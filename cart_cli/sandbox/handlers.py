@@ -22,6 +22,7 @@ from cart_cli.sandbox.state import State
 from cart_cli.wire import names
 from cart_cli.wire.models import Item
 from cart_cli.wire.names import Err, FaultName
+from cart_cli.wire.text import is_digits
 
 HTML_500 = "<html><head><title>500 Internal Server Error</title></head><body>oops</body></html>"
 
@@ -311,10 +312,8 @@ async def add_item(request: Request) -> Response:
     m, device = store_context(request, fault_of(request))
     await ctx.pause()
     await read_json(request)  # variant_handles are accepted and ignored
-    try:
-        qty = int(request.path_params["qty"])
-    except ValueError:
-        qty = 0
+    text = request.path_params["qty"]
+    qty = int(text) if is_digits(text) else 0  # int() would read "５" (fullwidth) too
     if qty < 1:
         raise SandboxError(Err.INVALID_INPUT, "quantity must be a whole number >= 1")
     flush = request.query_params.get("flush_cart", "false").lower() == "true"

@@ -1,8 +1,18 @@
-"""Card facts shared by the client (validation, test aliases) and the sandbox (test cards)."""
+"""Card facts shared by the client (validation, test aliases) and the sandbox (test cards).
+
+The card's rules are here once: the order loader, the card prompt and the sandbox read a number,
+CVV, month, year and expiry with these functions. Digits are ASCII 0-9 only (fullwidth or
+Arabic-Indic digits are refused, never converted). Messages say what is expected, never what
+was given: a value may be a card number."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
+from datetime import date
+
+from cart_cli.wire.text import is_digits
 
 
 @dataclass(frozen=True)
@@ -27,7 +37,7 @@ ALIAS_PREFIX = "test:"
 
 
 def luhn_ok(number: str) -> bool:
-    if not number.isdigit() or not 12 <= len(number) <= 19:
+    if not is_digits(number) or not 12 <= len(number) <= 19:
         return False
     total = 0
     for i, ch in enumerate(reversed(number)):
@@ -53,6 +63,92 @@ def brand(number: str) -> str:
 def expired(month: int, year: int, today_year: int, today_month: int) -> bool:
     """A card is good through the last day of its expiry month."""
     return (year, month) < (today_year, today_month)
+
+
+# ---- reading a card as a person writes it (order file, card file, the prompt) ---
+
+NUMBER_SEPARATORS = re.compile(r"[ -]")  # "4111 1111 1111 1111", "4111-1111-..."
+
+
+def _text(value: object) -> object:
+    """YAML reads ``cvv: 123`` as an int: the digits it was written with (never a bool)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def read_number(value: object) -> str:
+    """The card number as ASCII digits (spaces and dashes between groups dropped), 12 to 19 of
+    them, passing the Luhn check; else ValueError."""
+    value = _text(value)
+    if not isinstance(value, str):
+        raise ValueError("card number must be a string of digits")
+    digits = NUMBER_SEPARATORS.sub("", value.strip())
+    if not is_digits(digits) or not 12 <= len(digits) <= 19:
+        raise ValueError("card number must be 12 to 19 digits (0-9)")
+    if not luhn_ok(digits):
+        raise ValueError("card number fails the Luhn check (a typo?)")
+    return digits
+
+
+def read_cvv(value: object) -> str:
+    value = _text(value)
+    text = value.strip() if isinstance(value, str) else ""
+    if not (is_digits(text) and 3 <= len(text) <= 4):
+        raise ValueError("CVV must be 3 or 4 digits")
+    return text
+
+
+def read_month(value: object) -> int:
+    if isinstance(value, str) and is_digits(value.strip()):
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 12:
+        raise ValueError("month must be 1-12")
+    return value
+
+
+def read_year(value: object) -> int:
+    """A four-digit year 2000-2099; two digits mean 20YY."""
+    if isinstance(value, str) and is_digits(value.strip()):
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError("year must be a number like 2030")
+    if 0 <= value < 100:
+        value += 2000
+    if not 2000 <= value <= 2099:
+        raise ValueError("year must be a four-digit year like 2030")
+    return value
+
+
+def check_expiry(month: int, year: int, today: date) -> None:
+    if expired(month, year, today.year, today.month):
+        raise ValueError(f"card expired ({month:02d}/{year})")
+
+
+def read_expiry(text: str, today: date) -> tuple[int, int]:
+    """``MM/YYYY`` (or ``MM/YY``) as the prompt takes it: (month, year), not expired by
+    ``today``; else ValueError."""
+    month, sep, year = (part.strip() for part in text.partition("/"))
+    if not sep:
+        raise ValueError("the expiry looks like 08/2030 (month, a slash, the year)")
+    month_n, year_n = read_month(month), read_year(year)
+    check_expiry(month_n, year_n, today)
+    return month_n, year_n
+
+
+def fold_digits(text: str) -> str:
+    """Any script's decimal digits as ASCII, separators dropped: for comparing numbers (the
+    production guard's test-card check), never for accepting one."""
+    out = []
+    for ch in NUMBER_SEPARATORS.sub("", text.strip()):
+        digit = unicodedata.decimal(ch, None)
+        out.append(str(digit) if digit is not None else ch)
+    return "".join(out)
+
+
+def test_card_of(number: str) -> TestCard | None:
+    """The sandbox test card this number is, however its digits are written."""
+    return BY_NUMBER.get(fold_digits(number))
 
 
 # The JWE plaintext (docs/api.md, "The encrypted card"): every value a string. The client builds
@@ -86,13 +182,13 @@ def check_payload(card: object) -> dict:
         raise ValueError("encrypted_card payload: name must be a string")
     month, year, cvv = card["month"], card["year"], card["verification_value"]
     # Firmly's v5 drop-in sends "MM/YY" split as typed: exp_month "8" or "08", exp_year "30".
-    if not (len(month) in (1, 2) and month.isdigit() and 1 <= int(month) <= 12):
+    if not (len(month) in (1, 2) and is_digits(month) and 1 <= int(month) <= 12):
         raise ValueError("card month must be 1-12 (one or two digits)")
-    if not (len(year) in (2, 4) and year.isdigit()):
+    if not (len(year) in (2, 4) and is_digits(year)):
         raise ValueError("card year must be two or four digits")
     card["month"] = f"{int(month):02d}"
     card["year"] = f"20{year}" if len(year) == 2 else year
-    if not (cvv.isdigit() and 3 <= len(cvv) <= 4):
+    if not (is_digits(cvv) and 3 <= len(cvv) <= 4):
         raise ValueError("card verification_value must be 3 or 4 digits")
     if not luhn_ok(card["number"]):
         raise ValueError("card number fails the Luhn check")

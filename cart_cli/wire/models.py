@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
+
+from cart_cli.wire.text import has_foreign_digits
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=200),
 ]
+
+
+def _ascii_digits(text: str) -> str:
+    if has_foreign_digits(text):
+        raise ValueError("digits must be 0-9 (not fullwidth or another script's)")
+    return text
+
+
+PostalCode = Annotated[Text, AfterValidator(_ascii_digits)]
 
 
 class Address(BaseModel):
@@ -26,7 +37,7 @@ class Address(BaseModel):
     city: Text
     state_or_province: Text
     country: Text
-    postal_code: Text
+    postal_code: PostalCode
 
 
 class Item(BaseModel):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from cart_cli.wire.text import has_foreign_digits
+
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "$", "AUD": "$", "JPY": "¥"}
 CENT = Decimal("0.01")
 
@@ -14,6 +16,8 @@ CENT = Decimal("0.01")
 def parse_decimal(text: str | int | float) -> int:
     """'22.00' -> 2200. Raises ValueError for anything that is not an exact amount of cents."""
     try:
+        if has_foreign_digits(str(text)):  # Decimal() reads any script's digits
+            raise InvalidOperation
         d = Decimal(str(text))
     except InvalidOperation:
         raise ValueError(f"not an amount: {text!r}") from None
@@ -34,6 +38,8 @@ def to_cents(money: object) -> int | None:
             return number
         value = money.get("value")
         if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            if has_foreign_digits(str(value)):
+                return None
             try:
                 d = Decimal(str(value))
             except InvalidOperation:

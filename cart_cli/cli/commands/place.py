@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -13,51 +14,36 @@ from cart_cli.cli import target as tg
 ORDER = "Order (override or replace the file)"
 
 
-def prompt_card() -> dict:
-    """Ask for the card on the terminal; number and CVV are not echoed. Ctrl-C or Ctrl-D raises
-    typer.Abort (exit 130 at the boundary)."""
+def prompt_card(today: date) -> dict:
+    """Ask for the card on the terminal; number and CVV are not echoed. A mistyped answer is
+    asked again at once, by the card's own rules (wire/cards: the order loader's), saying what is
+    expected, never what was typed; the expiry is checked against ``today`` (the run's clock).
+    Ctrl-C or Ctrl-D raises typer.Abort (exit 130 at the boundary)."""
     import click  # its hidden prompt (getpass) keeps the terminal from echoing
 
+    from cart_cli.wire import cards
+
+    def rule(read):
+        def proc(text: str):
+            try:
+                return read(text)
+            except ValueError as e:
+                raise click.UsageError(str(e)) from None
+
+        return proc
+
     try:
-        number = click.prompt("Card number", hide_input=True, err=True, value_proc=_card_number)
+        number = click.prompt(
+            "Card number", hide_input=True, err=True, value_proc=rule(cards.read_number)
+        )
         name = click.prompt("Name on card", err=True)
-        month, year = click.prompt("Expiry (MM/YYYY)", err=True, value_proc=_expiry)
-        cvv = click.prompt("CVV", hide_input=True, err=True, value_proc=_cvv)
+        month, year = click.prompt(
+            "Expiry (MM/YYYY)", err=True, value_proc=rule(lambda t: cards.read_expiry(t, today))
+        )
+        cvv = click.prompt("CVV", hide_input=True, err=True, value_proc=rule(cards.read_cvv))
     except click.Abort:
         raise typer.Abort() from None
     return {"number": number, "name": name, "month": month, "year": year, "cvv": cvv}
-
-
-# A typing slip is asked again at once, not found after every answer was given. The messages say
-# what is expected, never what was typed.
-def _card_number(text: str) -> str:
-    import click
-
-    from cart_cli.wire.cards import luhn_ok
-
-    digits = text.replace(" ", "").replace("-", "")
-    if not (digits.isdigit() and 12 <= len(digits) <= 19 and luhn_ok(digits)):
-        raise click.UsageError("not a card number (12 to 19 digits that pass the Luhn check)")
-    return digits
-
-
-def _expiry(text: str) -> tuple[str, str]:
-    import click
-
-    month, sep, year = (part.strip() for part in text.partition("/"))
-    if not (sep and month.isdigit() and 1 <= int(month) <= 12 and year.isdigit()):
-        raise click.UsageError("the expiry looks like 08/2030 (month 01 to 12)")
-    if len(year) not in (2, 4):
-        raise click.UsageError("the year has four digits, as in 08/2030")
-    return month, year
-
-
-def _cvv(text: str) -> str:
-    import click
-
-    if not (text.strip().isdigit() and 3 <= len(text.strip()) <= 4):
-        raise click.UsageError("the CVV is 3 or 4 digits")
-    return text.strip()
 
 
 def place(
