@@ -384,6 +384,7 @@ class Client:
                 timeout=timeout,
                 stream=True,
                 verify=self.verify,
+                allow_redirects=False,  # never: see _redirected
             )
         except rq.exceptions.SSLError as e:
             if _not_tls(e):
@@ -419,6 +420,9 @@ class Client:
             (time.perf_counter() - started) * 1000,
             resp.headers.get("content-type"),
         )
+        if 300 <= resp.status_code < 400:
+            resp.close()
+            raise _redirected(resp, url, rid, placing)
         return resp, rid
 
     def _read_json(self, resp, rid: str, *, placing: str | None = None):
@@ -693,6 +697,46 @@ class Client:
 
     def clear_cart(self, domain: str) -> dict:
         return self._cart_call(ep.CLEAR_CART, domain)
+
+
+# 3xx answers to an order call after which the server surely did not act on the request: it
+# says the resource is elsewhere and asks for the request to be made there (301 Moved
+# Permanently, 307 Temporary Redirect, 308 Permanent Redirect). Any other 3xx (302, 303 "see
+# other": the answer to a POST that was processed) may come after the order was placed.
+REDIRECT_NOT_ACTED = frozenset({301, 307, 308})
+
+
+def _redirected(resp, url: str, rid: str, placing: str | None) -> CartError:
+    """The error for a 3xx answer. No redirect is ever followed: the token, the addresses and
+    the encrypted card would go to whatever host the Location names (plain http included), and
+    a redirected key request would let that host read the card. Nothing is resent."""
+    try:
+        host = _printable(urlsplit(resp.headers.get("location") or "").hostname or "")
+    except ValueError:  # e.g. an unclosed [ipv6
+        host = "an unreadable location"
+    host = host or "the same host"
+    status = resp.status_code
+    said = f"answered HTTP {status}, a redirect to {host}"
+    if placing and status not in REDIRECT_NOT_ACTED:
+        return OutcomeUnknown(
+            f"{placing} {said}; it was not followed and nothing was sent further, but a "
+            f"{status} can be the answer to an order that was processed",
+            code="Redirected",
+            request_id=rid,
+        )
+    what = placing or f"{host_port(url)}{urlsplit(url).path}"
+    outcome = "; the order was not placed" if placing else ""
+    return ServerError(
+        f"{what} {said}; redirects are never followed, nothing was sent there{outcome}",
+        code="Redirected",
+        hint="Give the URL the server redirects to (--api-url, --payment-url) if you trust it.",
+        request_id=rid,
+    )
+
+
+def _printable(text: str) -> str:
+    """``text`` with anything but printable ASCII shown as ``?`` (it came from the server)."""
+    return "".join(c if " " < c < "\x7f" else "?" for c in text[:100])
 
 
 def settle(data: dict, rid: str | None, what: str) -> dict | CartError:

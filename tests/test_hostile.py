@@ -1,0 +1,91 @@
+"""The client against a hostile server (issue 17): redirects, drips, endless streams, bombs and
+garbage each end in their documented exit code, in bounded time and memory, and nothing is ever
+sent to a host other than the configured ones."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import hostile as h
+from tests.helpers import cli, write_order
+
+pytestmark = pytest.mark.timeout(20)
+
+
+def place(tmp_path, url: str, *extra: str, flow: str | None = None):
+    f = write_order(tmp_path / "o.yaml")
+    args = ["place", f, "--api-url", url, "--payment-url", url, "--app-id", "a", *extra]
+    if flow:
+        args += ["--flow", flow]
+    return cli(args)
+
+
+def error_line(run) -> str:
+    lines = [x for x in run.stderr.splitlines() if x.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in run.stderr, run.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def capture():
+    """The other host a redirect names: it must never receive a connection."""
+    with h.Hostile(h.good_routes()) as other:
+        yield other
+
+
+REDIRECTS = [301, 302, 303, 307, 308]
+
+
+@pytest.mark.parametrize("status", REDIRECTS)
+@pytest.mark.parametrize("route", ["/browser-session", "/payment/key"])
+def test_a_redirect_before_the_order_is_not_followed_and_not_placed(
+    tmp_path, capture, route, status
+):
+    where = f"http://evil.example:{capture.port}/steal" if status != 303 else capture.url + "/x"
+    with h.Hostile(h.good_routes(**{route: h.redirect(status, where)})) as server:
+        run = place(tmp_path, server.url)
+    assert run.code == 5, run.stderr
+    line = error_line(run)
+    assert f"HTTP {status}" in line and ("evil.example" in line or "127.0.0.1" in line)
+    assert "may have been placed" not in run.stderr
+    assert capture.connections == 0 and capture.requests == []
+    assert "/place-order" not in " ".join(server.paths())
+    assert sum(p.endswith(route) for p in server.paths()) == 1  # nothing resent
+
+
+@pytest.mark.parametrize("status", REDIRECTS)
+@pytest.mark.parametrize("flow", ["place-order", "cart"])
+def test_a_redirected_order_call_is_not_resent_and_its_outcome_is_stated(
+    tmp_path, capture, status, flow
+):
+    where = capture.url + "/api/v1/payment/domains/x/place-order"
+    routes = h.good_routes(
+        **{"/place-order": h.redirect(status, where), "/complete-order": h.redirect(status, where)}
+    )
+    routes.update(cart_routes())
+    with h.Hostile(routes) as server:
+        run = place(tmp_path, server.url, flow=flow)
+    order_calls = [p for p in server.paths() if p.endswith(("/place-order", "/complete-order"))]
+    assert len(order_calls) == 1  # sent once, never again
+    assert capture.connections == 0
+    line = error_line(run)
+    assert f"HTTP {status}" in line and "127.0.0.1" in line
+    if status in (301, 307, 308):  # "the resource is elsewhere": not processed here
+        assert run.code == 5 and "not placed" in line
+        assert "may have been placed" not in run.stderr
+    else:  # 302/303 can be the answer to a POST that was processed
+        assert run.code == 8 and "may or may not have been placed" in run.stderr
+
+
+def cart_routes() -> dict:
+    cart = {
+        "line_items": [],
+        "shipping_method_options": [{"sku": "std", "price": {"currency": "USD", "value": 0}}],
+        "shipping_method": {"sku": "std"},
+    }
+    return {
+        "/line-items": h.answer(cart),
+        "/shipping-info": h.answer(cart),
+        "/shipping-method": h.answer(cart),
+        "/quantity/1": h.answer(cart),
+    }
