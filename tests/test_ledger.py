@@ -26,7 +26,10 @@ LEDGER = ".cart-cli-ledger.jsonl"
 
 
 def lines(path):
-    return [json.loads(x) for x in open(path).read().splitlines() if x.strip()]
+    """The ledger's records, after its header line."""
+    header, *records = [json.loads(x) for x in open(path).read().splitlines() if x.strip()]
+    assert header["cart-cli"] == "ledger"
+    return records
 
 
 # ---- identity ---------------------------------------------------------------------------------
@@ -351,17 +354,17 @@ def test_an_order_is_never_sent_without_its_ledger_line(cart_sandbox, tmp_path):
 
 
 def test_junit_is_written_once_at_the_end(cart_sandbox, tmp_path, monkeypatch):
-    from cart_cli.core import reports
+    from cart_cli.core import outputs
 
     writes = []
-    real = reports.atomic_write
+    real = outputs.write
     monkeypatch.setattr(
-        reports, "atomic_write", lambda p, *a, **k: (writes.append(p), real(p, *a, **k))
+        outputs, "write", lambda o, *a, **k: (writes.append(o.path), real(o, *a, **k))
     )
     f = distinct_orders(tmp_path / "o.yaml", 6)
     r = batch(cart_sandbox, f, "--junit", "r.xml", "--jsonl", "r.jsonl", "--concurrency", "3")
     assert r.code == 0
-    assert sorted(p.name for p in writes) == ["r.jsonl", "r.xml"]
+    assert sorted(os.path.basename(p) for p in writes) == ["r.jsonl", "r.xml"]
     assert ET.parse(tmp_path / "r.xml").getroot().get("tests") == "6"
     for name in ("r.xml", "r.jsonl", LEDGER):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o600
@@ -494,7 +497,7 @@ def test_a_report_that_cannot_be_written_at_the_end_fails_the_batch(
 ):
     from cart_cli.core import reports
 
-    def full(path, summary):
+    def full(path, summary, **kw):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(reports, "write_junit", full)

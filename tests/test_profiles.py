@@ -354,7 +354,7 @@ def test_batch_target_in_ledger_junit_and_header(cart_sandbox, tmp_path):
     r = cli(["batch", f, "--profile", "local", "--ledger", ledger, "--junit", junit])
     assert r.code == 0, r.stderr
     assert "target: staging · profile local" in r.stderr
-    lines = [json.loads(x) for x in ledger.read_text().splitlines()]
+    lines = [json.loads(x) for x in ledger.read_text().splitlines()][1:]  # after the header
     assert lines and all(x["target"]["profile"] == "local" for x in lines)
     props = {
         p.get("name"): p.get("value")

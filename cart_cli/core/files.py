@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -24,8 +26,18 @@ def fsync_dir(folder: Path) -> None:
 
 def atomic_write(path: Path, data: bytes | Iterable[bytes], mode: int) -> None:
     """Replace ``path`` with ``data`` (bytes, or chunks of them written as they come) in one
-    step, with file mode ``mode``; on disk when it returns."""
-    path = Path(path)
+    step, with file mode ``mode``; on disk when it returns.
+
+    A symbolic link is followed (its target is replaced, the link stays); a path that exists
+    and is not a regular file (a device, a FIFO, a folder) is never replaced: OSError."""
+    path = Path(os.path.realpath(path))
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        pass
+    else:
+        if not stat.S_ISREG(st.st_mode):
+            raise OSError(errno.EINVAL, f"not a regular file, not replaced: {path}")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, mode)

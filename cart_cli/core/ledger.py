@@ -7,6 +7,11 @@ out what became of an unknown outcome. The last line of a job says its state: pl
 or unknown. Every line names the target (api URL, payment URL, app id), so a resume against
 another server does not take that server's word for orders it never saw.
 
+Its first line says it is a cart-cli ledger (``{"cart-cli":"ledger","v":2,...}``; ledgers of
+older cart-clis have none, and are recognised by their first record): cart-cli appends only to a
+file that is new, empty or already a ledger, so ``--ledger ~/.bashrc`` (or a ledger that is a link
+to such a file) is refused before anything is sent.
+
 Holds no card data: source, content hash, merchant, target, request id, cart id, order number and
 error code."""
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +38,8 @@ SUBMITTING, RESULT, RESOLVED = "submitting", "result", "resolved"
 PLACED = Outcome.PLACED
 STATES = (PLACED, NOT_PLACED, UNKNOWN)
 TARGET_KEYS = ("api", "payment", "app")  # what makes two targets the same
+MAGIC = "cart-cli"  # the header line: {"cart-cli": "ledger", "v": 2, "created": ...}
+HEADER_PROBE = 64 * 1024  # how much of the first line is read to recognise a ledger
 
 
 def system_clock() -> datetime:
@@ -74,6 +82,8 @@ class Contents:
     jobs: dict[str, dict] = field(default_factory=dict)  # job id -> last record, with "state"
     old_lines: int = 0  # lines of an older cart-cli's ledger: not matched
     bad_lines: int = 0  # torn or foreign lines
+    problems: list[tuple[int, str]] = field(default_factory=list)  # (line number, what is wrong)
+    foreign: bool = False  # the file is not a cart-cli ledger (its first line is not one)
 
     def by_state(self) -> dict[str, list[dict]]:
         """Jobs by state, each list in input order (file, entry, repeat)."""
@@ -102,36 +112,84 @@ def state_of(record: dict) -> str | None:
     return None
 
 
+def is_header(rec) -> bool:
+    return isinstance(rec, dict) and rec.get(MAGIC) == "ledger"
+
+
+def is_ledger_line(rec) -> bool:
+    """A line only a cart-cli ledger starts with: its header, or (an older ledger, without one)
+    a record of this or an older version."""
+    if is_header(rec):
+        return True
+    if not isinstance(rec, dict):
+        return False
+    if rec.get("v") == VERSION:
+        return state_of(rec) is not None and isinstance(rec.get("job"), str)
+    return "id" in rec and "event" in rec
+
+
+def parse_line(raw: bytes) -> tuple[object, str | None]:
+    """One line of a JSON Lines file: (value, None), or (None, what is wrong with it). Never
+    raises: not UTF-8, not JSON and nested too deeply are all said."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "not UTF-8 text"
+    try:
+        return json.loads(text), None
+    except RecursionError:
+        return None, "nested too deeply"
+    except ValueError:
+        return None, "not JSON (a torn line, or not written by cart-cli)"
+
+
+def first_line(data: bytes) -> tuple[int, bytes] | None:
+    """The first non-blank line and its number."""
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        if raw.strip():
+            return number, raw
+    return None
+
+
 def read(path: str | Path) -> Contents:
-    """The ledger's contents; a missing file is an empty ledger. Never fails on a bad line."""
+    """The ledger's contents; a missing file is an empty ledger. Never fails on a bad line: it
+    is counted, and said (with its line number) in ``problems``."""
     contents = Contents()
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except FileNotFoundError:
         return contents
+    except IsADirectoryError:
+        raise UsageError(f"the ledger {path} is a folder") from None
     except OSError as e:
         raise UsageError(f"cannot read the ledger {path}: {e.strerror or e}") from None
-    for raw in data.splitlines():
+    first = first_line(data)
+    if first is not None:
+        contents.foreign = not is_ledger_line(parse_line(first[1])[0])
+    for number, raw in enumerate(data.split(b"\n"), 1):
         if not raw.strip():
             continue
-        try:
-            rec = json.loads(raw)
-        except ValueError:
-            contents.bad_lines += 1  # a torn last line after a crash
+        rec, why = parse_line(raw)
+        if why is None and not isinstance(rec, dict):
+            why = "not a ledger line"
+        if why is not None:
+            contents.bad_lines += 1  # a torn last line after a crash, say
+            contents.problems.append((number, why))
             continue
-        if not isinstance(rec, dict):
-            contents.bad_lines += 1
+        if is_header(rec):
             continue
         if rec.get("v") != VERSION:
             if "id" in rec and "event" in rec:
                 contents.old_lines += 1
             else:
                 contents.bad_lines += 1
+                contents.problems.append((number, "not a ledger line"))
             continue
         state = state_of(rec)
         if state is None or not isinstance(rec.get("job"), str):
             contents.bad_lines += 1
+            contents.problems.append((number, "not a ledger line"))
             continue
         if not isinstance(rec.get("source"), dict):
             rec["source"] = {}
@@ -155,37 +213,81 @@ class Ledger:
         self._lock = threading.Lock()
         started = f"{os.getpid()}{clock().isoformat()}{time.perf_counter_ns()}"
         self.run_id = hashlib.sha256(started.encode()).hexdigest()[:12]
-        try:  # find out now, not in the middle of a batch, that it cannot be written
-            existed = self.path.exists()
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
-            try:
-                size = os.fstat(fd).st_size
-                # A crash may have torn the last line: start ours on a line of its own.
-                if size and os.pread(fd, 1, size - 1) != b"\n":
-                    os.write(fd, b"\n")
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
-            if not existed:
-                fsync_dir(self.path.parent)
+        self._claim()
+
+    @property
+    def real(self) -> str:
+        """The file itself, links resolved: what is checked is what is written."""
+        return os.path.realpath(self.path)
+
+    def _refuse(self, why: str) -> UsageError:
+        return UsageError(
+            f"--ledger {self.path}: {why}. cart-cli appends only to its own ledgers: give a new "
+            "file (or an existing cart-cli ledger) with --ledger FILE",
+            code="NotALedger",
+        )
+
+    def _claim(self) -> None:
+        """Refuse now, before anything is sent, a ledger that cannot be written or is not ours;
+        give a new (or empty) one its header line."""
+        real = self.real
+        try:
+            st = os.stat(real)
+        except FileNotFoundError:
+            st = None
         except OSError as e:
             raise UsageError(f"cannot write the ledger {self.path}: {e.strerror or e}") from None
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            raise UsageError(f"the ledger {self.path} is a folder: give a file with --ledger FILE")
+        if st is not None and not stat.S_ISREG(st.st_mode):
+            raise self._refuse("not a regular file (a device, a FIFO or a socket)")
+        try:
+            fd = os.open(real, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOCTTY, 0o600)
+        except OSError as e:
+            raise UsageError(f"cannot write the ledger {self.path}: {e.strerror or e}") from None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # it changed under us
+                raise self._refuse("not a regular file")
+            locked = _try_lock(fd)  # another run holding it: held() will say so
+            size = os.fstat(fd).st_size
+            head = os.pread(fd, min(size, HEADER_PROBE), 0)
+            first = first_line(head)
+            if first is None:
+                if locked:  # new or empty (blank lines at most): ours to start
+                    header = {MAGIC: "ledger", "v": VERSION, "created": stamp(self.clock())}
+                    prefix = b"" if not size or head.endswith(b"\n") else b"\n"
+                    os.write(fd, prefix + json.dumps(header, separators=(",", ":")).encode())
+                    os.write(fd, b"\n")
+                    os.fsync(fd)
+            elif not is_ledger_line(parse_line(first[1])[0]):
+                raise self._refuse(f"not a cart-cli ledger (line {first[0]} is not a ledger line)")
+            elif locked and os.pread(fd, 1, size - 1) != b"\n":
+                # A crash may have torn the last line: start ours on a line of its own.
+                os.write(fd, b"\n")
+                os.fsync(fd)
+        except OSError as e:
+            raise UsageError(f"cannot write the ledger {self.path}: {e.strerror or e}") from None
+        finally:
+            os.close(fd)  # and the lock with it
+        if st is None:
+            fsync_dir(Path(real).parent)
 
     def read(self) -> Contents:
         return read(self.path)
 
     @contextmanager
-    def held(self) -> Iterator[Ledger]:
+    def held(self, busy: str | None = None) -> Iterator[Ledger]:
         """This run's exclusive hold on the ledger (an advisory lock, released when the run
         ends, however it ends): two runs on one ledger would both find an order unsent and
-        both send it. A second run is refused at once, before anything is sent."""
+        both send it. A second run is refused at once, before anything is sent. ``busy``: what
+        to say then (by default, for a batch)."""
         try:
             import fcntl
         except ImportError:  # no advisory locks here (Windows): run unguarded
             yield self
             return
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            fd = os.open(self.real, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOCTTY, 0o600)
         except OSError as e:
             raise UsageError(f"cannot open the ledger {self.path}: {e.strerror or e}") from None
         try:
@@ -193,7 +295,8 @@ class Ledger:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise UsageError(
-                    f"the ledger {self.path} is in use by another batch run: wait for it to "
+                    busy
+                    or f"the ledger {self.path} is in use by another batch run: wait for it to "
                     "finish, or give this run its own --ledger FILE",
                     code="LedgerBusy",
                 ) from None
@@ -204,7 +307,7 @@ class Ledger:
     def _append(self, record: dict) -> None:
         line = json.dumps({"v": VERSION, **record}, separators=(",", ":"), default=str) + "\n"
         with self._lock:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            fd = os.open(self.real, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOCTTY, 0o600)
             try:
                 os.write(fd, line.encode())
                 os.fsync(fd)
@@ -274,3 +377,17 @@ class Ledger:
         }
         self._append(line)
         return line
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the run lock on ``fd`` if no other run has it (True), or say it is taken (False).
+    Where there are no advisory locks (Windows), every run has it."""
+    try:
+        import fcntl
+    except ImportError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True

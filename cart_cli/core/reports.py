@@ -1,5 +1,7 @@
 """Batch reports, JSON Lines and JUnit XML: written once, at the end of a batch (an interrupted
-one too), in one pass, atomically, mode 0600 (they hold addresses). No card data enters them."""
+one too), in one pass, as core.outputs writes a path (a regular file atomically, mode 0600:
+they hold addresses; a link followed, a device or FIFO in place, - to standard output).
+No card data enters them."""
 
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from cart_cli.core.errors import Exit, UsageError
-from cart_cli.core.files import atomic_write
+from cart_cli.core import outputs
+from cart_cli.core.errors import Exit
 from cart_cli.core.runner import (
     FAILED,
     INTERRUPTED,
@@ -25,48 +27,9 @@ from cart_cli.core.runner import (
     Summary,
 )
 
-MODE = 0o600
+MODE = outputs.MODE
 # Business outcomes are test failures; infrastructure trouble is a test error.
 FAILURE_CODES = {Exit.USAGE, Exit.DECLINED, Exit.PRODUCT, Exit.CAPTCHA}
-
-
-def check_writable(path: str | Path, flag: str) -> None:
-    """Refuse now, before any order is sent, a report that could not be written at the end."""
-    path = Path(path)
-    folder = path.parent
-    if path.is_dir():
-        raise UsageError(f"{flag} {path}: is a directory")
-    if not folder.is_dir():
-        raise UsageError(f"cannot write {flag} {path}: no such directory {folder}")
-    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UsageError(f"cannot write {flag} {path}: permission denied")
-
-
-def check_distinct(
-    paths: dict[str, str | Path | None], stdout_stat=None, inputs: list[str] = ()
-) -> None:
-    """The ledger and each report must be files of their own (compared as resolved real paths,
-    and with stdout when it is a file), and none of them an order file: one would otherwise
-    overwrite another."""
-    seen: dict[str, str] = {os.path.realpath(p): "an order file" for p in inputs}
-    for flag, path in paths.items():
-        if path is None:
-            continue
-        real = os.path.realpath(path)
-        if real in seen:
-            raise UsageError(
-                f"{flag} and {seen[real]} are the same file ({path}): give each its own file"
-            )
-        seen[real] = flag
-        if stdout_stat is not None:
-            try:
-                st = os.stat(real)
-            except OSError:
-                continue
-            if (st.st_dev, st.st_ino) == (stdout_stat.st_dev, stdout_stat.st_ino):
-                raise UsageError(
-                    f"standard output is redirected to {flag} {path}: give it another file"
-                )
 
 
 class Spool(Listener):
@@ -117,9 +80,21 @@ def json_lines(summary: Summary, spool: Spool | None = None) -> Iterator[bytes]:
         yield spool.json_line(o) if spool else _json_line(o)
 
 
-def write_jsonl(path: str | Path, summary: Summary, spool: Spool | None = None) -> None:
-    """One ``cart-cli.order-result/1`` line per order, in input order, written as read."""
-    atomic_write(Path(path), (line + b"\n" for line in json_lines(summary, spool)), mode=MODE)
+def _output(path: str | Path | outputs.Output, flag: str) -> outputs.Output:
+    return path if isinstance(path, outputs.Output) else outputs.plan(flag, path)
+
+
+def write_jsonl(
+    path: str | Path | outputs.Output,
+    summary: Summary,
+    spool: Spool | None = None,
+    *,
+    stdout: TextIO | None = None,
+) -> None:
+    """One ``cart-cli.order-result/1`` line per order, in input order, written as read (to a
+    path as core.outputs writes it; ``-`` is ``stdout``)."""
+    lines = (line + b"\n" for line in json_lines(summary, spool))
+    outputs.write(_output(path, "--jsonl"), lines, stdout=stdout)
 
 
 def write_summary_json(out: TextIO, summary: Summary, spool: Spool | None = None) -> None:
@@ -228,5 +203,7 @@ def junit_document(summary: Summary, suite_name: str = "cart-cli batch") -> byte
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
-def write_junit(path: str | Path, summary: Summary) -> None:
-    atomic_write(Path(path), junit_document(summary), mode=MODE)
+def write_junit(
+    path: str | Path | outputs.Output, summary: Summary, *, stdout: TextIO | None = None
+) -> None:
+    outputs.write(_output(path, "--junit"), junit_document(summary), stdout=stdout)

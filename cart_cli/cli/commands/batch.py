@@ -124,8 +124,8 @@ def batch(
     from cart_cli.cli.interrupts import TwoStageStop
     from cart_cli.cli.ui.batch import display_for
     from cart_cli.core import ledger as ledgers
+    from cart_cli.core import outputs, reports, runner
     from cart_cli.core import plan as planning
-    from cart_cli.core import reports, runner
     from cart_cli.core.guard import Budget, parse_amount
 
     env = c.environment(ctx)
@@ -135,15 +135,18 @@ def batch(
     info = tg.resolve(env, target)
     how = c.flow_choice(env, flow, profile=info.flow)
     tg.batch_guard(env, info, [j.order for j in jobs], yes=yes, budget=budget)
-    reports.check_distinct(
-        {"--ledger": ledger, "--jsonl": jsonl, "--junit": junit},
-        _stdout_stat(env.stdout),
+    outs = outputs.plan_all(
+        {"--jsonl": jsonl, "--junit": junit},
+        ledger=ledger,
         inputs=[s.file for s in sources],
+        stdout_stat=_stdout_stat(env.stdout),
     )
-    for flag, path in (("--jsonl", jsonl), ("--junit", junit)):
-        if path is not None:
-            reports.check_writable(path, flag)
-    book = ledgers.Ledger(ledger, clock=env.clock)
+    if json_out and any(o.is_stdout for o in outs.values()):
+        o = next(o for o in outs.values() if o.is_stdout)
+        raise c.UsageError(
+            f"--json and {o.flag} {o.path} both write to standard output: give {o.flag} a file"
+        )
+    book = ledgers.Ledger(ledger, clock=env.clock)  # ours, or refused: before anything is sent
     err = env.stderr_console
     listeners = [tg.HistoryWriter(env, target)]
     spool = reports.Spool()  # full results wait on disk for the reports, not in memory
@@ -185,23 +188,21 @@ def batch(
                 li.close()
         summary.target = info.summary()
         try:
-            _write_reports(summary, jsonl, junit, spool)
-            _report(env, summary, json_out, err, ledger, spool)
+            _write_reports(env, summary, outs, spool)
+            _report(env, summary, json_out, err, ledger, spool, outs)
         finally:
             spool.close()
     return int(summary.exit_code)
 
 
 def _stdout_stat(stdout):
-    """stdout's file status when it is a regular file (``> FILE``), else None."""
+    """stdout's file status (a file, a pipe, a terminal), or None when it has no file."""
     import os
-    import stat
 
     try:
-        st = os.fstat(stdout.fileno())
+        return os.fstat(stdout.fileno())
     except (AttributeError, OSError, ValueError):
         return None
-    return st if stat.S_ISREG(st.st_mode) else None
 
 
 def _check_prior(prior, jobs, book, other_target_ok: bool, err) -> None:
@@ -242,20 +243,18 @@ def _check_prior(prior, jobs, book, other_target_ok: bool, err) -> None:
         )
 
 
-def _write_reports(summary, jsonl: Path | None, junit: Path | None, spool) -> None:
+def _write_reports(env, summary, outs: dict, spool) -> None:
     from cart_cli.core import reports
 
-    writers = (
-        (jsonl, lambda path: reports.write_jsonl(path, summary, spool)),
-        (junit, lambda path: reports.write_junit(path, summary)),
-    )
-    for path, write in writers:
-        if path is None:
-            continue
+    writers = {
+        "--jsonl": lambda out: reports.write_jsonl(out, summary, spool, stdout=env.stdout),
+        "--junit": lambda out: reports.write_junit(out, summary, stdout=env.stdout),
+    }
+    for flag, out in outs.items():
         try:
-            write(path)
+            writers[flag](out)
         except OSError as e:
-            summary.problems.append(f"cannot write {path}: {e.strerror or e}")
+            summary.problems.append(f"cannot write {out.path}: {e.strerror or e}")
 
 
 def _placed_lines(placed: list, order_total) -> str:
@@ -280,7 +279,8 @@ def _placed_lines(placed: list, order_total) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def _report(env, summary, json_out: bool, err, ledger: Path, spool=None) -> None:
+def _report(env, summary, json_out: bool, err, ledger: Path, spool=None, outs=None) -> None:
+    """The summary: on stdout, or on stderr when a report (``--jsonl -``) has stdout."""
     from cart_cli.cli.commands.ledger import say_how_to_resolve
     from cart_cli.cli.ui.batch import summary_table
     from cart_cli.cli.ui.progress import order_total
@@ -298,14 +298,18 @@ def _report(env, summary, json_out: bool, err, ledger: Path, spool=None) -> None
         write_summary_json(env.stdout, summary, spool)
         env.stdout.flush()
     else:
+        # A report on stdout (--jsonl -) has it: the table goes to stderr, with the messages.
+        moved = any(o.is_stdout for o in (outs or {}).values())
         shown = summary.outcomes
         if len(shown) > TABLE_ROWS:
             # A table lays out every cell (about 1 ms a row): placed orders get plain lines,
             # everything else stays in the table below them, in full.
             placed = [o for o in shown if o.status == PLACED]
-            env.stdout.write(_placed_lines(placed, order_total))
+            (env.stderr if moved else env.stdout).write(_placed_lines(placed, order_total))
             shown = [o for o in shown if o.status != PLACED]
-        if shown:
+        if shown and moved:
+            err.print(summary_table(shown))
+        elif shown:
             env.print_result(summary_table(shown))
     placed, not_placed, unknown = (
         summary.group(g) for g in (GROUP_PLACED, GROUP_NOT_PLACED, GROUP_UNKNOWN)
