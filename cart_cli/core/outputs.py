@@ -61,7 +61,7 @@ def _identity(st: os.stat_result) -> tuple[int, int]:
 def _stat(path: str) -> os.stat_result | None:
     try:
         return os.stat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # nothing there (its folder is a file)
         return None
 
 

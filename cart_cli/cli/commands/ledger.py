@@ -202,11 +202,19 @@ def resolve(
     err = c.environment(ctx).stderr_console
     if bool(placed and placed.strip()) == not_placed:
         raise c.UsageError("say what you found: --placed ORDER_NUMBER or --not-placed")
-    record = find(_read(ledger), job)
-    number = placed.strip() if placed else None
-    if not force:
-        _check_overrule(record, number, ledger)
-    line = ledgers.Ledger(ledger, clock=c.environment(ctx).clock).resolve(record, number)
+    if not ledger.exists():
+        raise c.UsageError(f"no ledger at {ledger}")
+    book = ledgers.Ledger(ledger, clock=c.environment(ctx).clock)  # ours, or refused
+    busy = (
+        f"the ledger {ledger} is in use by a batch run: its orders are still in flight; "
+        "resolve them once it has finished"
+    )
+    with book.held(busy):  # what the ledger says cannot change under us
+        record = find(book.read(), job)
+        number = placed.strip() if placed else None
+        if not force:
+            _check_overrule(record, number, ledger)
+        line = book.resolve(record, number)
     outcome = f"placed as {placed.strip()}" if placed else "not placed"
     was = record["state"].replace("_", " ")
     err.print(

@@ -1,0 +1,316 @@
+"""Safe on the user's own system (issue 16): output paths behave like a shell redirect, done
+safely; cart-cli appends only to its own ledger; closed pipes; odd input; self-contained receipts.
+
+These tests run as root in CI images, where permissions stop nothing: an unwritable folder is
+made by a path whose folder is a file, or by refusing os.access."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import threading
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from cart_cli.core import outputs
+from cart_cli.core.errors import UsageError
+from cart_cli.core.files import atomic_write
+from tests.helpers import cli, sandbox_orders
+from tests.test_batch import batch, distinct_orders
+
+LEDGER = ".cart-cli-ledger.jsonl"
+
+
+def records(text: str) -> list[dict]:
+    return [json.loads(x) for x in text.splitlines() if x.strip()]
+
+
+class FifoReader:
+    """Reads a FIFO in a thread (its writer blocks until a reader opens it, like a shell's)."""
+
+    def __init__(self, path: Path) -> None:
+        os.mkfifo(path)
+        self.path, self.data = path, b""
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        with open(self.path, "rb") as fh:
+            self.data = fh.read()
+
+    def result(self) -> bytes:
+        self.thread.join(timeout=20)
+        assert not self.thread.is_alive(), "nothing wrote to the FIFO"
+        return self.data
+
+
+# ---- the helper ---------------------------------------------------------------------------------
+
+
+def test_a_new_or_regular_file_is_written_atomically_mode_0600(tmp_path):
+    for name in ("new.jsonl", "old.jsonl"):
+        (tmp_path / "old.jsonl").write_text("old")
+        out = outputs.plan("--jsonl", tmp_path / name)
+        assert out.kind is outputs.Kind.FILE
+        outputs.write(out, [b"a\n", b"b\n"])
+        assert (tmp_path / name).read_bytes() == b"a\nb\n"
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+
+
+def test_a_symlink_is_followed_and_stays_a_link(tmp_path):
+    (tmp_path / "reports").mkdir()
+    target = tmp_path / "reports" / "r.xml"
+    target.write_text("old")
+    link = tmp_path / "r.xml"
+    link.symlink_to(target)
+    dangling = tmp_path / "d.xml"
+    dangling.symlink_to(tmp_path / "reports" / "new.xml")
+    for path in (link, dangling):
+        outputs.write(outputs.plan("--junit", path), b"<ok/>")
+        assert path.is_symlink() and path.read_bytes() == b"<ok/>"
+    assert target.read_bytes() == b"<ok/>" and (tmp_path / "reports" / "new.xml").exists()
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["new.xml", "r.xml"]
+
+
+def test_dash_is_standard_output(tmp_path):
+    import io
+
+    out = outputs.plan("--jsonl", "-")
+    assert out.is_stdout
+    stream = io.StringIO()
+    outputs.write(out, [b'{"a":1}\n', b'{"b":2}\n'], stdout=stream)
+    assert stream.getvalue() == '{"a":1}\n{"b":2}\n'
+    assert not (tmp_path / "-").exists()
+
+
+def test_a_fifo_is_written_in_place_never_replaced(tmp_path):
+    fifo = tmp_path / "r.fifo"
+    reader = FifoReader(fifo)
+    out = outputs.plan("--jsonl", fifo)
+    assert out.kind is outputs.Kind.SPECIAL
+    outputs.write(out, [b"one\n", b"two\n"])
+    assert reader.result() == b"one\ntwo\n"
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)  # still a FIFO, mode untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["r.fifo"]
+
+
+def test_dev_null_stays_a_character_device():
+    """As root, the old way (a temporary file renamed over the path) replaced /dev/null."""
+    before = os.stat("/dev/null")
+    out = outputs.plan("--junit", "/dev/null")
+    assert out.kind is outputs.Kind.SPECIAL
+    outputs.write(out, b"<testsuites/>")
+    after = os.stat("/dev/null")
+    assert stat.S_ISCHR(after.st_mode) and after.st_mode == before.st_mode
+    assert (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
+
+
+def test_atomic_write_never_replaces_what_is_not_a_regular_file(tmp_path):
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(OSError, match="not a regular file"):
+        atomic_write(tmp_path / "fifo", b"x", mode=0o600)
+    with pytest.raises(OSError, match="not a regular file"):
+        atomic_write(Path("/dev/null"), b"x", mode=0o600)
+    assert stat.S_ISFIFO((tmp_path / "fifo").lstat().st_mode)
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_a_unix_socket_is_connected_to_and_written(tmp_path):
+    path = tmp_path / "r.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(1)
+    got = []
+
+    def serve():
+        conn, _ = server.accept()
+        with conn:
+            while chunk := conn.recv(4096):
+                got.append(chunk)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        out = outputs.plan("--jsonl", path)
+        assert out.kind is outputs.Kind.SOCKET
+        outputs.write(out, [b"a\n", b"b\n"])
+        t.join(timeout=10)
+    finally:
+        server.close()
+    assert b"".join(got) == b"a\nb\n" and stat.S_ISSOCK(path.lstat().st_mode)
+
+
+def test_paths_that_cannot_be_written_are_refused_when_planned(tmp_path, monkeypatch):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "adir").mkdir()
+    cases = {
+        tmp_path / "afile" / "r.xml": "not a folder",  # root cannot write there either
+        tmp_path / "missing" / "r.xml": "no such folder",
+        tmp_path / "adir": "it is a folder",
+    }
+    for path, why in cases.items():
+        with pytest.raises(UsageError, match=why):
+            outputs.plan("--junit", path)
+    # Root may write anywhere: stand in for a folder that is not writable.
+    real_access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda p, m: False if str(p) == str(tmp_path / "adir") else real_access(p, m)
+    )
+    with pytest.raises(UsageError, match="permission denied in the folder"):
+        outputs.plan("--junit", tmp_path / "adir" / "r.xml")
+
+
+def test_a_writable_file_in_a_folder_that_is_not_is_rewritten_in_place(tmp_path, monkeypatch):
+    path = tmp_path / "adir" / "r.xml"
+    path.parent.mkdir()
+    path.write_text("old and longer")
+    real_access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda p, m: False if str(p) == str(path.parent) else real_access(p, m)
+    )
+    out = outputs.plan("--junit", path)
+    assert out.kind is outputs.Kind.IN_PLACE
+    ino = path.stat().st_ino
+    outputs.write(out, b"new")
+    assert path.read_bytes() == b"new" and path.stat().st_ino == ino
+
+
+def test_outputs_must_not_collide_through_links(tmp_path):
+    (tmp_path / "r.xml").write_text("")
+    (tmp_path / "link.xml").symlink_to(tmp_path / "r.xml")
+    os.link(tmp_path / "r.xml", tmp_path / "hard.xml")
+    for other in ("link.xml", "hard.xml"):
+        with pytest.raises(UsageError, match="are the same file"):
+            outputs.plan_all({"--junit": tmp_path / "r.xml", "--jsonl": tmp_path / other})
+        with pytest.raises(UsageError, match="are the same file"):
+            outputs.plan_all({"--junit": tmp_path / other}, ledger=tmp_path / "r.xml")
+    with pytest.raises(UsageError, match="both write to standard output"):
+        outputs.plan_all({"--junit": "-", "--jsonl": "-"})
+    # Special files may take more than one report: /dev/null for both is fine.
+    both = outputs.plan_all({"--junit": "/dev/null", "--jsonl": "/dev/null"})
+    assert all(o.kind is outputs.Kind.SPECIAL for o in both.values())
+
+
+# ---- batch: the reports -------------------------------------------------------------------------
+
+
+def test_batch_reports_through_a_symlink_a_fifo_and_dev_null(cart_sandbox, tmp_path):
+    f = distinct_orders(tmp_path / "o.yaml", 2)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "r.xml").symlink_to(tmp_path / "out" / "r.xml")
+    reader = FifoReader(tmp_path / "r.fifo")
+    r = batch(cart_sandbox, f, "--junit", "r.xml", "--jsonl", "r.fifo", "--json")
+    assert r.code == 0, r.stderr
+    assert (tmp_path / "r.xml").is_symlink()
+    assert ET.parse(tmp_path / "out" / "r.xml").getroot().get("tests") == "2"
+    assert len(records(reader.result().decode())) == 2
+    assert stat.S_ISFIFO((tmp_path / "r.fifo").lstat().st_mode)
+    r = batch(cart_sandbox, f, "--junit", "/dev/null", "--jsonl", "/dev/null", "--ledger", "l2")
+    assert r.code == 0, r.stderr
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_batch_jsonl_dash_goes_to_stdout_and_the_summary_to_stderr(cart_sandbox, tmp_path):
+    f = distinct_orders(tmp_path / "o.yaml", 2)
+    r = batch(cart_sandbox, f, "--jsonl", "-")
+    assert r.code == 0, r.stderr
+    lines = records(r.stdout)  # only the report: every line JSON
+    assert [x["status"] for x in lines] == ["placed", "placed"]
+    assert "2 placed" in r.stderr and "placed" in r.stderr
+    assert not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--jsonl", "-", "--junit", "-"], "both write to standard output"),
+        (["--jsonl", "-", "--json"], "--json and --jsonl - both write to standard output"),
+        (["--junit", "nofolder/r.xml"], "no such folder"),
+        (["--junit", "o.yaml/r.xml"], "not a folder"),
+    ],
+)
+def test_batch_refuses_reports_before_anything_is_sent(cart_sandbox, tmp_path, flags, said):
+    f = distinct_orders(tmp_path / "o.yaml", 1)
+    r = batch(cart_sandbox, f, *flags)
+    assert r.code == 2 and said in r.stderr
+    assert sandbox_orders(cart_sandbox) == [] and not (tmp_path / LEDGER).exists()
+
+
+# ---- the ledger is cart-cli's own ---------------------------------------------------------------
+
+
+def test_a_new_ledger_starts_with_its_header(cart_sandbox, tmp_path):
+    f = distinct_orders(tmp_path / "o.yaml", 1)
+    assert batch(cart_sandbox, f).code == 0
+    header, *rest = records((tmp_path / LEDGER).read_text())
+    assert header["cart-cli"] == "ledger" and header["v"] == 2 and "created" in header
+    assert [x["event"] for x in rest] == ["submitting", "result"]
+
+
+@pytest.mark.parametrize("how", ["plain", "symlink"])
+def test_a_ledger_that_is_not_a_ledger_is_refused_before_anything_is_sent(
+    cart_sandbox, tmp_path, how
+):
+    f = distinct_orders(tmp_path / "o.yaml", 1)
+    bashrc = tmp_path / "bashrc"
+    bashrc.write_text("export PATH=$HOME/bin:$PATH\n")
+    if how == "symlink":
+        (tmp_path / LEDGER).symlink_to(bashrc)
+        r = batch(cart_sandbox, f)
+    else:
+        r = batch(cart_sandbox, f, "--ledger", bashrc)
+    assert r.code == 2 and "not a cart-cli ledger" in r.stderr
+    assert bashrc.read_text() == "export PATH=$HOME/bin:$PATH\n"
+    assert sandbox_orders(cart_sandbox) == []
+
+
+def test_a_symlinked_ledger_is_appended_through_the_link(cart_sandbox, tmp_path):
+    f = distinct_orders(tmp_path / "o.yaml", 1)
+    (tmp_path / "keep").mkdir()
+    (tmp_path / LEDGER).symlink_to(tmp_path / "keep" / "ledger.jsonl")
+    assert batch(cart_sandbox, f).code == 0
+    assert batch(cart_sandbox, f, "--resume").code == 0
+    assert (tmp_path / LEDGER).is_symlink()
+    lines = records((tmp_path / "keep" / "ledger.jsonl").read_text())
+    assert lines[0]["cart-cli"] == "ledger" and sum("cart-cli" in x for x in lines) == 1
+    assert len(sandbox_orders(cart_sandbox)) == 1  # the resume read it through the link
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/null"])
+def test_a_ledger_that_is_a_device_or_fifo_is_refused(cart_sandbox, tmp_path, special):
+    f = distinct_orders(tmp_path / "o.yaml", 1)
+    path = special
+    if special == "fifo":
+        path = tmp_path / "l.fifo"
+        os.mkfifo(path)
+    r = batch(cart_sandbox, f, "--ledger", path)
+    assert r.code == 2 and "not a regular file" in r.stderr
+    assert sandbox_orders(cart_sandbox) == [] and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_an_old_ledger_without_a_header_is_still_appended_to(cart_sandbox, tmp_path):
+    f = distinct_orders(tmp_path / "o.yaml", 1)
+    old = {"event": "result", "id": "x|abc|0|0", "outcome": "placed", "order_number": "1"}
+    (tmp_path / LEDGER).write_text(json.dumps(old) + "\n")
+    r = batch(cart_sandbox, f)
+    assert r.code == 0, r.stderr
+    lines = records((tmp_path / LEDGER).read_text())
+    assert lines[0] == old and [x.get("event") for x in lines[1:]] == ["submitting", "result"]
+
+
+def test_ledger_resolve_is_refused_while_a_batch_holds_the_ledger(cart_sandbox, tmp_path):
+    from cart_cli.core import ledger as ledgers
+
+    f = distinct_orders(tmp_path / "o.yaml", 1)
+    r = batch(cart_sandbox, f, "-H", "x-sandbox-fault: commit-then-cut", "--json")
+    job = r.json()["unknown"][0]["job"]
+    with ledgers.Ledger(tmp_path / LEDGER).held():  # a batch in flight on it
+        r = cli(["ledger", "resolve", job, "--not-placed"])
+    assert r.code == 2 and "in use by a batch run" in r.stderr
+    assert records((tmp_path / LEDGER).read_text())[-1]["event"] == "result"
+    r = cli(["ledger", "resolve", job, "--not-placed"])
+    assert r.code == 0, r.stderr
