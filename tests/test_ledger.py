@@ -11,6 +11,7 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 from datetime import date
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,7 +28,8 @@ LEDGER = ".cart-cli-ledger.jsonl"
 
 def lines(path):
     """The ledger's records, after its header line."""
-    header, *records = [json.loads(x) for x in open(path).read().splitlines() if x.strip()]
+    text = Path(path).read_text()
+    header, *records = [json.loads(x) for x in text.splitlines() if x.strip()]
     assert header["cart-cli"] == "ledger"
     return records
 
