@@ -196,6 +196,15 @@ def test_env_substitution_end_to_end(cart_sandbox):
     assert "card-from-env.yaml:" in r.stderr
 
 
+def test_the_env_sample_says_every_variable_it_needs_in_its_export_line():
+    import re
+
+    text = (SAMPLES / "card-from-env.yaml").read_text()
+    used = set(re.findall(r"\$\{(\w+)\}", text))
+    export = next(line for line in text.splitlines() if line.startswith("#   export "))
+    assert used == set(re.findall(r"(\w+)=", export)) and len(used) == 4
+
+
 def test_invalid_order_is_exit_2_before_any_request(cart_sandbox, tmp_path):
     f = write_order(tmp_path / "o.yaml", items=[{"variant_id": "X", "quantity": 0}])
     r = place(cart_sandbox, f, "--json")

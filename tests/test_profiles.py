@@ -124,8 +124,23 @@ def test_bad_config_files_name_file_profile_and_key(order_file, text, message):
 
 
 def test_an_unknown_profile_lists_the_known_ones(order_file):
+    write_config(profile_toml("staging", "https://api.example.com"))
     r = cli(["place", order_file, "--profile", "nope"])
     assert r.code == 2 and "no profile 'nope'" in r.stderr and "sandbox" in r.stderr
+    assert "staging" in r.stderr and "does not exist" not in r.stderr
+
+
+def test_a_config_file_that_does_not_exist_is_named_as_missing(order_file, tmp_path):
+    """CART_CLI_CONFIG with a typo: the message says the file is missing, not only the profile."""
+    missing = tmp_path / "conf" / "cart-cli.tmol"
+    env = {"CART_CLI_CONFIG": str(missing), "CART_CLI_PROFILE": "staging"}
+    for args in (["place", order_file], ["profile", "show", "staging"]):
+        r = cli(args, env=env)
+        assert r.code == 2, r.stderr
+        assert f"CART_CLI_CONFIG names the config file {missing}, which does not exist" in r.stderr
+        assert "Check CART_CLI_CONFIG, or unset it" in r.stderr
+    r = cli(["place", order_file], env={"CART_CLI_CONFIG": "", "CART_CLI_PROFILE": "staging"})
+    assert r.code == 2 and "there is no config file" in r.stderr and "xdg-config" in r.stderr
 
 
 def test_profile_add_show_list(tmp_path):

@@ -97,10 +97,23 @@ class Config:
     path: Path
     profiles: dict[str, Profile] = field(default_factory=dict)
     exists: bool = False
+    named_by: str | None = None  # the variable that named the file (CART_CLI_CONFIG), if any
 
     def get(self, name: str) -> Profile:
         if name not in self.profiles:
             known = ", ".join(sorted(self.profiles)) or "none"
+            if not self.exists and self.named_by:  # a typo in the variable, most likely
+                raise ConfigInvalid(
+                    f"no profile {name!r}: {self.named_by} names the config file {self.path}, "
+                    f"which does not exist (built-in profiles: {known})",
+                    hint=f"Check {self.named_by}, or unset it to use the default config file.",
+                )
+            if not self.exists:
+                raise ConfigInvalid(
+                    f"no profile {name!r}: there is no config file {self.path} "
+                    f"(built-in profiles: {known})",
+                    hint="cart-cli profile add NAME makes one.",
+                )
             raise ConfigInvalid(
                 f"no profile {name!r} in {self.path} (known: {known})",
                 hint="cart-cli profile list shows them; cart-cli profile add NAME makes one.",
@@ -125,9 +138,14 @@ def _line_of(text: str, name: str, key: str | None) -> int | None:
     return None
 
 
-def load(path: Path) -> Config:
+def load_from(env: Mapping[str, str], config_dir: Path) -> Config:
+    """The config file this environment names (CART_CLI_CONFIG, or the default one)."""
+    return load(config_file(env, config_dir), named_by=CONFIG_ENV if env.get(CONFIG_ENV) else None)
+
+
+def load(path: Path, *, named_by: str | None = None) -> Config:
     """The built-in profiles plus the file's (a missing file is an empty one)."""
-    config = Config(path, dict(BUILTIN))
+    config = Config(path, dict(BUILTIN), named_by=named_by)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -306,7 +324,7 @@ def resolve(
 ) -> Resolved:
     """Flags (and their variables) win over the profile, which wins over the defaults."""
     name = profile or env.get(PROFILE_ENV) or None
-    p = load(config_file(env, config_dir)).get(name) if name else Profile("")
+    p = load_from(env, config_dir).get(name) if name else Profile("")
     # An empty --api-url "" stays empty (an error later), it does not mean the default.
     api = api_url if api_url is not None else p.api_url or defaults.DEFAULT_API_URL
     pay = payment_url if payment_url is not None else p.payment_url or defaults.DEFAULT_PAYMENT_URL

@@ -35,7 +35,7 @@ def _path(env):
 def _config(env):
     from cart_cli.core import config
 
-    return config.load(_path(env))
+    return config.load_from(env.environ, env.config_dir)
 
 
 def _production(profile) -> bool:
