@@ -98,6 +98,61 @@ def test_batch_orders_are_recorded_with_their_source(cart_sandbox, tmp_path):
     assert {r["source"] for r in recs} == {f"{f}#0", f"{f}#0@1", f"{f}#0@2"}
 
 
+def test_batch_no_history_leaves_the_history_alone(cart_sandbox, tmp_path):
+    f = write_order(tmp_path / "o.yaml")
+    args = ["batch", f, *target(cart_sandbox), "-q", "--ledger", tmp_path / "l"]
+    assert cli([*args, "--no-history"]).code == 0
+    assert History(data_dir()).read() == [] and not data_dir().exists()
+    assert cli(args).code == 0
+    assert len(History(data_dir()).read()) == 1
+
+
+def record(n: int, at: str = "2026-11-28T10:00:00Z", merchant: str = "a.example") -> dict:
+    return {
+        "schema": "cart-cli.history/1",
+        "at": at,
+        "merchant": merchant,
+        "outcome": "placed",
+        "order_number": f"{n:09d}",
+        "order": {"pad": "x" * 300},
+    }
+
+
+def test_the_history_is_rotated_by_size_and_both_files_are_read(tmp_path):
+    h = History(tmp_path, max_bytes=4000)
+    for n in range(1, 41):
+        h.append(record(n))
+    sizes = [p.stat().st_size for p in h.files()]
+    assert all(size <= 4000 + 400 for size in sizes), sizes  # never much past the bound
+    assert h.rotated.stat().st_mode & 0o777 == 0o600
+    numbers = [int(r["order_number"]) for r in h.read()]
+    assert numbers == list(range(numbers[0], 41))  # oldest first, the newest kept, no gap
+    assert 10 <= len(numbers) < 40  # the oldest are gone
+    assert h.find("000000040") and not h.find("000000001")
+
+
+def test_orders_list_limit_shows_the_last_n_that_match_and_says_so():
+    h = History(data_dir())
+    for n in range(1, 8):
+        h.append(record(n, merchant="b.example" if n % 2 else "a.example"))
+    doc = cli(["orders", "list", "--limit", "2", "--json"]).json()
+    assert [r["order_number"] for r in doc["orders"]] == ["000000006", "000000007"]
+    assert doc["matching"] == 7
+    doc = cli(["orders", "list", "--limit", "2", "--merchant", "a.example", "--json"]).json()
+    assert [r["order_number"] for r in doc["orders"]] == ["000000004", "000000006"]
+    assert doc["matching"] == 3
+    assert len(cli(["orders", "list", "--limit", "0", "--json"]).json()["orders"]) == 7
+    r = cli(["orders", "list", "--limit", "3"])
+    assert r.code == 0 and "the last 3 of 7 orders that match; --limit 0 shows all" in r.stderr
+    assert "000000005" in r.stdout and "000000004" not in r.stdout
+    r = cli(["orders", "list", "--limit", "-1"])
+    assert r.code == 2
+    for n in range(8, 106):
+        h.append(record(n))
+    doc = cli(["orders", "list", "--json"]).json()  # the default: the last 100
+    assert len(doc["orders"]) == 100 and doc["orders"][-1]["order_number"] == "000000105"
+
+
 def test_an_unwritable_history_is_a_warning_not_a_failure(cart_sandbox, tmp_path, monkeypatch):
     blocker = tmp_path / "file"
     blocker.write_text("")

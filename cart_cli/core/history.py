@@ -2,7 +2,11 @@
 
 Kept in the user data folder: a 0600 file in a 0700 folder. Each line carries the target it went
 to and the order as the API answered it, minus card data (the payment summary keeps only the
-card type and last four, as the receipt shows them). Reads no process globals."""
+card type and last four, as the receipt shows them). Reads no process globals.
+
+Bounded by size: once ``history.jsonl`` passes MAX_BYTES (4 MiB, some 2,000 orders) it is
+renamed ``history.1.jsonl``, replacing the one before, and a new file starts. Reading takes
+both, so the history holds the last MAX_BYTES to 2 x MAX_BYTES of orders, never more."""
 
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from cart_cli.core.errors import NOT_PLACED, UsageError
 
 SCHEMA = "cart-cli.history/1"
 FILE = "history.jsonl"
+ROTATED = "history.1.jsonl"  # the file before: the older orders
+MAX_BYTES = 4 * 1024 * 1024
 PAYMENT_KEEP = ("payment_type", "card_type", "last_four")
 
 
@@ -54,13 +60,16 @@ def record_of(result, *, target: dict | None, at: datetime, source: str | None =
 
 
 class History:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, max_bytes: int | None = None) -> None:
         self.dir = Path(directory)
         self.path = self.dir / FILE
+        self.rotated = self.dir / ROTATED
+        self.max_bytes = MAX_BYTES if max_bytes is None else max_bytes
         self._lock = threading.Lock()
 
     def append(self, record: dict) -> None:
-        """One line, appended whole (O_APPEND). Raises OSError when it cannot be written."""
+        """One line, appended whole (O_APPEND); then the file is rotated if it has grown past
+        max_bytes. Raises OSError when it cannot be written."""
         line = (json.dumps(record, separators=(",", ":"), default=str) + "\n").encode()
         with self._lock:
             self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -68,39 +77,61 @@ class History:
             try:
                 os.fchmod(fd, 0o600)
                 os.write(fd, line)
+                st = os.fstat(fd)
+                if st.st_size > self.max_bytes:
+                    self._rotate(st)
             finally:
                 os.close(fd)
 
-    def read(self) -> list[dict]:
+    def _rotate(self, written) -> None:
+        """Rename the full file to history.1.jsonl, unless another process has already (the
+        file at the path is no longer the one this one wrote to)."""
         try:
-            text = self.path.read_text("utf-8", "replace")
+            now = os.stat(self.path)
+            if (now.st_dev, now.st_ino) == (written.st_dev, written.st_ino):
+                os.replace(self.path, self.rotated)
         except FileNotFoundError:
-            return []
-        except OSError as e:
-            raise UsageError(f"cannot read the history {self.path}: {e.strerror or e}") from None
-        out = []
-        for line in text.splitlines():
+            pass
+
+    def files(self) -> list[Path]:
+        """The history's files, oldest first."""
+        return [self.rotated, self.path]
+
+    def _lines(self) -> list[bytes]:
+        out: list[bytes] = []
+        for path in self.files():
             try:
-                rec = json.loads(line)
-            except ValueError:
-                continue  # a torn line (a crash while writing)
-            if isinstance(rec, dict) and rec.get("schema") == SCHEMA:
-                out.append(rec)
+                out += path.read_bytes().splitlines()
+            except FileNotFoundError:
+                continue
+            except OSError as e:
+                raise UsageError(f"cannot read the history {path}: {e.strerror or e}") from None
         return out
 
+    def read(self) -> list[dict]:
+        """Every record, oldest first."""
+        return [rec for line in self._lines() if (rec := _record(line)) is not None]
+
     def select(
-        self, *, since: datetime | None = None, merchant: str | None = None, profile=None
-    ) -> list[dict]:
-        out = []
-        for rec in self.read():
+        self,
+        *,
+        since: datetime | None = None,
+        merchant: str | None = None,
+        profile=None,
+        limit: int | None = None,
+    ) -> tuple[list[dict], int]:
+        """The matching records, oldest first: the last ``limit`` of them (all when None), and
+        how many match in all (``limit`` None or 0: all of them)."""
+
+        def wanted(rec: dict) -> bool:
             if merchant and rec.get("merchant") != merchant.lower():
-                continue
+                return False
             if profile and (rec.get("target") or {}).get("profile") != profile:
-                continue
-            if since and (when := _when(rec)) is not None and when < since:
-                continue
-            out.append(rec)
-        return out
+                return False
+            return not (since and (when := _when(rec)) is not None and when < since)
+
+        out = [rec for line in self._lines() if (rec := _record(line)) and wanted(rec)]
+        return (out[-limit:] if limit else out), len(out)
 
     def find(self, order_number: str) -> list[dict]:
         """Every record of that order number, the latest last."""
@@ -108,6 +139,14 @@ class History:
 
     def merchants(self) -> list[str]:
         return sorted({str(r["merchant"]) for r in self.read() if r.get("merchant")})
+
+
+def _record(line: bytes) -> dict | None:
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        return None  # a torn line (a crash while writing)
+    return rec if isinstance(rec, dict) and rec.get("schema") == SCHEMA else None
 
 
 def _when(rec: dict) -> datetime | None:

@@ -93,6 +93,14 @@ def batch(
             metavar="FILE", help="JUnit XML, one testcase per order.", rich_help_panel=REPORTS
         ),
     ] = None,
+    no_history: Annotated[
+        bool,
+        typer.Option(
+            "--no-history",
+            help="Leave these orders out of the local order history (cart-cli orders list).",
+            rich_help_panel=REPORTS,
+        ),
+    ] = False,
     max_orders: Annotated[
         int | None,
         typer.Option(
@@ -148,7 +156,7 @@ def batch(
         )
     book = ledgers.Ledger(ledger, clock=env.clock)  # ours, or refused: before anything is sent
     err = env.stderr_console
-    listeners = [tg.HistoryWriter(env, target)]
+    listeners = [] if no_history else [tg.HistoryWriter(env, target)]
     spool = reports.Spool()  # full results wait on disk for the reports, not in memory
     with (
         book.held(),  # one run at a time on a ledger: refused here, before anything is sent

@@ -17,6 +17,9 @@ app = typer.Typer(
 )
 
 
+LIMIT = 100  # orders list shows the last 100 unless told
+
+
 def _history(env):
     from cart_cli.core.history import History
 
@@ -46,6 +49,12 @@ def list_(
             autocompletion=lambda incomplete: tg.complete_profiles(incomplete),
         ),
     ] = None,
+    limit: Annotated[
+        int,
+        typer.Option(
+            metavar="N", min=0, help="Only the last N that match (0: all).", show_default=True
+        ),
+    ] = LIMIT,
     json_out: c.JsonOpt = False,
     debug: c.DebugOpt = False,
 ) -> int:
@@ -59,9 +68,9 @@ def list_(
     env = c.environment(ctx)
     history = _history(env)
     when = parse_since(since, env.now()) if since else None
-    records = history.select(since=when, merchant=merchant, profile=profile)
+    records, matching = history.select(since=when, merchant=merchant, profile=profile, limit=limit)
     if json_out:
-        env.print_json({"history": str(history.path), "orders": records})
+        env.print_json({"history": str(history.path), "matching": matching, "orders": records})
         return 0
     from rich import box
 
@@ -105,6 +114,11 @@ def list_(
     env.print_result(table)
     if not records:
         env.stderr_console.print("no orders in the history match", markup=False)
+    elif matching > len(records):
+        env.stderr_console.print(
+            f"the last {len(records)} of {matching} orders that match; --limit 0 shows all",
+            markup=False,
+        )
     return 0
 
 
