@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-2031 lint format bench screenshots clean lock
+.PHONY: demo test test-2031 lint format bench screenshots reference clean lock
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ bench: $(VENV)/.bench-installed
 
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py
+
+# docs/reference.md, every command and option, generated from the command tree: run after
+# adding or changing a command or an option (tests/test_reference.py fails until you do).
+reference: $(STAMP)
+	$(BIN)/python scripts/gen_reference.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
