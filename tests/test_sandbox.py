@@ -438,7 +438,7 @@ def test_captcha_required(api):
 
 def test_unknown_route_is_a_json_error(cart_sandbox):
     r = http.get(f"{cart_sandbox.url}/api/v1/nope")
-    assert r.status_code == 404 and r.json()["error"] == "ErrorNotFound"
+    assert r.status_code == 404 and r.json()["error"] == "RouteNotFound"
 
 
 # ---- the existing-cart flow ---

@@ -120,7 +120,7 @@ def test_unknown_routes_and_methods_have_their_own_error_names(cart_sandbox):
     assert r.status_code == 404
     assert r.json() == {
         "code": 404,
-        "error": "ErrorNotFound",
+        "error": "RouteNotFound",
         "description": "GET /api/v1/nope: Not Found",
     }
     r = requests.get(f"{cart_sandbox.url}/api/v1/browser-session", timeout=T)
@@ -172,20 +172,22 @@ def test_every_client_route_is_served_by_the_sandbox(cart_sandbox):
     from cart_cli.sandbox.app import create_app
 
     app = create_app(cart_sandbox.state)
-    for route in ep.CLIENT:
-        path = route.path.format(domain="staging.luma.gift", sku="WS12-XS-Orange", qty=1)
+    for route in ep.CLIENT + ep.BROWSER_CLIENTS:
+        path = route.url("", domain="staging.luma.gift", sku="WS12-XS-Orange", qty=1, handle="h")
         scope = {"type": "http", "path": path, "method": route.method}
         matches = [r.matches(scope)[0] for r in app.routes]
         assert Match.FULL in matches, f"{route.name}: {route.method} {path} is not served"
 
 
 def test_every_client_route_answers_over_http_with_a_contract_error_at_worst(cart_sandbox):
-    for route in ep.CLIENT:
+    for route in ep.CLIENT + ep.BROWSER_CLIENTS:
         base = cart_sandbox.url
-        url = route.url(base, domain="staging.luma.gift", sku="WS12-XS-Orange", qty=1)
+        url = route.url(
+            base, domain="staging.luma.gift", sku="WS12-XS-Orange", qty=1, handle="radiant-tee"
+        )
         r = requests.request(route.method, url, headers={"x-firmly-app-id": "t"}, timeout=T)
         if r.status_code != 200:
-            assert r.json()["error"] not in ("ErrorNotFound", "ErrorMethodNotAllowed"), route
+            assert r.json()["error"] not in ("RouteNotFound", "ErrorMethodNotAllowed"), route
 
 
 def test_the_client_spells_no_path_of_its_own():

@@ -5,22 +5,23 @@ handlers are in ``handlers.py``; the state they work on in ``state.py``."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import time
 from collections.abc import Callable
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from cart_cli.sandbox import handlers as h
-from cart_cli.sandbox.errors import SandboxError
 from cart_cli.sandbox.faults import Fault
 from cart_cli.sandbox.state import State
 from cart_cli.wire import endpoints as ep
-from cart_cli.wire.names import Err
+from cart_cli.wire import names
 
 # The endpoint table: api() turns a SandboxError into the contract's JSON error answer.
 HANDLERS = {
@@ -33,6 +34,14 @@ HANDLERS = {
     ep.SHIPPING_INFO: h.api(h.shipping_info),
     ep.SHIPPING_METHOD: h.api(h.shipping_method),
     ep.CLEAR_CART: h.api(h.clear_cart),
+    ep.SET_QUANTITY: h.api(h.set_quantity),
+    ep.GET_CONSENTS: h.api(h.get_consents),
+    ep.SET_CONSENTS: h.api(h.set_consents),
+    ep.V2_ADD_ITEM: h.api(h.v2_add_item),
+    ep.V2_GET_CART: h.api(h.v2_get_cart),
+    ep.V2_SHIPPING_METHOD: h.api(h.v2_shipping_method),
+    ep.PRODUCT: h.api(h.product),
+    ep.PRODUCT_BY_URL: h.api(h.product_by_url),
     ep.SANDBOX_ORDERS: h.list_orders,
     ep.SANDBOX_STOCK: h.stock,
     ep.SANDBOX_RESET: h.reset,
@@ -64,11 +73,34 @@ class RequestLog:
 
 
 async def http_error(request: Request, exc: HTTPException):
-    name = Err.METHOD_NOT_ALLOWED if exc.status_code == 405 else Err.NOT_FOUND
-    e = SandboxError(name, f"{request.method} {request.url.path}: {exc.detail}")
-    headers = getattr(exc, "headers", None)  # 405 names the allowed methods
-    return JSONResponse(
-        {**e.body(), "code": exc.status_code}, status_code=exc.status_code, headers=headers
+    """No such route (404 RouteNotFound, as Firmly's UAT names it) or method (405)."""
+    resp = h.route_not_found(request, exc.status_code, exc.detail)
+    resp.headers.update(getattr(exc, "headers", None) or {})  # 405 names the allowed methods
+    return resp
+
+
+# Browser pages served from this machine may call the sandbox (a developer pointing Firmly's
+# drop-in at it): any scheme, loopback host, any port. Other origins with --cors.
+LOOPBACK_ORIGINS = r"https?://(localhost|127(\.\d{1,3}){3}|\[::1\])(:\d{1,5})?"
+
+
+def cors_middleware(origins: tuple[str, ...] = ()) -> Middleware:
+    """CORS answers for browsers (docs/api.md, "CORS"): loopback origins and ``origins``
+    ("*": any origin, still echoed by name, since Firmly's drop-ins send credentials), every
+    method and request header, and the x-firmly-kid header exposed to the page."""
+    if "*" in origins:
+        pattern = ".*"
+    else:
+        named = [re.escape(o.rstrip("/")) for o in origins]
+        pattern = "|".join([LOOPBACK_ORIGINS, *named])
+    return Middleware(
+        CORSMiddleware,
+        allow_origin_regex=pattern,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        allow_credentials=True,
+        expose_headers=[names.H_KID, names.H_REQUEST_ID],
+        max_age=600,
     )
 
 
@@ -79,8 +111,13 @@ def create_app(
     fault: Fault | None = None,
     log: Callable[[str], None] | None = None,
     running: set[asyncio.Task] | None = None,
+    cors: tuple[str, ...] = (),
 ):
-    app = Starlette(routes=ROUTES, exception_handlers={HTTPException: http_error})
+    app = Starlette(
+        routes=ROUTES,
+        exception_handlers={HTTPException: http_error},
+        middleware=[cors_middleware(cors)],
+    )
     app.state.ctx = h.Context(
         state=state, latency=latency, fault=fault, running=set() if running is None else running
     )

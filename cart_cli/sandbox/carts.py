@@ -91,6 +91,7 @@ class Cart:
                     "price": to_wire(p.price, cur),
                     "line_price": to_wire(p.price * qty, cur),
                     "image": {"url": f"https://{m.domain}/media/catalog/{sku}.jpg"},
+                    "variant_handles": [],  # the drop-ins send them back when they PUT a line
                 }
             )
         view = {
@@ -106,6 +107,7 @@ class Cart:
             "cart_discount": to_wire(discount, cur),
             "total": to_wire(sub + ship + tax - discount, cur),
             "payment_method_options": [{"type": "CreditCard", "wallet": "user"}],
+            "shop_properties": m.shop_properties,
         }
         if self.shipping_info is not None:
             view["shipping_info"] = self.shipping_info
@@ -120,4 +122,25 @@ class Cart:
             view["shipping_method_options"] = [
                 {"sku": s, "description": d, "price": to_wire(p, cur)} for s, d, p in opts
             ]
+        return view
+
+    def shipment_id(self) -> str:
+        return f"{self.cart_id}-shipment-1"
+
+    def view_v2(self) -> dict:
+        """The Cart v2 answer (docs/api.md, "Cart v2"): the v1 view, and its one shipment (all
+        lines) with the methods offered, each with an ``id`` (the method's sku)."""
+        view = self.view()
+        shipment = {
+            "shipment_id": self.shipment_id(),
+            "line_item_ids": [line["line_item_id"] for line in view["line_items"]],
+            "shipping_method": None,
+            "shipping_method_options": [],
+        }
+        for option in view.get("shipping_method_options", []):
+            shipment["shipping_method_options"].append({"id": option["sku"], **option})
+        chosen = view.get("shipping_method")
+        if chosen:
+            shipment["shipping_method"] = {"id": chosen["sku"], **chosen}
+        view["shipments"] = [shipment] if self.lines else []
         return view

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -19,10 +19,22 @@ class CatalogError(ValueError):
 
 @dataclass(frozen=True)
 class Product:
+    """A variant (what a cart line holds), and the product it belongs to (``handle``)."""
+
     sku: str
     description: str
     price: int  # cents
     stock: int
+    handle: str = ""  # the product's handle; "" means the sku, lower case
+    title: str = ""  # the product's title; "" means the description before " - "
+
+    @property
+    def product_handle(self) -> str:
+        return self.handle or self.sku.lower()
+
+    @property
+    def product_title(self) -> str:
+        return self.title or self.description.split(" - ")[0]
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,17 @@ class Merchant:
     mode: str
     currency: str
     products: dict[str, Product]
+    # What Firmly's drop-ins read from every cart answer (e.g. optional_fields.shipping_phone).
+    shop_properties: dict = field(default_factory=dict)
+    place_order: bool = True  # False: the server has no place-order route (404 RouteNotFound)
+
+    @property
+    def phone_optional(self) -> bool:
+        fields = self.shop_properties.get("optional_fields")
+        return isinstance(fields, dict) and fields.get("shipping_phone") is True
+
+    def variants_of(self, handle: str) -> list[Product]:
+        return [p for p in self.products.values() if p.product_handle == handle]
 
 
 def default_catalog_text() -> str:
@@ -75,9 +98,17 @@ def parse_catalog(doc: object, name: str) -> dict[str, Merchant]:
                     description=str(p.get("description", sku)),
                     price=parse_decimal(p["price"]),
                     stock=int(p.get("stock", 0)),
+                    handle=str(p.get("handle", "")),
+                    title=str(p.get("title", "")),
                 )
             except (KeyError, TypeError, ValueError) as e:
                 raise CatalogError(f"{where}.products[{i}]: {e}") from None
+        shop_properties = m.get("shop_properties") or {}
+        if not isinstance(shop_properties, dict):
+            raise CatalogError(f"{where}.shop_properties: expected a mapping")
+        place_order = m.get("place_order", True)
+        if not isinstance(place_order, bool):
+            raise CatalogError(f"{where}.place_order: must be true or false")
         merchants[str(domain)] = Merchant(
             domain=str(domain),
             display_name=str(m.get("display_name", domain)),
@@ -85,5 +116,7 @@ def parse_catalog(doc: object, name: str) -> dict[str, Merchant]:
             mode=mode,
             currency=str(m.get("currency", "USD")),
             products=products,
+            shop_properties=shop_properties,
+            place_order=place_order,
         )
     return merchants

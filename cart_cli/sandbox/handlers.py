@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 
+from cart_cli.sandbox import products
 from cart_cli.sandbox.carts import Cart
 from cart_cli.sandbox.catalog import Merchant
 from cart_cli.sandbox.errors import SandboxError, token_expired
@@ -243,9 +244,19 @@ async def stream(queue: asyncio.Queue, f: Fault | None) -> AsyncIterator[bytes]:
             return
 
 
+def route_not_found(request: Request, status: int = 404, detail: str = "Not Found") -> Response:
+    """The answer for a route this server does not have (docs/api.md, "Errors")."""
+    name = Err.METHOD_NOT_ALLOWED if status == 405 else Err.ROUTE_NOT_FOUND
+    e = SandboxError(name, f"{request.method} {request.url.path}: {detail}")
+    return JSONResponse({**e.body(), "code": status}, status_code=status)
+
+
 async def place_order(request: Request) -> Response:
     ctx = ctx_of(request)
     state = ctx.state
+    domain = state.merchants.get(request.path_params["domain"])
+    if domain is not None and not domain.place_order:  # as a server without the route answers
+        return route_not_found(request)
     f = fault_of(request)
     m = state.merchant(request.path_params["domain"])
     device_of(request, f)
@@ -253,8 +264,11 @@ async def place_order(request: Request) -> Response:
         return early
     body = await read_json(request)
     items = validate_items(body.get("items"))
-    shipping = validate_address(body.get("shipping_info"), "shipping_info")
-    billing = validate_address(body.get("billing_info", shipping), "billing_info")
+    optional = m.phone_optional
+    shipping = validate_address(body.get("shipping_info"), "shipping_info", phone_optional=optional)
+    billing = validate_address(
+        body.get("billing_info", shipping), "billing_info", phone_optional=optional
+    )
     payment = payment_of(state, m, body)
     work = checkout(ctx, m, items, shipping, billing, payment, f, state.generation)
     if request.query_params.get("sse", "false").lower() != "true":
@@ -283,7 +297,9 @@ async def complete_order(request: Request) -> Response:
     if early := http_fault(f):
         return early
     body = await read_json(request)
-    billing = validate_address(body.get("billing_info"), "billing_info")
+    billing = validate_address(
+        body.get("billing_info"), "billing_info", phone_optional=m.phone_optional
+    )
     payment = payment_of(state, m, body)
     cart = state.cart_for(device, m, create=False)
     if cart is None:
@@ -326,7 +342,9 @@ async def shipping_info(request: Request) -> Response:
     ctx = ctx_of(request)
     m, device = store_context(request, fault_of(request))
     await ctx.pause()
-    address = validate_address(await read_json(request), "shipping_info")
+    address = validate_address(
+        await read_json(request), "shipping_info", phone_optional=m.phone_optional
+    )
     cart = ctx.state.cart_for(device, m)
     ctx.state.set_shipping(cart, address)
     return JSONResponse(cart.view())
@@ -349,6 +367,103 @@ async def clear_cart(request: Request) -> Response:
     cart = ctx.state.cart_for(device, m)
     ctx.state.clear(cart)
     return JSONResponse(cart.view())
+
+
+async def set_quantity(request: Request) -> Response:
+    """PUT a line's quantity, as the drop-ins' quantity stepper and remove button do:
+    ``{"quantity": N, "variant_handles": [...]}``; 0 removes the line."""
+    ctx = ctx_of(request)
+    m, device = store_context(request, fault_of(request))
+    await ctx.pause()
+    body = await read_json(request)  # variant_handles are accepted and ignored
+    qty = body.get("quantity")
+    if not isinstance(qty, int) or isinstance(qty, bool) or not 0 <= qty <= 10_000:
+        raise SandboxError(Err.INVALID_INPUT, "quantity must be a whole number from 0 to 10000")
+    cart = ctx.state.cart_for(device, m)
+    ctx.state.set_quantity(cart, request.path_params["sku"], qty)
+    return JSONResponse(cart.view())
+
+
+async def get_consents(request: Request) -> Response:
+    m, device = store_context(request, fault_of(request))
+    return JSONResponse(ctx_of(request).state.consents_of(device, m))
+
+
+async def set_consents(request: Request) -> Response:
+    """Sign consents: ``{"consents": [{"id": ...}]}`` (as the v4 drop-in sends it)."""
+    state = ctx_of(request).state
+    m, device = store_context(request, fault_of(request))
+    body = await read_json(request)
+    given = body.get("consents")
+    if not isinstance(given, list) or not all(
+        isinstance(c, dict) and isinstance(c.get("id"), str) for c in given
+    ):
+        raise SandboxError(Err.INVALID_INPUT, 'consents must be a list of {"id": ...}')
+    state.sign_consents(device, m, [c["id"] for c in given])
+    return JSONResponse(state.consents_of(device, m))
+
+
+# ---- Cart v2 ------------------------------------------------------------------------------
+def _ref_variant(ref: object) -> str:
+    """The variant an add_to_cart_ref names: ``{"variant_id": ...}`` as the product answers
+    carry it (a bare string is read as the variant id)."""
+    if isinstance(ref, dict):
+        ref = ref.get("variant_id")
+    if not isinstance(ref, str) or not ref:
+        raise SandboxError(
+            Err.INVALID_INPUT, 'add_to_cart_ref must be {"variant_id": ...} from a product answer'
+        )
+    return ref
+
+
+async def v2_add_item(request: Request) -> Response:
+    ctx = ctx_of(request)
+    m, device = store_context(request, fault_of(request))
+    await ctx.pause()
+    body = await read_json(request)
+    sku = _ref_variant(body.get("add_to_cart_ref"))
+    qty = body.get("quantity", 1)
+    if not isinstance(qty, int) or isinstance(qty, bool) or not 1 <= qty <= 10_000:
+        raise SandboxError(Err.INVALID_INPUT, "quantity must be a whole number from 1 to 10000")
+    cart = ctx.state.cart_for(device, m)
+    ctx.state.check_add(cart, sku, qty)
+    return JSONResponse(cart.view_v2())
+
+
+async def v2_get_cart(request: Request) -> Response:
+    m, device = store_context(request, fault_of(request))
+    return JSONResponse(ctx_of(request).state.cart_for(device, m).view_v2())
+
+
+async def v2_shipping_method(request: Request) -> Response:
+    ctx = ctx_of(request)
+    m, device = store_context(request, fault_of(request))
+    await ctx.pause()
+    body = await read_json(request)
+    cart = ctx.state.cart_for(device, m)
+    if not cart.lines or body.get("shipment_id") != cart.shipment_id():
+        raise SandboxError(Err.INVALID_INPUT, "shipment_id names no shipment of this cart")
+    ctx.state.set_method(cart, body.get("shipping_method_id"))
+    return JSONResponse(cart.view_v2())
+
+
+# ---- products -----------------------------------------------------------------------------
+async def product(request: Request) -> Response:
+    state = ctx_of(request).state
+    m, _ = store_context(request, fault_of(request))
+    variants = products.find(m, request.path_params["handle"])
+    return JSONResponse(products.view(m, variants, state.stock[m.domain]))
+
+
+async def product_by_url(request: Request) -> Response:
+    state = ctx_of(request).state
+    device_of(request, fault_of(request))
+    url = request.query_params.get("url")
+    if not url:
+        raise SandboxError(Err.INVALID_INPUT, "url is required (a product page's URL)")
+    m, variants = products.find_by_url(state.merchants, url)
+    state.check_open(m)
+    return JSONResponse(products.view(m, variants, state.stock[m.domain]))
 
 
 # ---- inspection ---------------------------------------------------------------------------

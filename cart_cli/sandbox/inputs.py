@@ -8,7 +8,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 
 from cart_cli.sandbox.errors import SandboxError
-from cart_cli.wire.models import Address, Item
+from cart_cli.wire.models import Address, Item, Text
 from cart_cli.wire.names import Err
 
 MAX_BODY = 1 << 20
@@ -35,20 +35,30 @@ async def read_json(request: Request) -> dict:
     return doc
 
 
-def validate_address(obj: object, field: str) -> dict:
+class _AddressPhoneOptional(Address):
+    phone: Text | None = None
+
+
+def validate_address(obj: object, field: str, *, phone_optional: bool = False) -> dict:
     """A checked address. Lenient like the real service: members it does not know are ignored,
-    and a blank address2 or company counts as absent (Firmly's own code sends address2 " ")."""
+    and a blank address2 or company counts as absent (Firmly's own code sends address2 " ").
+    ``phone_optional``: the merchant's shop_properties.optional_fields.shipping_phone, where
+    Firmly's v4 drop-in sends no phone (and billing as shipping); a blank phone is absent."""
     if obj is None:
         raise SandboxError(Err.INVALID_INPUT, f"{field} is required")
+    blank_is_absent = (
+        ("address2", "company", "phone") if phone_optional else ("address2", "company")
+    )
     if isinstance(obj, dict):
         obj = {
             k: v
             for k, v in obj.items()
             if k in Address.model_fields
-            and not (k in ("address2", "company") and isinstance(v, str) and not v.strip())
+            and not (k in blank_is_absent and isinstance(v, str) and not v.strip())
         }
+    model = _AddressPhoneOptional if phone_optional else Address
     try:
-        return Address.model_validate(obj).model_dump(exclude_none=True)
+        return model.model_validate(obj).model_dump(exclude_none=True)
     except ValidationError as e:
         raise SandboxError(Err.INVALID_INPUT, _pydantic_problem(e, field)) from None
 

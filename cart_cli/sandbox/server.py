@@ -32,6 +32,7 @@ class SandboxConfig:
     # for a throwaway sandbox inside a cart-cli run (--sandbox), a request cut off by the run's
     # own end (Ctrl-C, SIGTERM) may be logged as a traceback before stop() begins.
     quiet: bool = False
+    cors: tuple[str, ...] = ()  # browser origins allowed besides loopback ones ("*": any)
 
 
 class Sandbox:
@@ -59,6 +60,7 @@ class Sandbox:
             fault=parse_fault(c.fault),
             log=c.log,
             running=self._work,
+            cors=tuple(c.cors),
         )
         self._server = uvicorn.Server(
             uvicorn.Config(

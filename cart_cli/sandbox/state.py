@@ -31,6 +31,20 @@ KEEP_ORDERS = 10_000  # placed orders listed by /__sandbox/orders; older ones ar
 CART_ITEMS_REMOVED = "CART_ITEMS_REMOVED"
 
 
+def consents_offered(m: Merchant) -> list[dict]:
+    """One marketing consent, shaped as Firmly's v4 drop-in reads it: ``type`` "marketing",
+    ``text`` with an optional ``%fterms{"text": ...}%`` part (lib-v4/components/v4/
+    flow-single-page.svelte, getConsents)."""
+    return [
+        {
+            "id": "marketing",
+            "type": "marketing",
+            "text": f"Email me news and offers from {m.display_name} "
+            '(%fterms{"text": "terms"}%).',
+        }
+    ]
+
+
 def _give_back_memory() -> None:
     """Return freed heap pages to the OS (glibc keeps them otherwise); a no-op elsewhere."""
     try:
@@ -75,6 +89,7 @@ class State:
                 d: {s: p.stock for s, p in m.products.items()} for d, m in self.merchants.items()
             }
             self.carts = {}
+            self.signed: dict[tuple[str, str], set[str]] = {}  # consents signed per device
             # The oldest orders drop out of the listing past the bound; numbering and stock
             # do not depend on what is kept.
             self.orders = collections.deque(maxlen=self.keep_orders)
@@ -136,6 +151,35 @@ class State:
             cart.lines.clear()
         cart.lines[sku] = wanted
         cart.choose_cheapest_if_needed()
+
+    def set_quantity(self, cart: Cart, sku: str, qty: int) -> None:
+        """Set the line of ``sku`` to ``qty`` (0 removes it; a product not in the cart yet is
+        added) if the product exists and stock allows; a refused change leaves the cart as is."""
+        m = cart.merchant
+        if sku not in m.products:
+            raise SandboxError(Err.PRODUCT_NOT_FOUND, f"Product {sku} was not found")
+        if qty == 0:
+            cart.lines.pop(sku, None)
+        else:
+            left = self.stock[m.domain][sku]
+            if qty > left:
+                raise SandboxError(Err.NOT_ENOUGH_STOCK, f"Only {left} left of {sku}")
+            cart.lines[sku] = qty
+        cart.choose_cheapest_if_needed()
+
+    def consents_of(self, device: str, m: Merchant) -> dict:
+        """The consents a checkout page offers (docs/api.md, "Consents"), and which this device
+        signed on this merchant."""
+        signed = self.signed.get((device, m.domain), set())
+        return {"consents": [{**c, "signed": c["id"] in signed} for c in consents_offered(m)]}
+
+    def sign_consents(self, device: str, m: Merchant, ids: list[str]) -> None:
+        known = {c["id"] for c in consents_offered(m)}
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise SandboxError(Err.INVALID_INPUT, f"Unknown consent {unknown[0]!r}")
+        with self.lock:
+            self.signed.setdefault((device, m.domain), set()).update(ids)
 
     def remove_last(self, cart: Cart) -> dict:
         """The cart after an item "went out of stock meanwhile": its last line is gone, and the

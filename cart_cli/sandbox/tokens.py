@@ -41,6 +41,9 @@ class Tokens:
             "expires_in": self.ttl,
             "expires": exp,
             "device_id": device_id,
+            # Firmly's v5 services read it (lib/utils/session-manager.js, getBrowserId); one per
+            # device, so a renewal keeps it.
+            "browser_id": "B" + uuid.uuid5(uuid.NAMESPACE_URL, device_id).hex[:20],
         }
 
     def renew(self, old: object) -> dict:

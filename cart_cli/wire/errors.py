@@ -58,7 +58,8 @@ ERRORS: dict[str, ErrorSpec] = {
     Err.MISSING_AUTH: ErrorSpec(401, Exit.AUTH),
     Err.INVALID_APP_ID: ErrorSpec(400, Exit.AUTH, "Check --app-id / CART_CLI_APP_ID."),
     Err.TOKEN_EXPIRED: ErrorSpec(401, Exit.AUTH),
-    Err.NOT_FOUND: ErrorSpec(404, Exit.STORE),
+    Err.ROUTE_NOT_FOUND: ErrorSpec(404, Exit.STORE, "The server has no such route: check the URL."),
+    Err.NOT_FOUND: ErrorSpec(404, Exit.STORE, "The server has no such route: check the URL."),
     Err.METHOD_NOT_ALLOWED: ErrorSpec(405, Exit.STORE),
 }
 UNLISTED = ErrorSpec(400, Exit.STORE)  # a name the contract does not list

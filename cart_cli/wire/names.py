@@ -32,11 +32,14 @@ class Err:
     MISSING_AUTH = "MissingAuthHeader"
     INVALID_APP_ID = "InvalidAppId"
     TOKEN_EXPIRED = "TokenExpired"  # renewal of a token more than a week old (docs/api.md)
-    NOT_FOUND = "ErrorNotFound"  # no such route
+    ROUTE_NOT_FOUND = "RouteNotFound"  # no such route: the sandbox's name, and Firmly UAT's
+    NOT_FOUND = "ErrorNotFound"  # no such route, as other servers name it (read, never sent)
     METHOD_NOT_ALLOWED = "ErrorMethodNotAllowed"  # a route, but not for this method
 
 
 AUTH_ERRORS = frozenset({Err.INVALID_TOKEN, Err.UNAUTHORIZED, Err.MISSING_AUTH})
+# "This route does not exist on this server" (404), under either name: --flow auto reads it.
+NO_ROUTE_ERRORS = frozenset({Err.ROUTE_NOT_FOUND, Err.NOT_FOUND})
 
 # Headers
 H_ACCEPT = "accept"

@@ -52,6 +52,15 @@ def sandbox(
             help="A scripted failure for every request (see docs/sandbox.md, Faults).",
         ),
     ] = None,
+    cors: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cors",
+            metavar="ORIGIN",
+            help="Let browser pages from ORIGIN (e.g. https://shop.example) call the sandbox "
+            "(repeatable; '*' for any). Pages on a loopback address always may.",
+        ),
+    ] = None,
     debug: c.DebugOpt = False,
 ) -> None:
     """Serve the sandbox merchant API (api and payment roles on one port) until Ctrl-C."""
@@ -78,6 +87,7 @@ def sandbox(
             log=stderr_log,
             app_ids=frozenset(app_id) if app_id else None,
             keep_orders=keep_orders,
+            cors=tuple(_origin(o) for o in cors or ()),
         )
     except ValueError as e:  # a bad --fault or --catalog
         raise UsageError(str(e)) from None
@@ -94,6 +104,24 @@ def sandbox(
         signal.signal(signal.SIGTERM, previous)
     stderr_log("sandbox stopped")
     return 0
+
+
+def _origin(text: str) -> str:
+    """A --cors value: '*' or scheme://host[:port], as browsers send Origin."""
+    from urllib.parse import urlsplit
+
+    from cart_cli.core.errors import UsageError
+
+    text = text.strip().rstrip("/")
+    if text == "*":
+        return text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+        raise UsageError(
+            f"--cors {text!r}: give an origin as browsers send it, like https://shop.example "
+            "or http://localhost:5173 (or '*')"
+        )
+    return text
 
 
 def _stop(signum, frame) -> None:
