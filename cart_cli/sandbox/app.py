@@ -49,8 +49,23 @@ HANDLERS = {
 ROUTES = [Route(r.path, handler, methods=[r.method]) for r, handler in HANDLERS.items()]
 
 
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+def printable(text: str) -> str:
+    """Text as a log line may carry it: anything outside printable ASCII (escapes, line breaks,
+    other scripts) as a Python escape, so that a request cannot write to the terminal or forge
+    a line. A backslash is doubled, so an escape in the log always means it was escaped."""
+
+    def escape(m: re.Match) -> str:
+        return m.group().encode("unicode_escape", "backslashreplace").decode("ascii")
+
+    return _UNPRINTABLE.sub(escape, text.replace("\\", "\\\\"))
+
+
 class RequestLog:
-    """ASGI middleware: one line per request (method, path, status, ms)."""
+    """ASGI middleware: one line per request (method, path, status, ms), escaped (printable);
+    a client that hung up mid-body is said so instead of a status."""
 
     def __init__(self, app, log: Callable[[str], None]):
         self.app, self.log = app, log
@@ -69,7 +84,8 @@ class RequestLog:
             await self.app(scope, receive, send_wrapper)
         finally:
             ms = (time.perf_counter() - start) * 1000
-            self.log(f"{scope['method']} {scope['path']} {status[0]} {ms:.0f}ms")
+            what = "client hung up" if scope.get(h.CLIENT_GONE) else status[0]
+            self.log(f"{printable(scope['method'])} {printable(scope['path'])} {what} {ms:.0f}ms")
 
 
 async def http_error(request: Request, exc: HTTPException):

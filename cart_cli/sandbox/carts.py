@@ -34,6 +34,7 @@ class Cart:
     shipping_info: dict | None = None
     shipping_method: str | None = None
     line_ids: dict[str, str] = field(default_factory=dict)  # sku -> its line id, made once
+    used: float = 0.0  # when a call last used it (State.clock), for eviction
 
     def sub_total(self) -> int:
         return sum(self.merchant.products[s].price * q for s, q in self.lines.items())

@@ -9,8 +9,11 @@ from cart_cli.wire.names import Err
 class SandboxError(Exception):
     """An API error answer: name, description, and the status of the contract's table."""
 
-    def __init__(self, name: str, description: str, *, use_message: bool = False):
+    def __init__(
+        self, name: str, description: str, *, use_message: bool = False, close: bool = False
+    ):
         super().__init__(description)
+        self.close = close  # answer with `connection: close` (the request was not read whole)
         self.name = name
         self.description = description
         self.status = spec(name).status

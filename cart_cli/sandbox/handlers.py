@@ -17,7 +17,13 @@ from cart_cli.sandbox.carts import Cart
 from cart_cli.sandbox.catalog import Merchant
 from cart_cli.sandbox.errors import SandboxError, token_expired
 from cart_cli.sandbox.faults import Fault, parse_fault
-from cart_cli.sandbox.inputs import read_json, validate_address, validate_items
+from cart_cli.sandbox.inputs import (
+    ClientGone,
+    read_json,
+    text_field,
+    validate_address,
+    validate_items,
+)
 from cart_cli.sandbox.payments import Payment
 from cart_cli.sandbox.state import State
 from cart_cli.wire import names
@@ -25,6 +31,7 @@ from cart_cli.wire.models import Item
 from cart_cli.wire.names import Err, FaultName
 from cart_cli.wire.text import is_digits
 
+CLIENT_GONE = "cart_cli.client_gone"  # scope key: the client hung up mid-body
 HTML_500 = "<html><head><title>500 Internal Server Error</title></head><body>oops</body></html>"
 
 
@@ -54,7 +61,11 @@ def api(handler: Callable[[Request], Awaitable[Response]]):
         try:
             return await handler(request)
         except SandboxError as e:
-            return JSONResponse(e.body(), status_code=e.status)
+            headers = {"connection": "close"} if e.close else None
+            return JSONResponse(e.body(), status_code=e.status, headers=headers)
+        except ClientGone:  # nobody to answer; the request log says so in one line
+            request.scope[CLIENT_GONE] = True
+            return Response(status_code=400)
 
     endpoint.__name__ = handler.__name__
     return endpoint
@@ -113,10 +124,10 @@ async def browser_session(request: Request) -> Response:
         )
     f = fault_of(request)
     body = await read_json(request)
-    if body.get("access_token"):
+    if old := text_field(body, "access_token"):
         if f and f.name == FaultName.RENEW_TOKEN_EXPIRED and state.fire_once("renew-token-expired"):
             raise token_expired()
-        return JSONResponse(state.renew_token(body["access_token"]))
+        return JSONResponse(state.renew_token(old))
     return JSONResponse(state.issue_token())
 
 
@@ -356,7 +367,7 @@ async def shipping_method(request: Request) -> Response:
     await ctx.pause()
     body = await read_json(request)
     cart = ctx.state.cart_for(device, m)
-    ctx.state.set_method(cart, body.get("shipping_method"))
+    ctx.state.set_method(cart, text_field(body, "shipping_method"))
     return JSONResponse(cart.view())
 
 

@@ -1,17 +1,58 @@
-"""Reading and checking what clients send: the JSON body, addresses, items."""
+"""Reading and checking what clients send: the JSON body (read as it arrives, with a cap and a
+deadline; docs/api.md, "Sandbox limits"), addresses, items."""
 
 from __future__ import annotations
 
-import json
+import asyncio
 
 from pydantic import ValidationError
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from cart_cli.sandbox.errors import SandboxError
+from cart_cli.sandbox.untrusted import parse_json
 from cart_cli.wire.models import Address, Item, Text
 from cart_cli.wire.names import Err
 
-MAX_BODY = 1 << 20
+MAX_BODY = 1 << 20  # bytes of a request body; enforced as it arrives
+# Seconds for a request body to arrive once the handler reads it (the head has its own deadline,
+# protocol.HEAD_TIMEOUT). 1 MiB in 10 s is 100 KiB/s: any real client on any real network.
+BODY_TIMEOUT = 10.0
+
+
+class ClientGone(Exception):
+    """The client hung up before its request body was all here: nobody to answer."""
+
+
+async def _read_body(request: Request) -> bytes:
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise _too_large()
+    return bytes(body)
+
+
+def _too_large() -> SandboxError:
+    # The rest is not read: the connection is closed after the answer.
+    return SandboxError(
+        Err.INVALID_INPUT, f"request body is too large (more than {MAX_BODY} bytes)", close=True
+    )
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, read as it arrives, refused past MAX_BODY bytes (at once if the
+    Content-Length says so) or BODY_TIMEOUT seconds. Raises ClientGone if the client hangs up."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
+        raise _too_large()
+    try:
+        return await asyncio.wait_for(_read_body(request), BODY_TIMEOUT)
+    except ClientDisconnect:
+        raise ClientGone from None
+    except asyncio.TimeoutError:
+        raise SandboxError(
+            Err.INVALID_INPUT, f"request body did not arrive within {BODY_TIMEOUT:g} s", close=True
+        ) from None
 
 
 def _pydantic_problem(e: ValidationError, prefix: str) -> str:
@@ -21,15 +62,10 @@ def _pydantic_problem(e: ValidationError, prefix: str) -> str:
 
 
 async def read_json(request: Request) -> dict:
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise SandboxError(Err.INVALID_INPUT, "request body is too large")
+    body = await read_body(request)
     if not body:
         return {}
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        raise SandboxError(Err.INVALID_INPUT, "request body is not valid JSON") from None
+    doc = parse_json(body, "request body")
     if not isinstance(doc, dict):
         raise SandboxError(Err.INVALID_INPUT, "request body must be a JSON object")
     return doc
@@ -61,6 +97,16 @@ def validate_address(obj: object, field: str, *, phone_optional: bool = False) -
         return model.model_validate(obj).model_dump(exclude_none=True)
     except ValidationError as e:
         raise SandboxError(Err.INVALID_INPUT, _pydantic_problem(e, field)) from None
+
+
+def text_field(body: dict, name: str, *, required: bool = False) -> str | None:
+    """A member that must be a string when present."""
+    value = body.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise SandboxError(Err.INVALID_INPUT, f"{name} must be a string")
+    return value
 
 
 def validate_items(obj: object) -> list[Item]:

@@ -13,6 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+BACKLOG = 2048  # uvicorn's default: connections the kernel holds until they are accepted
+KEEP_ALIVE = 5  # seconds a kept-alive connection may sit idle between requests (uvicorn's default)
+
 
 @dataclass
 class SandboxConfig:
@@ -33,6 +36,9 @@ class SandboxConfig:
     # own end (Ctrl-C, SIGTERM) may be logged as a traceback before stop() begins.
     quiet: bool = False
     cors: tuple[str, ...] = ()  # browser origins allowed besides loopback ones ("*": any)
+    # Open connections plus requests in progress past which a request is answered 503 at once;
+    # None: 1,000, or fewer if the process may open fewer files (protocol.py).
+    limit_concurrency: int | None = None
 
 
 class Sandbox:
@@ -42,6 +48,7 @@ class Sandbox:
         from cart_cli.sandbox.app import create_app
         from cart_cli.sandbox.catalog import load_catalog
         from cart_cli.sandbox.faults import parse_fault
+        from cart_cli.sandbox.protocol import GuardedHttpTools, Listener, default_limit_concurrency
         from cart_cli.sandbox.state import State
 
         self.config = config or SandboxConfig(**overrides)
@@ -65,8 +72,19 @@ class Sandbox:
         self._server = uvicorn.Server(
             uvicorn.Config(
                 app,
-                http="httptools",  # a C parser: fewer CPU per request than pure-Python h11
+                # uvicorn's httptools protocol (a C parser: less CPU per request than pure-Python
+                # h11) with a deadline and a size cap on request heads (protocol.py).
+                http=GuardedHttpTools,
+                loop="asyncio",  # not uvloop even if installed: the accept guard needs asyncio's
                 ws="none",  # no websocket routes: spares looking for websockets and wsproto
+                # Past this many open connections or requests in progress, a request is answered
+                # 503 at once (uvicorn's check, answered in JSON by protocol.py) instead of
+                # queueing; below the file descriptor limit so that it answers before they run out.
+                limit_concurrency=c.limit_concurrency or default_limit_concurrency(),
+                # A kept-alive connection with no new request for this long is closed (uvicorn).
+                timeout_keep_alive=KEEP_ALIVE,
+                # Connections the kernel queues before they are accepted (uvicorn listens with it).
+                backlog=BACKLOG,
                 lifespan="off",
                 log_config=None,
                 log_level="warning",
@@ -80,10 +98,11 @@ class Sandbox:
         # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted sockets only when the
         # protocol says TCP. Without it, Nagle's algorithm meets the client's delayed ACK and
         # every answer on a reused connection waits ~40 ms.
-        self._sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        # Listener: a failed accept() for lack of file descriptors ends asyncio's accept round.
+        self._sock = Listener(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((c.host, c.port))
-        self._sock.listen(128)
+        self._sock.listen(BACKLOG)
         self.port = self._sock.getsockname()[1]
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -95,17 +114,21 @@ class Sandbox:
         scheme = "https" if self.config.ssl_certfile else "http"
         return f"{scheme}://{host}:{self.port}"
 
+    async def _serve(self) -> None:
+        from cart_cli.sandbox.protocol import AcceptErrors
+
+        self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
+        # Out of file descriptors: one log line a second, not a traceback per accept().
+        self._loop.set_exception_handler(AcceptErrors())
+        await self._server.serve(sockets=[self._sock])
+
     def serve_forever(self) -> None:
         """Run in the foreground until Ctrl-C (uvicorn handles the signal and shuts down)."""
-        self._server.run(sockets=[self._sock])
+        asyncio.run(self._serve())
 
     def _run(self) -> None:
-        async def serve() -> None:
-            self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
-            await self._server.serve(sockets=[self._sock])
-
         with contextlib.suppress(asyncio.CancelledError):
-            asyncio.run(serve())
+            asyncio.run(self._serve())
 
     def start(self) -> str:
         if self.config.quiet:

@@ -28,6 +28,11 @@ from cart_cli.wire.names import Err
 __all__ = ["Cart", "KeyRing", "Payment", "PlacedOrder", "SandboxError", "State", "token_expired"]
 
 KEEP_ORDERS = 10_000  # placed orders listed by /__sandbox/orders; older ones are dropped
+# Carts of the existing-cart flow, one per device and store: at most MAX_CARTS (the least
+# recently used goes first) and none unused for CART_IDLE seconds, so that a client making
+# sessions without end cannot grow the sandbox without end.
+MAX_CARTS = 10_000
+CART_IDLE = 3600
 CART_ITEMS_REMOVED = "CART_ITEMS_REMOVED"
 
 
@@ -64,6 +69,8 @@ class State:
         app_ids: frozenset[str] | None = None,
         keep_orders: int = KEEP_ORDERS,
         clock: Callable[[], float] = time.time,
+        max_carts: int = MAX_CARTS,
+        cart_idle: float = CART_IDLE,
     ) -> None:
         self.merchants = merchants
         self.clock = clock  # seconds since the epoch; tests move it instead of sleeping
@@ -71,9 +78,11 @@ class State:
         self.tokens = Tokens(token_ttl, clock)
         self.app_ids = app_ids  # None: any non-empty application id is valid
         self.keep_orders = keep_orders
+        self.max_carts, self.cart_idle = max_carts, cart_idle
         self.keys = KeyRing()
         self.lock = threading.Lock()
-        self.carts: dict[tuple[str, str], Cart] = {}
+        # (device, domain) -> cart, least recently used first
+        self.carts: collections.OrderedDict[tuple[str, str], Cart] = collections.OrderedDict()
         self.orders: collections.deque[PlacedOrder] = collections.deque()
         self._clear()
 
@@ -88,7 +97,7 @@ class State:
             self.stock = {
                 d: {s: p.stock for s, p in m.products.items()} for d, m in self.merchants.items()
             }
-            self.carts = {}
+            self.carts = collections.OrderedDict()
             self.signed: dict[tuple[str, str], set[str]] = {}  # consents signed per device
             # The oldest orders drop out of the listing past the bound; numbering and stock
             # do not depend on what is kept.
@@ -180,6 +189,8 @@ class State:
             raise SandboxError(Err.INVALID_INPUT, f"Unknown consent {unknown[0]!r}")
         with self.lock:
             self.signed.setdefault((device, m.domain), set()).update(ids)
+            while len(self.signed) > self.max_carts:  # bounded like carts: the oldest go
+                del self.signed[next(iter(self.signed))]
 
     def remove_last(self, cart: Cart) -> dict:
         """The cart after an item "went out of stock meanwhile": its last line is gone, and the
@@ -194,10 +205,25 @@ class State:
         cart.choose_cheapest_if_needed()
 
     def cart_for(self, device: str, m: Merchant, create: bool = True) -> Cart | None:
+        """The device's cart at the store (made if ``create``); idle carts are dropped first,
+        and the least recently used when there are more than ``max_carts``."""
+        now = self.clock()
+        carts = self.carts
+        while carts:  # the least recently used first: stop at the first one still in use
+            key, oldest = next(iter(carts.items()))
+            if now - oldest.used < self.cart_idle:
+                break
+            del carts[key]
         key = (device, m.domain)
-        cart = self.carts.get(key)
-        if cart is None and create:
-            cart = self.carts[key] = Cart(m)
+        cart = carts.get(key)
+        if cart is not None:
+            carts.move_to_end(key)
+        elif create:
+            cart = carts[key] = Cart(m)
+            while len(carts) > self.max_carts:
+                carts.popitem(last=False)
+        if cart is not None:
+            cart.used = now
         return cart
 
     def set_shipping(self, cart: Cart, address: dict) -> None:
@@ -205,6 +231,8 @@ class State:
         cart.choose_cheapest_if_needed()
 
     def set_method(self, cart: Cart, method: object) -> None:
+        if method is not None and not isinstance(method, str):
+            raise SandboxError(Err.INVALID_INPUT, "the shipping method must be a string")
         if method not in {o[0] for o in cart.shipping_options()}:
             if cart.shipping_info is None:
                 raise SandboxError(Err.MISSING_PARAMETERS, "Set shipping info before the method")

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Callable
 
 from cart_cli.sandbox.errors import SandboxError, token_expired
+from cart_cli.sandbox.untrusted import check_compact
 from cart_cli.wire.names import Err
 
 RENEW_WINDOW = 7 * 24 * 3600
@@ -51,6 +52,8 @@ class Tokens:
         from jose.exceptions import JOSEError
 
         try:
+            if not check_compact(str(old), 3, "access_token"):
+                raise JOSEError("malformed")
             claims = jwt.decode(
                 str(old), self.secret, algorithms=["HS256"], options={"verify_exp": False}
             )
@@ -71,6 +74,8 @@ class Tokens:
         token = header[7:] if header.lower().startswith("bearer ") else header
         known = self.verified.get(token)
         if known is None:
+            if not check_compact(token, 3, "the access token"):
+                raise SandboxError(Err.INVALID_TOKEN, "The access token is malformed")
             try:
                 claims = jwt.decode(
                     token, self.secret, algorithms=["HS256"], options={"verify_exp": False}
