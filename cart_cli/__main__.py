@@ -29,12 +29,28 @@ def _lighter_help() -> None:
             sys.modules[module] = stand_in
 
 
+def _quiet_stdout() -> None:
+    """Standard output's reader has gone: drop what is buffered, so the flush at exit does not
+    fail (and change the exit code) too."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):
+        pass
+
+
 def main() -> None:
     args = sys.argv[1:]
     if args == ["--version"]:
         from cart_cli import __version__
 
-        print(f"cart-cli {__version__}")
+        try:
+            print(f"cart-cli {__version__}", flush=True)
+        except (BrokenPipeError, ValueError):  # `| true`: nobody reads it, and that is fine
+            _quiet_stdout()
         return
     if any(a in HELP for a in args):
         _lighter_help()

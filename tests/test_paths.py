@@ -314,3 +314,55 @@ def test_ledger_resolve_is_refused_while_a_batch_holds_the_ledger(cart_sandbox, 
     assert records((tmp_path / LEDGER).read_text())[-1]["event"] == "result"
     r = cli(["ledger", "resolve", job, "--not-placed"])
     assert r.code == 0, r.stderr
+
+
+# ---- closed pipes -------------------------------------------------------------------------------
+
+
+def run_with_stdout_closed(args: list[str]) -> tuple[int, str]:
+    """The installed command with nobody reading its stdout (`cart-cli ... | true`)."""
+    import subprocess
+
+    from tests.helpers import CLI
+
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone before the first byte
+    try:
+        p = subprocess.run(
+            [CLI, *map(str, args)], stdout=write, stderr=subprocess.PIPE, text=True, timeout=60
+        )
+    finally:
+        os.close(write)
+    return p.returncode, p.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["--version"], 0),
+        (["--help"], 0),
+        (["batch", "--help"], 0),
+        (["ledger", "--help"], 0),
+        (["validate", "o.yaml"], 0),
+        (["validate", "--json", "o.yaml"], 0),
+        (["validate", "bad.yaml"], 2),
+        (["ledger", "l.jsonl"], 0),
+        (["ledger", "--json", "l.jsonl"], 0),
+        (["orders", "list"], 0),
+        (["profile", "list"], 0),
+        (["place", "o.yaml", "--sandbox"], 0),
+        (["place", "o.yaml", "--sandbox", "--json"], 0),
+        (["batch", "o.yaml", "--sandbox", "--ledger", "b.jsonl"], 0),
+        (["batch", "o.yaml", "--sandbox", "--ledger", "c.jsonl", "--jsonl", "-"], 0),
+    ],
+)
+def test_a_closed_stdout_changes_no_exit_code_and_prints_no_traceback(tmp_path, args, code):
+    from tests.helpers import write_order
+
+    write_order(tmp_path / "o.yaml")
+    (tmp_path / "bad.yaml").write_text("merchant: [\n")
+    ledger = '{"cart-cli":"ledger","v":2}\n'
+    (tmp_path / "l.jsonl").write_text(ledger)
+    got, stderr = run_with_stdout_closed(args)
+    assert "Traceback" not in stderr and "internal error" not in stderr
+    assert got == code, stderr

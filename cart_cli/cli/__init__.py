@@ -182,6 +182,10 @@ def _error_doc(error: CartError) -> dict:
 
 def main() -> None:
     env = Environment.from_process()
+    # What click and typer print themselves (help, version, completion) goes through the same
+    # streams as ours: a reader that has gone (`--help | head -1`) ends it quietly, where click
+    # would exit 1.
+    sys.stdout, sys.stderr = env.stdout, env.stderr
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         code = run(sys.argv[1:], env)
