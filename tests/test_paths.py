@@ -366,3 +366,82 @@ def test_a_closed_stdout_changes_no_exit_code_and_prints_no_traceback(tmp_path, 
     got, stderr = run_with_stdout_closed(args)
     assert "Traceback" not in stderr and "internal error" not in stderr
     assert got == code, stderr
+
+
+# ---- odd input ----------------------------------------------------------------------------------
+
+ORDER_HEAD = "merchant: staging.luma.gift\ncard: test:visa\nitems:\n  - variant_id: WS12-XS-Orange\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("    quantity: !!int", "items[0].quantity: !!int with no value"),  # an IndexError
+        ("    quantity: !!float x", "items[0].quantity: not a number"),  # a ValueError
+        ("    quantity: !!timestamp 2020-99-99", "items[0].quantity: not a date"),
+        ("    quantity: !!int 1_0x", "items[0].quantity: not a whole number"),
+    ],
+)
+@pytest.mark.parametrize("fast", [True, False])
+def test_any_yaml_library_failure_is_a_problem_with_file_and_line(
+    tmp_path, monkeypatch, line, said, fast
+):
+    from cart_cli.core import yamldoc
+
+    monkeypatch.setattr(yamldoc, "USE_LIBYAML", fast)
+    (tmp_path / "o.yaml").write_text(ORDER_HEAD + line + "\n")
+    r = cli(["validate", "o.yaml"])
+    assert r.code == 2 and "internal error" not in r.stderr
+    assert f"o.yaml:5: {said}" in r.stderr
+    r = cli(["validate", "--json", "o.yaml"])
+    problems = r.json()["files"][0]["problems"]
+    assert r.code == 2 and {"line": 5, "path": "items[0].quantity"}.items() <= problems[0].items()
+
+
+def test_a_composer_failure_outside_yaml_error_is_a_problem_too(tmp_path, monkeypatch):
+    import yaml
+
+    def broken(*a, **k):
+        raise IndexError("string index out of range")
+
+    monkeypatch.setattr(yaml, "compose", broken)
+    (tmp_path / "o.yaml").write_text(ORDER_HEAD)
+    r = cli(["validate", "o.yaml"])
+    assert r.code == 2 and "o.yaml: not valid YAML" in r.stderr
+
+
+@pytest.mark.parametrize("command", ["validate", "batch"])
+def test_an_unreadable_folder_is_exit_2_naming_it(tmp_path, monkeypatch, command):
+    """Root reads any folder: the refusal the OS gives a user is made by hand here."""
+    (tmp_path / "orders").mkdir()
+    (tmp_path / "orders" / "o.yaml").write_text(ORDER_HEAD + "    quantity: 1\n")
+    real = Path.iterdir
+
+    def iterdir(self):
+        if self.name == "orders":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    r = cli([command, "orders", *(["--sandbox"] if command == "batch" else [])])
+    assert r.code == 2 and "cannot read orders: Permission denied" in r.stderr
+    assert "internal error" not in r.stderr
+
+
+def test_an_unreadable_order_file_is_exit_2_naming_it(tmp_path, monkeypatch):
+    import builtins
+
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "o.yaml").write_text(ORDER_HEAD + "    quantity: 1\n")
+    real = builtins.open
+
+    def refusing(path, *a, **k):
+        if str(path) == "o.yaml":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, *a, **k)
+
+    monkeypatch.setattr(builtins, "open", refusing)
+    r = cli(["validate", "o.yaml", "afile/x.yaml"])  # the second: its folder is a file
+    assert r.code == 2 and "internal error" not in r.stderr
+    assert "o.yaml: cannot read: Permission denied" in r.stderr
+    assert "afile/x.yaml: cannot read: Not a directory" in r.stderr

@@ -41,17 +41,21 @@ def expand(paths: Iterable[str]) -> list[Path]:
     seen: set[Path] = set()
     for p in paths:
         path = Path(p)
-        if path.is_dir():
-            found = sorted(
-                x for x in path.iterdir() if x.suffix in (".yaml", ".yml") and x.is_file()
-            )
-            if not found:
-                raise UsageError(f"{p}: no *.yaml or *.yml files in this directory")
-        else:
-            found = [path]
-        for f in found:
-            if f.resolve() not in seen:
-                seen.add(f.resolve())
+        try:
+            if path.is_dir():
+                found = sorted(
+                    x for x in path.iterdir() if x.suffix in (".yaml", ".yml") and x.is_file()
+                )
+                if not found:
+                    raise UsageError(f"{p}: no *.yaml or *.yml files in this directory")
+            else:
+                found = [path]
+            resolved = [(f, f.resolve()) for f in found]
+        except OSError as e:  # an unreadable folder (PermissionError), a loop of links...
+            raise UsageError(f"cannot read {p}: {e.strerror or e}") from None
+        for f, real in resolved:
+            if real not in seen:
+                seen.add(real)
                 files.append(f)
     return files
 

@@ -156,6 +156,8 @@ def _load(yaml, loader, text: str, name: str, env: Mapping[str, str], card: bool
         raise OrderInvalid([Problem(name, "", None, f"not valid YAML: {e}")]) from None
     except RecursionError:
         raise OrderInvalid([Problem(name, "", None, "nested too deeply")]) from None
+    except Exception as e:  # the YAML library fails in ways it does not document
+        raise OrderInvalid([Problem(name, "", _line_of(e), "not valid YAML")]) from None
     if node is None:
         raise OrderInvalid([Problem(name, "", None, "file is empty")])
     builder = _Builder(doc, env, yaml)
@@ -163,7 +165,30 @@ def _load(yaml, loader, text: str, name: str, env: Mapping[str, str], card: bool
         doc.data = builder.build(node, ())
     except _TooBig as e:
         raise OrderInvalid([Problem(name, "", None, str(e))]) from None
+    except RecursionError:
+        raise OrderInvalid([Problem(name, "", None, "nested too deeply")]) from None
+    except Exception:  # a library failure is the file's problem, not a crash
+        line = builder.line
+        raise OrderInvalid([Problem(name, "", line, "a value YAML cannot read")]) from None
     return doc
+
+
+def _unreadable(node) -> str:
+    tag = tag_name(node.tag)
+    if node.value == "":
+        return f"{tag} with no value"
+    kind = {
+        "!!int": "a whole number",
+        "!!float": "a number",
+        "!!bool": "true or false",
+        "!!timestamp": "a date",
+    }
+    return f"not {kind[tag]}" if tag in kind else f"not a value {tag} can hold"
+
+
+def _line_of(error: BaseException) -> int | None:
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    return mark.line + 1 if mark is not None else None
 
 
 def load_file(path: str | Path, env: Mapping[str, str], *, card: bool = False) -> Doc:
@@ -181,6 +206,7 @@ class _Builder:
         self.doc, self.env, self.yaml = doc, env, yaml
         self.constructor = yaml.SafeLoader("")
         self.nodes = 0
+        self.line: int | None = None  # of the node being built: for a failure it did not foresee
 
     def build(self, node, path: Path_, depth: int = 0, key_line: int | None = None):
         yaml = self.yaml
@@ -191,6 +217,7 @@ class _Builder:
             raise _TooBig(f"nested deeper than {MAX_DEPTH} levels")
         line = key_line or node.start_mark.line + 1
         self.doc.lines[path] = line
+        self.line = node.start_mark.line + 1
         if node.tag not in _STANDARD_TAGS:
             self.doc.add_problem(
                 path,
@@ -232,9 +259,9 @@ class _Builder:
             return None
         try:
             value = self.constructor.construct_object(node, deep=True)
-        except (self.yaml.YAMLError, ValueError, OverflowError, KeyError) as e:  # !!bool maybe
-            problem = getattr(e, "problem", None) or "unreadable value"
-            self.doc.add_problem(path, problem)
+        except Exception as e:  # `quantity: !!int` is an IndexError, `!!float x` a ValueError
+            problem = getattr(e, "problem", None) or _unreadable(node)
+            self.doc.add_problem(path, problem, node.start_mark.line + 1)
             return None
         if not (substitute and isinstance(value, str) and "$" in value):
             return value
