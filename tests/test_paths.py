@@ -370,7 +370,9 @@ def test_a_closed_stdout_changes_no_exit_code_and_prints_no_traceback(tmp_path, 
 
 # ---- odd input ----------------------------------------------------------------------------------
 
-ORDER_HEAD = "merchant: staging.luma.gift\ncard: test:visa\nitems:\n  - variant_id: WS12-XS-Orange\n"
+ORDER_HEAD = (
+    "merchant: staging.luma.gift\ncard: test:visa\nitems:\n  - variant_id: WS12-XS-Orange\n"
+)
 
 
 @pytest.mark.parametrize(
@@ -445,3 +447,73 @@ def test_an_unreadable_order_file_is_exit_2_naming_it(tmp_path, monkeypatch):
     assert r.code == 2 and "internal error" not in r.stderr
     assert "o.yaml: cannot read: Permission denied" in r.stderr
     assert "afile/x.yaml: cannot read: Not a directory" in r.stderr
+
+
+# ---- damaged lines: the ledger, the history, the config -----------------------------------------
+
+DAMAGED = {
+    "too deep": (b"[" * 100_000, "nested too deeply"),
+    "not JSON": (b"{not json", "not JSON"),
+    "not UTF-8": (b'{"a": "\xff\xfe"}', "not UTF-8 text"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGED)
+def test_a_damaged_ledger_line_is_named_with_file_and_line(cart_sandbox, tmp_path, damage):
+    raw, said = DAMAGED[damage]
+    f = distinct_orders(tmp_path / "o.yaml", 1)
+    assert batch(cart_sandbox, f).code == 0
+    with open(tmp_path / LEDGER, "ab") as fh:
+        fh.write(raw + b"\n")
+    r = cli(["ledger"])
+    assert r.code == 0 and "internal error" not in r.stderr
+    assert f"{LEDGER}:4: {said}" in r.stderr and "1 orders (0 unknown" in r.stdout
+    r = cli(["ledger", "--json"])
+    assert r.code == 0 and r.json()["problems"][0]["line"] == 4
+    r = batch(cart_sandbox, f, "--resume", "--json")  # read again by a resume: no crash
+    assert r.code == 0 and r.json()["skipped"] == 1
+
+
+def test_ledger_list_of_a_file_that_is_not_a_ledger_says_so(tmp_path):
+    (tmp_path / "notes.txt").write_text("shopping list\n")
+    r = cli(["ledger", "notes.txt"])
+    assert r.code == 2 and "notes.txt is not a cart-cli ledger" in r.stderr
+
+
+@pytest.mark.parametrize("damage", DAMAGED)
+def test_a_damaged_history_line_is_named_with_file_and_line(cart_sandbox, tmp_path, damage):
+    raw, said = DAMAGED[damage]
+    write_order_file = tmp_path / "o.yaml"
+    from tests.helpers import target, write_order
+
+    write_order(write_order_file)
+    assert cli(["place", write_order_file, *target(cart_sandbox)]).code == 0
+    history = tmp_path / "data" / "history.jsonl"
+    with open(history, "ab") as fh:
+        fh.write(raw + b"\n")
+    for args in (["orders", "list"], ["orders", "list", "--json"]):
+        r = cli(args)
+        assert r.code == 0 and "internal error" not in r.stderr
+        assert f"{history}:2: {said}" in r.stderr and "skipped" in r.stderr
+    assert len(cli(["orders", "list", "--json"]).json()["orders"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (
+            b'[profiles.a]\napi_url = "https://a.example"\nx = ' + b"[" * 100_000,
+            ":3: not valid TOML",
+        ),
+        (b"[profiles.a]\napp_id = { a = " * 1 + b"{ b = " * 100_000, ":2: not valid TOML"),
+        (b'[profiles.a]\napp_id = "\xff"\n', ":2: not UTF-8 text"),
+        (b"[profiles.a\n", ":1: not valid TOML"),
+    ],
+)
+def test_a_damaged_config_is_named_with_file_and_line(tmp_path, content, said):
+    config = tmp_path / "config" / "config.toml"
+    config.parent.mkdir()
+    config.write_bytes(content)
+    r = cli(["profile", "list"])
+    assert r.code == 2 and "internal error" not in r.stderr
+    assert f"{config}{said}" in r.stderr.replace("\n", "")

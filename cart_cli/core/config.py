@@ -155,9 +155,22 @@ def load(path: Path, *, named_by: str | None = None) -> Config:
     config.exists = True
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigInvalid(f"{path}: not UTF-8 text") from None
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ConfigInvalid(f"{path}:{line}: not UTF-8 text; save it as UTF-8") from None
     return _parse(text, config)
+
+
+def _deep_line(text: str, limit: int = 100) -> int | None:
+    """Best effort: the line where arrays and tables nest deeper than ``limit`` (quotes are
+    not followed: good enough to point at the line a parser gave up on)."""
+    depth = 0
+    for number, line in enumerate(text.splitlines(), 1):
+        for ch in line:
+            depth += 1 if ch in "[{" else -1 if ch in "]}" else 0
+            if depth > limit:
+                return number
+    return None
 
 
 def _parse(text: str, config: Config) -> Config:
@@ -165,7 +178,13 @@ def _parse(text: str, config: Config) -> Config:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ConfigInvalid(f"{path}: not valid TOML: {e}") from None
+        at = re.search(r"at line (\d+)", str(e))
+        where = f"{path}:{at.group(1)}" if at else str(path)
+        raise ConfigInvalid(f"{where}: not valid TOML: {e}") from None
+    except RecursionError:
+        line = _deep_line(text)
+        where = f"{path}:{line}" if line else str(path)
+        raise ConfigInvalid(f"{where}: not valid TOML: nested too deeply") from None
 
     def bad(name: str | None, key: str | None, message: str) -> ConfigInvalid:
         line = _line_of(text, name, key) if name else None

@@ -51,3 +51,20 @@ def atomic_write(path: Path, data: bytes | Iterable[bytes], mode: int) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     fsync_dir(path.parent)
+
+
+def parse_json_line(raw: bytes) -> tuple[object, str | None]:
+    """One line of a JSON Lines file (the ledger, the history): (value, None), or (None, what is
+    wrong with it). Never raises: not UTF-8, not JSON and nested too deeply are all said."""
+    import json
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, "not UTF-8 text"
+    try:
+        return json.loads(text), None
+    except RecursionError:
+        return None, "nested too deeply"
+    except ValueError:
+        return None, "not JSON (a torn line, or not written by cart-cli)"

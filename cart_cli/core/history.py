@@ -14,10 +14,12 @@ import json
 import os
 import re
 import threading
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from cart_cli.core.errors import NOT_PLACED, UsageError
+from cart_cli.core.files import parse_json_line
 
 SCHEMA = "cart-cli.history/1"
 FILE = "history.jsonl"
@@ -66,6 +68,7 @@ class History:
         self.rotated = self.dir / ROTATED
         self.max_bytes = MAX_BYTES if max_bytes is None else max_bytes
         self._lock = threading.Lock()
+        self.problems: list[str] = []  # lines the last read skipped: "FILE:LINE: what"
 
     def append(self, record: dict) -> None:
         """One line, appended whole (O_APPEND); then the file is rotated if it has grown past
@@ -97,20 +100,35 @@ class History:
         """The history's files, oldest first."""
         return [self.rotated, self.path]
 
-    def _lines(self) -> list[bytes]:
-        out: list[bytes] = []
+    def _lines(self) -> list[tuple[Path, int, bytes]]:
+        """Every non-blank line: its file, its line number, its bytes."""
+        out: list[tuple[Path, int, bytes]] = []
         for path in self.files():
             try:
-                out += path.read_bytes().splitlines()
+                data = path.read_bytes()
             except FileNotFoundError:
                 continue
             except OSError as e:
                 raise UsageError(f"cannot read the history {path}: {e.strerror or e}") from None
+            out += [(path, n, raw) for n, raw in enumerate(data.split(b"\n"), 1) if raw.strip()]
         return out
+
+    def _records(self) -> Iterator[dict]:
+        """Every record, oldest first; a line that is not one is said in ``problems`` (as
+        ``FILE:LINE: what``), never fatal: a crash may tear a line, a person may edit one."""
+        self.problems = []
+        for path, number, raw in self._lines():
+            rec, why = parse_json_line(raw)
+            if why is None and not (isinstance(rec, dict) and rec.get("schema") == SCHEMA):
+                why = "not a history line"
+            if why is not None:
+                self.problems.append(f"{path}:{number}: {why}, skipped")
+                continue
+            yield rec
 
     def read(self) -> list[dict]:
         """Every record, oldest first."""
-        return [rec for line in self._lines() if (rec := _record(line)) is not None]
+        return list(self._records())
 
     def select(
         self,
@@ -130,7 +148,7 @@ class History:
                 return False
             return not (since and (when := _when(rec)) is not None and when < since)
 
-        out = [rec for line in self._lines() if (rec := _record(line)) and wanted(rec)]
+        out = [rec for rec in self._records() if wanted(rec)]
         return (out[-limit:] if limit else out), len(out)
 
     def find(self, order_number: str) -> list[dict]:
@@ -139,14 +157,6 @@ class History:
 
     def merchants(self) -> list[str]:
         return sorted({str(r["merchant"]) for r in self.read() if r.get("merchant")})
-
-
-def _record(line: bytes) -> dict | None:
-    try:
-        rec = json.loads(line)
-    except ValueError:
-        return None  # a torn line (a crash while writing)
-    return rec if isinstance(rec, dict) and rec.get("schema") == SCHEMA else None
 
 
 def _when(rec: dict) -> datetime | None:

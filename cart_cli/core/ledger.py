@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from cart_cli.core.errors import NOT_PLACED, UNKNOWN, CartError, UsageError
-from cart_cli.core.files import fsync_dir
+from cart_cli.core.files import fsync_dir, parse_json_line
 from cart_cli.wire.names import Outcome
 
 VERSION = 2
@@ -128,19 +128,7 @@ def is_ledger_line(rec) -> bool:
     return "id" in rec and "event" in rec
 
 
-def parse_line(raw: bytes) -> tuple[object, str | None]:
-    """One line of a JSON Lines file: (value, None), or (None, what is wrong with it). Never
-    raises: not UTF-8, not JSON and nested too deeply are all said."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return None, "not UTF-8 text"
-    try:
-        return json.loads(text), None
-    except RecursionError:
-        return None, "nested too deeply"
-    except ValueError:
-        return None, "not JSON (a torn line, or not written by cart-cli)"
+parse_line = parse_json_line
 
 
 def first_line(data: bytes) -> tuple[int, bytes] | None:

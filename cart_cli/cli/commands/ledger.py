@@ -44,7 +44,13 @@ def _read(path: Path):
 
     if not path.exists():
         raise c.UsageError(f"no ledger at {path}")
-    return ledgers.read(path)
+    contents = ledgers.read(path)
+    if contents.foreign:
+        raise c.UsageError(f"{path} is not a cart-cli ledger (its first line is not a ledger line)")
+    return contents
+
+
+SHOWN_PROBLEMS = 10  # damaged lines named one by one; past this, how many more
 
 
 @app.command("list")
@@ -72,6 +78,7 @@ def list_(
                 "counts": {k: len(v) for k, v in groups.items()},
                 "old_lines": contents.old_lines,
                 "bad_lines": contents.bad_lines,
+                "problems": [{"line": n, "problem": why} for n, why in contents.problems],
                 **{k: [_brief(r) for r in v] for k, v in groups.items()},
             }
         )
@@ -79,8 +86,11 @@ def list_(
     err = env.stderr_console
     if contents.old_lines:
         err.print(f"{contents.old_lines} line(s) from an older cart-cli, not listed", markup=False)
-    if contents.bad_lines:
-        err.print(f"{contents.bad_lines} unreadable line(s) skipped", markup=False)
+    for number, why in contents.problems[:SHOWN_PROBLEMS]:
+        err.print(f"{file}:{number}: {why}, skipped", markup=False)
+    if len(contents.problems) > SHOWN_PROBLEMS:
+        more = len(contents.problems) - SHOWN_PROBLEMS
+        err.print(f"... and {more} more unreadable line(s) skipped", markup=False)
     _print_listing(env.stdout, file, contents, groups)
     env.stdout.flush()
     if groups["unknown"]:

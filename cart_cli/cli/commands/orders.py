@@ -69,6 +69,7 @@ def list_(
     history = _history(env)
     when = parse_since(since, env.now()) if since else None
     records, matching = history.select(since=when, merchant=merchant, profile=profile, limit=limit)
+    say_problems(env, history)
     if json_out:
         env.print_json({"history": str(history.path), "matching": matching, "orders": records})
         return 0
@@ -142,6 +143,7 @@ def show(
     env = c.environment(ctx)
     history = _history(env)
     found = history.find(order_number.strip())
+    say_problems(env, history)
     if not found:
         raise c.UsageError(
             f"no order {order_number} in the history ({history.path})",
@@ -176,3 +178,17 @@ def show(
 
 def register(root: typer.Typer) -> None:
     root.add_typer(app)
+
+
+SHOWN_PROBLEMS = 10  # damaged lines named one by one; past this, how many more
+
+
+def say_problems(env, history) -> None:
+    """The history's lines that could not be read (a crash tears one, a person edits one): each
+    with its file and line, on stderr; they are skipped, never fatal."""
+    err = env.stderr_console
+    for problem in history.problems[:SHOWN_PROBLEMS]:
+        err.print(f"note: {problem}", markup=False)
+    if len(history.problems) > SHOWN_PROBLEMS:
+        more = len(history.problems) - SHOWN_PROBLEMS
+        err.print(f"note: ... and {more} more unreadable line(s) skipped", markup=False)
