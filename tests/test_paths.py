@@ -517,3 +517,92 @@ def test_a_damaged_config_is_named_with_file_and_line(tmp_path, content, said):
     r = cli(["profile", "list"])
     assert r.code == 2 and "internal error" not in r.stderr
     assert f"{config}{said}" in r.stderr.replace("\n", "")
+
+
+# ---- receipts -----------------------------------------------------------------------------------
+
+# What a document may hold that looks like a URL and loads nothing: the SVG namespace.
+NAMESPACES = {"http://www.w3.org/2000/svg"}
+
+
+def loads_from_outside(doc: str) -> list[str]:
+    """Everything in a document that could make a viewer fetch something: URLs (any scheme with
+    //), url(...) that is not a local #id, @import, src= and href= to anything but #ids."""
+    import re
+
+    found = [u for u in re.findall(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"')<>]+", doc)]
+    found = [u for u in found if u not in NAMESPACES]
+    found += re.findall(r"url\(\s*['\"]?(?!#)[^)]*\)", doc)
+    found += re.findall(r"@import[^;]*;", doc)
+    found += re.findall(r"(?:src|href)\s*=\s*['\"](?!#)[^'\"]*['\"]", doc)
+    return found
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".html"])
+def test_a_saved_receipt_loads_nothing_from_outside_and_is_titled(cart_sandbox, tmp_path, suffix):
+    from tests.helpers import target, write_order
+
+    write_order(tmp_path / "o.yaml")
+    r = cli(["place", "o.yaml", *target(cart_sandbox), "--receipt", f"r{suffix}", "--json"])
+    assert r.code == 0, r.stderr
+    order = r.json()["order"]
+    number = order["platform_order_number"]
+    doc = (tmp_path / f"r{suffix}").read_text("utf-8")
+    # The thank-you page's address is text of the receipt (data), not something it loads.
+    assert loads_from_outside(doc.replace(order["urls"]["thank_you_page"], "")) == []
+    assert "Fira Code" not in doc or "@font-face" not in doc
+    title = f"cart-cli receipt: order {number} at staging.luma.gift"
+    if suffix == ".html":
+        assert f"<title>{title}</title>" in doc
+    else:
+        assert title in doc.replace("&#160;", " ")
+        assert ET.fromstring(doc).tag.endswith("svg")  # still well-formed
+
+
+def test_the_url_scan_finds_what_rich_loads_by_default():
+    """The scan above is not blind: rich's own SVG has a web font, its HTML no title."""
+    from rich.console import Console
+
+    console = Console(record=True, file=open(os.devnull, "w"), width=40)  # noqa: SIM115
+    console.print("x")
+    assert any("cdnjs" in u for u in loads_from_outside(console.export_svg(clear=False)))
+    assert "<title>" not in console.export_html()
+
+
+def test_receipt_paths_are_checked_before_the_order_is_sent(cart_sandbox, tmp_path, monkeypatch):
+    from tests.helpers import target, write_order
+
+    write_order(tmp_path / "o.yaml")
+    (tmp_path / "locked").mkdir()
+    real_access = os.access
+    monkeypatch.setattr(  # root writes anywhere: a folder that refuses, by hand
+        os, "access", lambda p, m: False if str(p).endswith("locked") else real_access(p, m)
+    )
+    for path, said in [
+        ("locked/r.svg", "permission denied in the folder"),
+        ("o.yaml/r.svg", "not a folder"),
+        ("r.pdf", "must end in"),
+    ]:
+        r = cli(["place", "o.yaml", *target(cart_sandbox), "--receipt", path])
+        assert r.code == 2 and said in r.stderr, r.stderr
+    r = cli(["place", "o.yaml", *target(cart_sandbox), "--receipt", "-", "--json"])
+    assert r.code == 2 and "both write to standard output" in r.stderr
+    assert sandbox_orders(cart_sandbox) == []
+
+
+def test_receipt_to_stdout_symlink_and_fifo(cart_sandbox, tmp_path):
+    from tests.helpers import target, write_order
+
+    write_order(tmp_path / "o.yaml")
+    r = cli(["place", "o.yaml", *target(cart_sandbox), "--receipt", "-"])
+    assert r.code == 0, r.stderr
+    assert r.stdout.count("Order number") == 1 and not (tmp_path / "-").exists()
+    assert "\x1b" not in r.stdout  # plain text
+    (tmp_path / "keep").mkdir()
+    (tmp_path / "r.html").symlink_to(tmp_path / "keep" / "r.html")
+    reader = FifoReader(tmp_path / "r.svg")
+    for name in ("r.html", "r.svg"):
+        r = cli(["place", "o.yaml", *target(cart_sandbox), "--receipt", name])
+        assert r.code == 0, r.stderr
+    assert (tmp_path / "r.html").is_symlink() and "<title>" in (tmp_path / "r.html").read_text()
+    assert b"<svg" in reader.result() and stat.S_ISFIFO((tmp_path / "r.svg").lstat().st_mode)

@@ -454,10 +454,11 @@ def test_a_piped_receipt_has_no_trailing_spaces():
 
 @pytest.mark.parametrize("suffix", [".svg", ".html", ".txt"])
 def test_the_receipt_saves_as_svg_html_or_text(tmp_path, suffix):
-    from cart_cli.cli.ui.receipt import receipt, save_receipt
+    from cart_cli.cli.ui.receipt import check_receipt_path, receipt, save_receipt
 
     path = tmp_path / f"receipt{suffix}"
-    save_receipt(receipt(real_order(), "m", target="t", request_id="r"), path)
+    shown = receipt(real_order(), "m", target="t", request_id="r")
+    save_receipt(shown, check_receipt_path(path), title="the receipt")
     text = path.read_text("utf-8")
     assert "000186872000186872" in text.replace("&#160;", " ")
     assert path.stat().st_mode & 0o777 == 0o600  # it holds addresses
@@ -642,7 +643,7 @@ def test_place_receipt_option_saves_the_receipt_and_refuses_a_bad_name_before_se
     r = cli(["place", f, *target(cart_sandbox), "--receipt", tmp_path / "r.pdf"])
     assert r.code == 2 and "--receipt" in r.stderr and ".svg" in r.stderr
     r = cli(["place", f, *target(cart_sandbox), "--receipt", tmp_path / "no" / "r.svg"])
-    assert r.code == 2 and "no folder" in r.stderr
+    assert r.code == 2 and "no such folder" in r.stderr
     assert sandbox_orders(cart_sandbox) == []  # refused before anything was sent
 
     r = cli(["place", f, *target(cart_sandbox), "--receipt", tmp_path / "r.txt", "--json"])

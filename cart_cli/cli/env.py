@@ -201,6 +201,14 @@ class Environment:
         )
 
     # ---- output --------------------------------------------------------------------------------
+    def stdout_stat(self) -> os.stat_result | None:
+        """Standard output's file status (a file, a pipe, a terminal), or None when it has no
+        file: for telling that an output path is standard output itself."""
+        try:
+            return os.fstat(self.stdout.fileno())
+        except (AttributeError, OSError, ValueError):
+            return None
+
     @property
     def no_color(self) -> bool:
         return bool(self.environ.get("NO_COLOR"))

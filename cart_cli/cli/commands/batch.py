@@ -84,13 +84,18 @@ def batch(
     jsonl: Annotated[
         Path | None,
         typer.Option(
-            metavar="FILE", help="One result per order, as JSON Lines.", rich_help_panel=REPORTS
+            metavar="FILE",
+            help="One result per order, as JSON Lines (- for stdout: the summary table then "
+            "goes to stderr).",
+            rich_help_panel=REPORTS,
         ),
     ] = None,
     junit: Annotated[
         Path | None,
         typer.Option(
-            metavar="FILE", help="JUnit XML, one testcase per order.", rich_help_panel=REPORTS
+            metavar="FILE",
+            help="JUnit XML, one testcase per order (- for stdout).",
+            rich_help_panel=REPORTS,
         ),
     ] = None,
     no_history: Annotated[
@@ -147,7 +152,7 @@ def batch(
         {"--jsonl": jsonl, "--junit": junit},
         ledger=ledger,
         inputs=[s.file for s in sources],
-        stdout_stat=_stdout_stat(env.stdout),
+        stdout_stat=env.stdout_stat(),
     )
     if json_out and any(o.is_stdout for o in outs.values()):
         o = next(o for o in outs.values() if o.is_stdout)
@@ -201,16 +206,6 @@ def batch(
         finally:
             spool.close()
     return int(summary.exit_code)
-
-
-def _stdout_stat(stdout):
-    """stdout's file status (a file, a pipe, a terminal), or None when it has no file."""
-    import os
-
-    try:
-        return os.fstat(stdout.fileno())
-    except (AttributeError, OSError, ValueError):
-        return None
 
 
 def _check_prior(prior, jobs, book, other_target_ok: bool, err) -> None:

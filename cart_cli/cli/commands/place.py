@@ -114,7 +114,8 @@ def place(
         typer.Option(
             "--receipt",
             metavar="FILE.svg|.html|.txt",
-            help="Also save the receipt to FILE, in the format its name ends with.",
+            help="Also save the receipt to FILE, in the format its name ends with (- for text "
+            "on stdout, instead of the receipt shown there).",
             rich_help_panel=c.OUTPUT,
         ),
     ] = None,
@@ -126,7 +127,7 @@ def place(
 ) -> int:
     """Place one order and show its progress and receipt."""
     from cart_cli.cli.ui.progress import progress_for
-    from cart_cli.cli.ui.receipt import check_receipt_path, receipt, save_receipt
+    from cart_cli.cli.ui.receipt import check_receipt_path, receipt, save_receipt, title_of
     from cart_cli.core.checkout import KeyProvider, OrderResult, place_order
     from cart_cli.core.checkout import dry_run as make_dry_run
     from cart_cli.core.client import watch_order_requests
@@ -154,8 +155,12 @@ def place(
         card=card,
         captcha_token=captcha_token,
     )
-    if receipt_file:
-        check_receipt_path(receipt_file)
+    saving = check_receipt_path(receipt_file, env.stdout_stat()) if receipt_file else None
+    if saving is not None and saving.is_stdout and json_out:
+        raise c.UsageError(
+            f"--json and --receipt {receipt_file} both write to standard output: "
+            "give --receipt a file"
+        )
     order = load_order(order_file, overrides, inputs=env.order_inputs(prompt_card))
     merchant = order.merchant
     info = tg.resolve(env, target)
@@ -215,13 +220,14 @@ def place(
         if verdict:
             doc["expectation"] = verdict.to_json()
         env.print_json(doc)
-    elif shown is not None:
+    elif shown is not None and not (saving and saving.is_stdout):  # --receipt -: once, as text
         env.print_result(shown)
-    if receipt_file and shown is not None:
+    if saving is not None and shown is not None:
         try:
-            save_receipt(shown, receipt_file)
+            title = title_of(result.order, order.merchant)
+            save_receipt(shown, saving, title=title, stdout=env.stdout)
         except OSError as e:  # the order is placed: say so, and that the file is missing
-            env.say_error(f"the order was placed, but --receipt {receipt_file}: {e.strerror}")
+            env.say_error(f"the order was placed, but --receipt {receipt_file}: {e.strerror or e}")
     if verdict:
         tg.say_verdict(env, verdict, result)
         return int(verdict.exit_code)

@@ -8,6 +8,7 @@ without payment_type): what is missing is left out, not guessed."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 from cart_cli.cli.ui.progress import one_under_another, strip_trailing
@@ -239,35 +240,85 @@ def _fact_table(facts: list, *, stacked: bool):
 # ---- saving it ---
 
 
-def check_receipt_path(path: Path) -> None:
-    """Before any order is sent: a format we can write, in a folder that exists."""
-    if path.suffix.lower() not in FORMATS:
+def check_receipt_path(path: Path, stdout_stat=None):
+    """Before any order is sent: a format we can write, at a path we can write (core.outputs:
+    a link is followed, a device or FIFO written in place, ``-`` is standard output, as text).
+    Returns the planned output."""
+    from cart_cli.core import outputs
+
+    out = outputs.plan("--receipt", path, stdout_stat=stdout_stat)
+    if not out.is_stdout and Path(path).suffix.lower() not in FORMATS:
         raise UsageError(
             f"--receipt {path}: the file name must end in {', '.join(FORMATS)} "
-            "(the format follows the name)"
+            "(the format follows the name), or be - for text on standard output"
         )
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise UsageError(f"--receipt {path}: no folder {folder}")
-    if path.is_dir():
-        raise UsageError(f"--receipt {path}: is a folder")
+    return out
 
 
-def save_receipt(renderable, path: Path, *, width: int = SAVE_WIDTH) -> None:
-    """The receipt as SVG, HTML or plain text (by the file name), drawn at a fixed width."""
+def title_of(order: dict, merchant: str) -> str:
+    """What a saved receipt is called (an HTML page's <title>, an SVG's heading)."""
+    number = order.get("platform_order_number") if isinstance(order, dict) else None
+    return f"cart-cli receipt: order {number or '(no number)'} at {merchant}"
+
+
+# rich's SVG loads its font from a CDN when opened: a receipt holds a customer's address, and
+# opening it must not tell a third party. Local fonts only; no link to anything.
+_FONT_FACE = re.compile(r"\s*@font-face \{\{.*?\}\}", re.S)
+_GENERATED = re.compile(r"\s*<!-- Generated with Rich [^>]*-->")
+LOCAL_MONOSPACE = "'Fira Code', Menlo, 'DejaVu Sans Mono', Consolas, 'Liberation Mono', monospace"
+
+HTML_FORMAT = """\
+<!DOCTYPE html>
+<html>
+<head>
+<meta charset="UTF-8">
+<title>{title}</title>
+<style>
+{{stylesheet}}
+body {{{{
+    color: {{foreground}};
+    background-color: {{background}};
+}}}}
+</style>
+</head>
+<body>
+    <pre style="font-family:Menlo,'DejaVu Sans Mono',consolas,'Courier New',monospace"><code style="font-family:inherit">{{code}}</code></pre>
+</body>
+</html>
+"""  # noqa: E501 - rich's own page, with a title
+
+
+def svg_format() -> str:
+    """rich's SVG template with no web font and no URL in it."""
+    from rich._export_format import CONSOLE_SVG_FORMAT
+
+    text = _GENERATED.sub("", _FONT_FACE.sub("", CONSOLE_SVG_FORMAT))
+    return text.replace("font-family: Fira Code, monospace;", f"font-family: {LOCAL_MONOSPACE};")
+
+
+def receipt_document(renderable, kind: str, *, title: str, width: int = SAVE_WIDTH) -> str:
+    """The receipt as a document: ``kind`` .svg, .html/.htm or .txt, drawn at a fixed width."""
+    import html
+
     from rich.console import Console
 
     console = Console(
         record=True, file=io.StringIO(), width=width, color_system="truecolor", highlight=False
     )
     console.print(renderable)
-    suffix = path.suffix.lower()
-    if suffix == ".svg":
-        doc = console.export_svg(title=f"cart-cli receipt: {path.stem}")
-    elif suffix in (".html", ".htm"):
-        doc = console.export_html()
-    else:
-        doc = strip_trailing(console.export_text())
-    from cart_cli.core.files import atomic_write
+    if kind == ".svg":
+        return console.export_svg(title=title, code_format=svg_format())
+    if kind in (".html", ".htm"):
+        safe = html.escape(title).replace("{", "{{").replace("}", "}}")
+        return console.export_html(code_format=HTML_FORMAT.format(title=safe))
+    return strip_trailing(console.export_text())
 
-    atomic_write(path, doc.encode("utf-8"), mode=0o600)  # it holds addresses, like reports
+
+def save_receipt(renderable, out, *, title: str, stdout=None, width: int = SAVE_WIDTH) -> None:
+    """Write the receipt where ``out`` (from check_receipt_path) says, in the format its name
+    ends with (text on standard output). Raises OSError when it cannot."""
+    from cart_cli.core import outputs
+
+    kind = ".txt" if out.is_stdout else Path(out.path).suffix.lower()
+    doc = receipt_document(renderable, kind, title=title, width=width)
+    outputs.write(out, doc.encode("utf-8"), stdout=stdout)  # 0600: it holds addresses
