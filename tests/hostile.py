@@ -230,7 +230,7 @@ def endless(first: bytes, piece: bytes, ctype: str = "text/event-stream"):
 
     def handler(req: Request, conn: Conn) -> None:
         ok = conn.send(head(200, ctype, connection="close") + first)
-        block = piece * max(1, 65536 // len(piece))
+        block = piece * max(1, (1 << 18) // len(piece))
         while ok:
             ok = conn.send(block)
         conn.close()

@@ -69,7 +69,7 @@ def test_a_bom_before_the_stream_is_stripped_wherever_the_chunks_split(split):
 
 
 class Answer:
-    """Just enough of a requests response for the client's JSON reading."""
+    """Just enough of a transport answer for the client's JSON reading."""
 
     status_code = 200
 
@@ -77,8 +77,8 @@ class Answer:
         self.body = body
         self.headers = {"content-type": "application/json"}
 
-    def iter_content(self, size):
-        yield self.body
+    def read(self, limit: int) -> bytes:
+        return self.body
 
     def close(self) -> None:
         pass

@@ -89,3 +89,102 @@ def cart_routes() -> dict:
         "/shipping-method": h.answer(cart),
         "/quantity/1": h.answer(cart),
     }
+
+
+# ---- deadlines: a drip cannot stretch a call past --timeout ---------------------------------
+
+KEEPALIVE = b": keepalive\n"
+DRIPS = {
+    "session body drip": ("/browser-session", h.drip(b'{"access_token": "', b"a", 0.2), 7),
+    "session header drip": ("/browser-session", h.drip_head(0.2), 7),
+    "100 Continue flood": ("/payment/key", h.continue_flood(0.02), 7),
+    "key body drip": ("/payment/key", h.drip(b"{", b" ", 0.2), 7),
+    "SSE comment drip": ("/place-order", h.drip(b"", KEEPALIVE, 0.2, "text/event-stream"), 8),
+}
+
+
+@pytest.mark.parametrize("case", DRIPS)
+def test_a_dripping_server_cannot_stretch_a_call_past_the_timeout(tmp_path, case):
+    import time
+
+    import jose.jwe  # noqa: F401
+
+    import cart_cli.cli.commands.place
+    import cart_cli.core.client  # noqa: F401
+
+    route, handler, code = DRIPS[case]
+    with h.Hostile(h.good_routes(**{route: handler})) as server:
+        started = time.monotonic()
+        run = place(tmp_path, server.url, "--timeout", "1")
+        took = time.monotonic() - started
+    assert run.code == code, run.stderr
+    assert "timed out" in error_line(run)
+    assert took < 2.0, took  # --timeout plus a second, however the server drips
+    if code == 8:
+        assert "may or may not have been placed" in run.stderr
+
+
+# ---- limits: memory stays bounded, whatever the server sends ------------------------------
+
+
+def run_measured(tmp_path, url: str, *extra: str, timeout: float = 20):
+    """cart-cli place in a subprocess: (exit code, stderr, seconds, peak RSS in MiB)."""
+    import os
+    import subprocess
+    import time
+
+    from tests.helpers import CLI
+
+    f = write_order(tmp_path / "o.yaml")
+    args = [CLI, "place", str(f), "--api-url", url, "--payment-url", url, "--app-id", "a", *extra]
+    started = time.monotonic()
+    p = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+    )
+    try:
+        err = p.stderr.read().decode()
+        _, status, usage = os.wait4(p.pid, 0)  # this child's own peak RSS (KiB on Linux)
+    finally:
+        p.stderr.close()
+        if p.returncode is None:
+            p.returncode = 0  # reaped by wait4; keep Popen from waiting again
+    took = time.monotonic() - started
+    assert took < timeout
+    return os.waitstatus_to_exitcode(status), err, took, usage.ru_maxrss / 1024
+
+
+ENDLESS = {
+    "endless keepalive comments": (
+        "/place-order",
+        h.endless(b"", KEEPALIVE),
+        8,
+        "larger than",
+    ),
+    "an SSE line that never ends": ("/place-order", h.endless(b"data: ", b"x"), 8, "line"),
+    "an SSE event that never ends": (
+        "/place-order",
+        h.endless(b"event: order-placed\n", b"data: x\n"),
+        8,
+        "event is larger",
+    ),
+    "an endless JSON key": (
+        "/payment/key",
+        h.endless(b'{"n": "', b"A", "application/json"),
+        5,
+        "limit",
+    ),
+    "a gzip bomb for a session": ("/browser-session", h.gzip_bomb(), 5, "gzip"),
+    "a gzip bomb for an order": ("/place-order", h.gzip_bomb("text/event-stream"), 8, "gzip"),
+}
+
+
+@pytest.mark.parametrize("case", ENDLESS)
+def test_endless_and_expanding_answers_end_with_their_code_in_bounded_memory(tmp_path, case):
+    route, handler, code, words = ENDLESS[case]
+    with h.Hostile(h.good_routes(**{route: handler})) as server:
+        exit_code, err, took, rss = run_measured(tmp_path, server.url, "--timeout", "5")
+    assert exit_code == code, err
+    line = [x for x in err.splitlines() if x.startswith("error:")]
+    assert len(line) == 1 and words in line[0] and "Traceback" not in err, err
+    assert rss < 200, rss
+    assert took < 5, took

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from cart_cli.core import wirejson
 from cart_cli.core.crypto import PublicKey
 from cart_cli.core.defaults import (
     CONNECT_TIMEOUT,
@@ -41,9 +42,9 @@ from cart_cli.core.errors import (
     UsageError,
 )
 from cart_cli.core.events import ErrorEvent, Event, Garbled, OrderPlaced, StreamTooLarge, decode
-from cart_cli.core.events import limited as limit_stream
 from cart_cli.core.guard import is_loopback
 from cart_cli.core.tokencache import TokenCache
+from cart_cli.core.transport import MAX_BODY, MAX_STREAM, Answer, Transport, host_port
 from cart_cli.wire import endpoints as ep
 from cart_cli.wire import names
 
@@ -64,8 +65,6 @@ def watch_order_requests(callback: Callable[[str], None]) -> Iterator[None]:
         _order_watch.callback = None
 
 
-MAX_BODY = 8 << 20
-MAX_STREAM = 32 << 20
 RENEW_BEFORE = 120  # seconds of validity left below which the token is renewed
 
 
@@ -109,12 +108,6 @@ def redact_url(url: str) -> str:
     if "@" not in parts.netloc:
         return url
     return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
-
-
-def host_port(url: str) -> str:
-    """``host:port`` of a URL, never its user name or password."""
-    parts = urlsplit(url)
-    return parts.netloc.rpartition("@")[2]
 
 
 def proxy_settings(environ: Mapping[str, str]) -> dict[str, str]:
@@ -203,12 +196,14 @@ def redact_body(body: object) -> object:
     return body
 
 
-def _describe_body(resp, text: str) -> str:
+def _describe_body(resp, text: str, problem: str = "not JSON") -> str:
     ctype = resp.headers.get("content-type", "")
     if not text.strip():
         return "an empty body"
     if "html" in ctype or text.lstrip().startswith("<"):
         return "an HTML page"
+    if problem != "not JSON":
+        return f"JSON that cannot be read ({problem})"
     return "a body that is not an API error"
 
 
@@ -244,10 +239,6 @@ class Client:
     clock: Callable[[], float] = time.time
 
     def __post_init__(self) -> None:
-        import requests
-        from requests.adapters import HTTPAdapter
-        from urllib3.util.retry import Retry
-
         self.endpoints = self.endpoints.checked()
         self.local = is_loopback(urlsplit(self.endpoints.api_url).hostname or "")
         if self.ca_bundle and os.path.isdir(self.ca_bundle):
@@ -257,37 +248,22 @@ class Client:
             )
         if self.ca_bundle and not os.path.isfile(self.ca_bundle):
             raise UsageError(f"--ca-bundle {self.ca_bundle}: no such file")
-        self._requests = requests
-        self.http = requests.Session()
-        # requests reads the environment (proxies, no_proxy, CA bundle, ~/.netrc) on every
-        # request when trust_env is on; it is read once here instead.
-        self.http.trust_env = False
-        self.http.proxies = environ_proxies(
-            self.environ, self.endpoints.api_url, self.endpoints.payment_url
-        )
         # TLS is never off: --ca-bundle, else the environment's bundle, else the system's.
         env_bundle = self.environ.get("REQUESTS_CA_BUNDLE") or self.environ.get("CURL_CA_BUNDLE")
         self.verify = self.ca_bundle or env_bundle or True
-        plain = HTTPAdapter(pool_connections=4, pool_maxsize=self.pool_size, max_retries=0)
-        self.http.mount("http://", plain)
-        self.http.mount("https://", plain)
-        safe = HTTPAdapter(
-            pool_connections=4,
-            pool_maxsize=self.pool_size,
-            max_retries=Retry(
-                total=3,
-                connect=3,
-                read=2,
-                status=2,
-                other=0,  # e.g. a certificate failure: retrying cannot help
-                backoff_factor=0.2,
-                status_forcelist=(502, 503, 504),
-                allowed_methods=None,
-                raise_on_status=False,
+        self.transport = Transport(
+            timeout=self.timeout,
+            # --timeout bounds each whole call; an order call keeps its longer deadline
+            total=self.timeout[1],
+            order_total=max(self.order_read_timeout, ORDER_READ_TIMEOUT),
+            verify=self.verify,
+            proxies=environ_proxies(
+                self.environ, self.endpoints.api_url, self.endpoints.payment_url
             ),
+            pool_size=self.pool_size,
+            retried=(self.session_url, self.key_url),
         )
-        self.http.mount(self.session_url, safe)
-        self.http.mount(self.key_url, safe)
+        self.http = self.transport.http
         self._lock = threading.Lock()
         self._session: Session | None = None
         # How many new sessions (new devices) this client has started; a renewal keeps the device.
@@ -332,7 +308,7 @@ class Client:
         return url + "?sse=true" if sse else url
 
     def close(self) -> None:
-        self.http.close()
+        self.transport.close()
 
     # ---- the wire ----------------------------------------------------------------------------
     def _send(
@@ -352,14 +328,14 @@ class Client:
 
         ``placing``: the name of the order call (place-order, complete-order) when this is one;
         ``stream``: ask for server-sent events; ``long_read``: wait up to order_read_timeout."""
-        rq = self._requests
         rid = uuid.uuid4().hex
         if placing and (watch := getattr(_order_watch, "callback", None)):
             watch(rid)
-        headers = {names.H_REQUEST_ID: rid, **self.extra_headers}
+        # The request id is the client's own: the deadline of the call is found by it.
+        headers = {k: v for k, v in self.extra_headers.items() if k.lower() != names.H_REQUEST_ID}
+        headers[names.H_REQUEST_ID] = rid
         if stream:
             headers[names.H_ACCEPT] = names.SSE_MEDIA_TYPE
-        timeout = (self.timeout[0], self.order_read_timeout) if long_read else self.timeout
         if token is not None:
             headers[names.H_AUTH] = token
         if app_id:
@@ -374,81 +350,39 @@ class Client:
                 json.dumps(redact_body(body)),
             )
         started = time.perf_counter()
-        try:
-            resp = self.http.request(
-                method,
-                url,
-                headers=headers,
-                json=body,
-                params=params,
-                timeout=timeout,
-                stream=True,
-                verify=self.verify,
-                allow_redirects=False,  # never: see _redirected
-            )
-        except rq.exceptions.SSLError as e:
-            if _not_tls(e):
-                raise NetworkError(
-                    f"{host_port(url)} did not answer in TLS: it speaks plain http, or the port "
-                    "is wrong",
-                    hint="For a local sandbox use http://; otherwise check the URL's port.",
-                    request_id=rid,
-                ) from None
-            raise NetworkError(
-                f"TLS verification failed for {urlsplit(url).hostname}: {_reason(e)}",
-                hint="For a private CA, pass --ca-bundle FILE.",
-                request_id=rid,
-            ) from None
-        except rq.exceptions.RequestException as e:
-            if placing and not _never_sent(e):
-                raise OutcomeUnknown(
-                    f"{placing} was sent but no answer came back ({_reason(e)})",
-                    request_id=rid,
-                ) from None
-            raise NetworkError(
-                f"cannot reach {host_port(url)}: {_reason(e)}",
-                hint="Check the URL, your network, or --timeout.",
-                request_id=rid,
-            ) from None
-        except OSError as e:  # e.g. an unreadable CA bundle: nothing was sent
-            raise NetworkError(f"cannot prepare a TLS connection: {e}", request_id=rid) from None
+        answer = self.transport.send(
+            method,
+            url,
+            rid=rid,
+            headers=headers,
+            body=body,
+            params=params,
+            placing=placing,
+            long_read=self.order_read_timeout if long_read else None,
+            stream=stream,
+        )
         log.debug(
             "<- %s %s %s in %.0f ms [%s]",
-            resp.status_code,
+            answer.status_code,
             method,
             urlsplit(url).path,
             (time.perf_counter() - started) * 1000,
-            resp.headers.get("content-type"),
+            answer.headers.get("content-type"),
         )
-        if 300 <= resp.status_code < 400:
-            resp.close()
-            raise _redirected(resp, url, rid, placing)
-        return resp, rid
+        return answer, rid
 
-    def _read_json(self, resp, rid: str, *, placing: str | None = None):
-        """(parsed JSON or None, raw text). Bounded in size."""
-        rq = self._requests
+    def _read_json(self, resp: Answer, rid: str, *, placing: str | None = None):
+        """(parsed JSON, or None and what the body is in a few words). Bounded in size and
+        time; the answer is closed."""
+        raw = resp.read(MAX_BODY)
         try:
-            raw = b"".join(limit_stream(resp.iter_content(65536), MAX_BODY))
-        except StreamTooLarge as e:
-            raise (OutcomeUnknown if placing else ServerError)(str(e), request_id=rid) from None
-        except rq.exceptions.RequestException as e:
-            if placing:
-                raise OutcomeUnknown(
-                    f"the answer to {placing} broke off ({_reason(e)})", request_id=rid
-                ) from None
-            raise NetworkError(f"the answer broke off: {_reason(e)}", request_id=rid) from None
-        finally:
-            resp.close()
-        text = raw.decode("utf-8-sig", "replace")  # a leading BOM is not part of the JSON
-        try:
-            return json.loads(text), text
-        except ValueError:
-            return None, text
+            return wirejson.loads(raw), "a body that is not an API error"
+        except wirejson.Unreadable as e:
+            return None, _describe_body(resp, raw[:4096].decode("utf-8", "replace"), str(e))
 
     def _error(self, resp, rid: str, what: str, *, placing: str | None = None) -> CartError:
         """The CartError for a non-200 answer."""
-        data, text = self._read_json(resp, rid, placing=placing)
+        data, body = self._read_json(resp, rid, placing=placing)
         if isinstance(data, dict) and isinstance(data.get("error"), str):
             desc = data.get("description") or data.get("message") or ""
             return ApiError(
@@ -458,7 +392,6 @@ class Client:
                 request_id=rid,
                 sandbox=self.local,
             )
-        body = _describe_body(resp, text)
         if placing and resp.status_code >= 500:
             return OutcomeUnknown(
                 f"{placing} got HTTP {resp.status_code} with {body} (no API error), "
@@ -479,11 +412,11 @@ class Client:
             raise self._error(resp, rid, "browser session")
         if not renew:
             self.new_sessions += 1
-        data, text = self._read_json(resp, rid)
+        data, body = self._read_json(resp, rid)
         if not (isinstance(data, dict) and isinstance(data.get("access_token"), str)):
             raise ServerError(
                 f"{host_port(self.session_url)} answered the session request with "
-                f"{_describe_body(resp, text)}, not a Simple Cart API session",
+                f"{body}, not a Simple Cart API session",
                 hint="Check --api-url: it must be the API's base URL, not a web page.",
                 request_id=rid,
             )
@@ -627,10 +560,10 @@ class Client:
 
     def _order_answer(self, resp, rid: str, what: str) -> dict:
         """The order of a 200 JSON answer to an order call, or the error it really is."""
-        data, text = self._read_json(resp, rid, placing=what)
+        data, body = self._read_json(resp, rid, placing=what)
         if not isinstance(data, dict):
             raise OutcomeUnknown(
-                f"{what} answered 200 with {_describe_body(resp, text)}, not an order",
+                f"{what} answered 200 with {body}, not an order",
                 request_id=rid,
             )
         outcome = settle(data, rid, what)
@@ -638,24 +571,26 @@ class Client:
             raise outcome
         return outcome
 
-    def _follow_stream(self, resp, rid, on_event, total_items) -> dict:
+    def _follow_stream(self, resp: Answer, rid, on_event, total_items) -> dict:
         """Follow the events to the end of the stream, which ends right after the terminal event
         (order-placed or error). Reading to the end hands a clean connection back to the pool;
-        once the outcome is known, a failure while draining changes nothing."""
-        rq = self._requests
+        once the outcome is known, a failure while draining changes nothing. Each event renews
+        the call's deadline; comments do not."""
         outcome: dict | CartError | None = None
         try:
-            for ev in decode(limit_stream(resp.iter_content(None), MAX_STREAM), total_items):
+            for ev in decode(resp.chunks(MAX_STREAM), total_items):
+                resp.renew()
                 if outcome is not None:
                     continue  # after the terminal event: drain only
                 outcome = _terminal(ev, rid, self.local)
                 if not isinstance(outcome, CartError):
                     on_event(ev)
-        except (rq.exceptions.RequestException, StreamTooLarge) as e:
+        except CartError:  # the transport's, for an order call: OutcomeUnknown
             if outcome is None:
-                raise OutcomeUnknown(
-                    f"the event stream broke off ({_reason(e)})", request_id=rid
-                ) from None
+                raise
+        except StreamTooLarge as e:
+            if outcome is None:
+                raise OutcomeUnknown(f"the event stream broke off ({e})", request_id=rid) from None
         finally:
             resp.close()
         if outcome is None:
@@ -673,10 +608,10 @@ class Client:
         )
         if resp.status_code != 200:
             raise self._error(resp, rid, route.name)
-        data, text = self._read_json(resp, rid)
+        data, body = self._read_json(resp, rid)
         if not isinstance(data, dict):
             raise ServerError(
-                f"{route.name} answered 200 with {_describe_body(resp, text)}, not a cart",
+                f"{route.name} answered 200 with {body}, not a cart",
                 request_id=rid,
             )
         return data
@@ -697,46 +632,6 @@ class Client:
 
     def clear_cart(self, domain: str) -> dict:
         return self._cart_call(ep.CLEAR_CART, domain)
-
-
-# 3xx answers to an order call after which the server surely did not act on the request: it
-# says the resource is elsewhere and asks for the request to be made there (301 Moved
-# Permanently, 307 Temporary Redirect, 308 Permanent Redirect). Any other 3xx (302, 303 "see
-# other": the answer to a POST that was processed) may come after the order was placed.
-REDIRECT_NOT_ACTED = frozenset({301, 307, 308})
-
-
-def _redirected(resp, url: str, rid: str, placing: str | None) -> CartError:
-    """The error for a 3xx answer. No redirect is ever followed: the token, the addresses and
-    the encrypted card would go to whatever host the Location names (plain http included), and
-    a redirected key request would let that host read the card. Nothing is resent."""
-    try:
-        host = _printable(urlsplit(resp.headers.get("location") or "").hostname or "")
-    except ValueError:  # e.g. an unclosed [ipv6
-        host = "an unreadable location"
-    host = host or "the same host"
-    status = resp.status_code
-    said = f"answered HTTP {status}, a redirect to {host}"
-    if placing and status not in REDIRECT_NOT_ACTED:
-        return OutcomeUnknown(
-            f"{placing} {said}; it was not followed and nothing was sent further, but a "
-            f"{status} can be the answer to an order that was processed",
-            code="Redirected",
-            request_id=rid,
-        )
-    what = placing or f"{host_port(url)}{urlsplit(url).path}"
-    outcome = "; the order was not placed" if placing else ""
-    return ServerError(
-        f"{what} {said}; redirects are never followed, nothing was sent there{outcome}",
-        code="Redirected",
-        hint="Give the URL the server redirects to (--api-url, --payment-url) if you trust it.",
-        request_id=rid,
-    )
-
-
-def _printable(text: str) -> str:
-    """``text`` with anything but printable ASCII shown as ``?`` (it came from the server)."""
-    return "".join(c if " " < c < "\x7f" else "?" for c in text[:100])
 
 
 def settle(data: dict, rid: str | None, what: str) -> dict | CartError:
@@ -783,63 +678,3 @@ def _terminal(ev: Event, rid: str, sandbox: bool = False) -> dict | CartError | 
             during_work=True,
         )
     return None
-
-
-def _reason(exc: BaseException) -> str:
-    """A short, secret-free reason for a transport exception."""
-    from urllib3 import exceptions as u3
-
-    seen = set()
-    e: BaseException | None = exc
-    while e is not None and id(e) not in seen:
-        seen.add(id(e))
-        if isinstance(e, (u3.ReadTimeoutError,)) or type(e).__name__ == "ReadTimeout":
-            return "timed out waiting for the server"
-        if isinstance(e, u3.ConnectTimeoutError) and not isinstance(e, u3.NewConnectionError):
-            return "timed out connecting"
-        if isinstance(e, u3.NameResolutionError):
-            return "host name not found"
-        if isinstance(e, u3.NewConnectionError):
-            return "connection refused or unreachable"
-        if isinstance(e, StreamTooLarge):
-            return str(e)
-        if isinstance(e, u3.MaxRetryError) and e.reason is not None:
-            e = e.reason
-            continue
-        if isinstance(e, u3.SSLError) or "SSL" in type(e).__name__:
-            return "certificate verify failed" if "CERTIFICATE" in str(e).upper() else "TLS error"
-        if isinstance(e, (u3.ProtocolError, u3.IncompleteRead, u3.InvalidChunkLength)):
-            return "the answer broke off in the middle"
-        nxt = e.args[0] if e.args and isinstance(e.args[0], BaseException) else e.__context__
-        if nxt is None:
-            break
-        e = nxt
-    text = str(exc)
-    if "RemoteDisconnected" in text or "aborted" in text.lower():
-        return "the connection was closed by the server"
-    if "ChunkedEncoding" in type(exc).__name__ or "IncompleteRead" in text:
-        return "the answer broke off in the middle"
-    log.debug("transport error: %r", exc)
-    return "the connection failed"
-
-
-def _not_tls(exc: BaseException) -> bool:
-    """An https request answered by something that does not speak TLS (plain http)."""
-    text = str(exc).upper()
-    return any(
-        s in text
-        for s in ("WRONG_VERSION_NUMBER", "RECORD LAYER FAILURE", "PACKET_LENGTH_TOO_LONG")
-    )
-
-
-def _never_sent(exc: BaseException) -> bool:
-    """True when the request surely did not leave: no connection was ever made."""
-    import requests
-    from urllib3 import exceptions as u3
-
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    e = exc.args[0] if exc.args else None
-    if isinstance(e, u3.MaxRetryError):
-        e = e.reason
-    return isinstance(e, (u3.NewConnectionError, u3.ConnectTimeoutError, u3.NameResolutionError))

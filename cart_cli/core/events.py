@@ -1,17 +1,19 @@
 """Typed progress events, and the decoding of place-order's SSE stream into them.
 
-The SSE framing is sseclient-py's (it follows the standard: multi-line data, CRLF, comments,
-id/retry fields, chunks split anywhere). This module turns its events into typed ones."""
+The SSE framing is read here, in linear time with a limit on each line and each event checked
+as bytes arrive (sseclient-py's buffer grew quadratically on lines without a blank one, and had
+no limit): multi-line data, CRLF/LF/CR, comments, id/retry fields, chunks split anywhere."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from cart_cli.core import wirejson
 from cart_cli.wire import names
 
 MAX_EVENT_BYTES = 2 << 20  # one event's data; more is not a cart
+MAX_LINE_BYTES = MAX_EVENT_BYTES + 64  # a data line may hold a whole event
 
 
 # Local steps before the order is sent, in order. SUBMIT: the order may leave from here on.
@@ -84,76 +86,98 @@ class StreamTooLarge(Exception):
     pass
 
 
-def limited(chunks: Iterable[bytes], limit: int) -> Iterator[bytes]:
-    total = 0
-    for chunk in chunks:
-        total += len(chunk)
-        if total > limit:
-            raise StreamTooLarge(f"the answer is larger than the {limit:,}-byte limit")
-        yield chunk
-
-
 BOM = b"\xef\xbb\xbf"
-
-
-def without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """The chunks, less a UTF-8 byte order mark at the very start (it may arrive split)."""
-    head = b""
-    it = iter(chunks)
-    try:
-        for chunk in it:
-            head += chunk
-            if len(head) >= len(BOM) or not BOM.startswith(head):
-                break
-        if head := head.removeprefix(BOM):
-            yield head
-        yield from it
-    finally:
-        close = getattr(chunks, "close", None)
-        if close:
-            close()
-
-
-class _Source:
-    """What SSEClient reads from: an iterable of byte chunks with close()."""
-
-    def __init__(self, chunks: Iterable[bytes]) -> None:
-        self.chunks = chunks
-
-    def __iter__(self):
-        return iter(self.chunks)
-
-    def close(self) -> None:
-        close = getattr(self.chunks, "close", None)
-        if close:
-            close()
 
 
 def decode(chunks: Iterable[bytes], total_items: int | None = None) -> Iterator[Event]:
     """Typed events from the raw bytes of an SSE stream. Unknown events are ignored.
 
     Closing this generator closes ``chunks`` at once (not whenever the GC gets to it)."""
-    from sseclient import SSEClient
-
-    client = SSEClient(_Source(without_bom(chunks)))
     try:
-        yield from _typed(client.events(), total_items)
+        yield from _typed(sse_events(chunks), total_items)
     finally:
-        client.close()
+        close = getattr(chunks, "close", None)
+        if close:
+            close()
 
 
-def _typed(raw_events, total_items: int | None) -> Iterator[Event]:
+def sse_events(
+    chunks: Iterable[bytes], max_line: int = MAX_LINE_BYTES, max_event: int = MAX_EVENT_BYTES
+) -> Iterator[tuple[str, bytes]]:
+    """(event name, data) of each event in an SSE stream, per the standard (lines end in CRLF,
+    LF or CR, split anywhere between chunks; ``data`` lines joined with LF; comments and
+    ``id``/``retry``/unknown fields ignored; an event with no data not dispatched; a last event
+    cut off by the end of the stream still dispatched). A UTF-8 BOM at the very start is
+    dropped. Linear in the bytes read: a line longer than ``max_line`` or an event's data
+    larger than ``max_event`` raises StreamTooLarge as soon as it is seen."""
+    partial = bytearray()  # a line not yet ended
+    skip_lf = False  # the last chunk ended in CR: a LF starting the next belongs to it
+    start = True
+    name, data, size = b"", [], 0
+    for chunk in chunks:
+        if start:
+            partial += chunk
+            if len(partial) < len(BOM) and BOM.startswith(bytes(partial)):
+                continue
+            chunk, start = bytes(partial).removeprefix(BOM), False
+            partial.clear()
+        if skip_lf and chunk[:1] == b"\n":
+            chunk, skip_lf = chunk[1:], False
+        if not chunk:
+            continue
+        skip_lf = chunk[-1:] == b"\r"
+        lines = chunk.splitlines(keepends=True)
+        tail = lines.pop() if lines and lines[-1][-1:] not in (b"\n", b"\r") else b""
+        for line in lines:
+            if partial:
+                partial += line
+                line = bytes(partial)
+                partial.clear()
+            line = line.rstrip(b"\r\n")
+            if len(line) > max_line:
+                raise StreamTooLarge(f"an event stream line is longer than {max_line:,} bytes")
+            if not line:
+                if data:
+                    yield name.decode("utf-8", "replace") or "message", b"\n".join(data)
+                name, data, size = b"", [], 0
+            elif line[:1] != b":":
+                field, _, value = line.partition(b":")
+                value = value[1:] if value[:1] == b" " else value
+                if field == b"data":
+                    size += len(value) + 1
+                    if size > max_event:
+                        raise StreamTooLarge(f"an event is larger than {max_event:,} bytes")
+                    data.append(value)
+                elif field == b"event":
+                    name = value
+        if tail:
+            partial += tail
+            if len(partial) > max_line:
+                raise StreamTooLarge(f"an event stream line is longer than {max_line:,} bytes")
+    if start and partial:  # the whole stream was shorter than a BOM
+        partial = bytearray(bytes(partial).removeprefix(BOM))
+    line = bytes(partial)
+    if line and line[:1] != b":":
+        field, _, value = line.partition(b":")
+        value = value[1:] if value[:1] == b" " else value
+        if field == b"data":
+            data.append(value)
+        elif field == b"event":
+            name = value
+    if data:
+        yield name.decode("utf-8", "replace") or "message", b"\n".join(data)
+
+
+def _typed(raw_events: Iterable[tuple[str, bytes]], total_items: int | None) -> Iterator[Event]:
     items = 0
-    for raw in raw_events:
-        name = raw.event
+    for name, raw in raw_events:
         if name not in (*names.EVENT_ORDER, names.ERROR):
             continue
-        if len(raw.data) > MAX_EVENT_BYTES:
-            raise StreamTooLarge(f"a {name} event is larger than {MAX_EVENT_BYTES:,} bytes")
         try:
-            data = json.loads(raw.data) if raw.data.strip() else {}
-        except ValueError:
-            data = None
+            data = wirejson.loads(raw) if raw.strip() else {}
+        except wirejson.Unreadable as e:
+            yield Garbled(name, f"data is {e}" if str(e) == "not JSON" else str(e))
+            continue
         if not isinstance(data, dict):
             yield Garbled(name, "data is not a JSON object")
             continue
