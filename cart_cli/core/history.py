@@ -20,8 +20,9 @@ from pathlib import Path
 
 from cart_cli.core.errors import NOT_PLACED, UsageError
 from cart_cli.core.files import parse_json_line
+from cart_cli.wire.names import Schema
 
-SCHEMA = "cart-cli.history/1"
+SCHEMA = Schema.HISTORY
 FILE = "history.jsonl"
 ROTATED = "history.1.jsonl"  # the file before: the older orders
 MAX_BYTES = 4 * 1024 * 1024

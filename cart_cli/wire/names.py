@@ -78,7 +78,8 @@ class JobStatus(_Name):
 
 
 class Schema(_Name):
-    """The versioned names of cart-cli's JSON documents."""
+    """The versioned names of cart-cli's JSON documents (each described by the JSON Schema
+    docs/schemas/NAME.json: a member renamed or removed makes a new version)."""
 
     ORDER_RESULT = "cart-cli.order-result/1"
     BATCH_RESULT = "cart-cli.batch-result/2"
@@ -86,6 +87,12 @@ class Schema(_Name):
     CART = "cart-cli.cart/1"
     LEDGER = "cart-cli.ledger/1"
     ERROR = "cart-cli.error/1"
+    VALIDATE = "cart-cli.validate/1"
+    DOCTOR = "cart-cli.doctor/1"
+    HISTORY = "cart-cli.history/1"  # a history.jsonl line; orders show --json
+    ORDERS = "cart-cli.orders/1"  # orders list --json
+    PROFILES = "cart-cli.profiles/1"  # profile list --json
+    PROFILE = "cart-cli.profile/1"  # profile show --json
 
 
 class FaultName(_Name):

@@ -8,6 +8,7 @@ import typer
 
 from cart_cli.cli import common as c
 from cart_cli.cli import target as tg
+from cart_cli.wire.names import Schema
 
 MARK = {"ok": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("-", "dim")}
 
@@ -73,7 +74,7 @@ def doctor(
         env.print_json(
             tg.with_target(
                 {
-                    "schema": "cart-cli.doctor/1",
+                    "schema": Schema.DOCTOR,
                     "ok": not failures,
                     "exit_code": int(code),
                     "checks": [x.to_json() for x in checks],

@@ -8,6 +8,7 @@ import typer
 
 from cart_cli.cli import common as c
 from cart_cli.cli import target as tg
+from cart_cli.wire.names import Schema
 
 app = typer.Typer(
     name="orders",
@@ -71,7 +72,14 @@ def list_(
     records, matching = history.select(since=when, merchant=merchant, profile=profile, limit=limit)
     say_problems(env, history)
     if json_out:
-        env.print_json({"history": str(history.path), "matching": matching, "orders": records})
+        env.print_json(
+            {
+                "schema": Schema.ORDERS,
+                "history": str(history.path),
+                "matching": matching,
+                "orders": records,
+            }
+        )
         return 0
     from rich import box
 

@@ -8,6 +8,7 @@ import typer
 
 from cart_cli.cli import common as c
 from cart_cli.cli import target as tg
+from cart_cli.wire.names import Schema
 
 app = typer.Typer(
     name="profile",
@@ -63,7 +64,7 @@ def list_(ctx: typer.Context, json_out: c.JsonOpt = False, debug: c.DebugOpt = F
         for p in sorted(cfg.profiles.values(), key=lambda p: p.name)
     ]
     if json_out:
-        env.print_json({"config": str(cfg.path), "profiles": rows})
+        env.print_json({"schema": Schema.PROFILES, "config": str(cfg.path), "profiles": rows})
         return 0
     table = Table(title=f"Profiles ({cfg.path})", title_justify="left")
     table.add_column("Name", no_wrap=True)
@@ -92,7 +93,7 @@ def show(
     p = _config(env).get(name)
     doc = {"name": p.name, "source": p.source, **p.settings(), "is_production": _production(p)}
     if json_out:
-        env.print_json(doc)
+        env.print_json({"schema": Schema.PROFILE, **doc})
         return 0
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")

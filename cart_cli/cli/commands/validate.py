@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from cart_cli.cli import common as c
+from cart_cli.wire.names import Schema
 
 
 def validate(
@@ -42,7 +43,7 @@ def validate(
     return 0
 
 
-SCHEMA = "cart-cli.validate/1"
+SCHEMA = Schema.VALIDATE
 
 
 def _validate_json(env, files: list[str]) -> int:
