@@ -43,7 +43,8 @@ def file_of(doc: dict) -> str:
 def problems(doc: dict, name: str | None = None) -> list[str]:
     name = name or file_of(doc)
     validator = Draft202012Validator(load(name), registry=registry())
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(doc)]
+    errors = validator.iter_errors(doc)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors]
 
 
 def test_the_schemas_are_valid_json_schemas():
