@@ -43,8 +43,23 @@ def file_of(doc: dict) -> str:
 def problems(doc: dict, name: str | None = None) -> list[str]:
     name = name or file_of(doc)
     validator = Draft202012Validator(load(name), registry=registry())
-    errors = validator.iter_errors(doc)
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors]
+    return [
+        f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message[:300]}"
+        for error in validator.iter_errors(doc)
+        for e in leaves(error)
+    ]
+
+
+def leaves(error) -> list:
+    """A oneOf's failure as the errors of its closest branch (the member that differs, not the
+    whole document)."""
+    if not error.context:
+        return [error]
+    branches: dict = {}
+    for e in error.context:
+        branches.setdefault(e.relative_schema_path[0], []).append(e)
+    closest = min(branches.values(), key=len)
+    return [leaf for e in closest for leaf in leaves(e)]
 
 
 def test_the_schemas_are_valid_json_schemas():
@@ -164,7 +179,10 @@ def test_every_json_output_validates_against_its_schema(cart_sandbox, tmp_path):
     failures = []
     for label, doc in out.docs:
         failures += [f"{label} ({file_of(doc)}): {p}" for p in problems(doc)]
-    assert not failures, "\n".join(failures)
+    assert not failures, (
+        "outputs that do not match docs/schemas/ (a member added: add it to the schema; one "
+        "renamed or removed: a new version of the schema name):\n" + "\n".join(failures)
+    )
 
     # every schema was met by a real output (defs.json holds only shared definitions)
     used = {file_of(doc) for _, doc in out.docs}
