@@ -53,10 +53,10 @@ def test_accept_header_and_the_order_calls_read_timeout(
 
 
 def test_timeout_flag_bounds_the_order_call_too(cart_sandbox, tmp_path):
-    from cart_cli.cli.common import Target, open_client
+    from cart_cli.cli.target import Target
 
     t = Target(cart_sandbox.url, cart_sandbox.url, "t", timeout=2.5)
-    with open_client(make_env(), t) as client:
+    with t.open_client(make_env()) as client:
         assert client.timeout == (2.5, 2.5) and client.order_read_timeout == 2.5
 
 

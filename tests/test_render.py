@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from cart_cli.cli.ui.live import LiveDisplay
-from cart_cli.cli.ui.progress import PlainLines, Tracker, progress_for
+from cart_cli.cli.ui.progress import PlainLines, progress_for
+from cart_cli.cli.ui.tracker import Tracker
 from cart_cli.core.errors import ApiError, OutcomeUnknown
 from cart_cli.core.events import (
     CreatingCart,

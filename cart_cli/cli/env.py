@@ -216,19 +216,19 @@ class Environment:
     @property
     def stderr_live(self) -> bool:
         """A live display can be drawn on stderr (a terminal, not TERM=dumb)."""
-        from cart_cli.cli.ui.progress import live_terminal
+        from cart_cli.cli.ui.console import live_terminal
 
         return live_terminal(self.stderr_isatty, self.environ)
 
     @cached_property
     def stderr_console(self):
-        from cart_cli.cli.ui.progress import make_console
+        from cart_cli.cli.ui.console import make_console
 
         return make_console(self.stderr, self.stderr_isatty, self.environ)
 
     @cached_property
     def stdout_console(self):
-        from cart_cli.cli.ui.progress import make_console
+        from cart_cli.cli.ui.console import make_console
 
         return make_console(self.stdout, self.stdout_isatty, self.environ, piped_width=True)
 
@@ -251,7 +251,7 @@ class Environment:
         if self.stdout_isatty:
             console.print(renderable)
         else:
-            from cart_cli.cli.ui.progress import strip_trailing
+            from cart_cli.cli.ui.console import strip_trailing
 
             with console.capture() as captured:
                 console.print(renderable)

@@ -1,64 +1,273 @@
-"""The target of a command, for the commands: resolving it (flags, variables, profile), showing
-it, guarding it (production), completing names, and recording what was sent to it (history)."""
+"""Where a command sends: the "Where to send" options as one ``Target``, which registers them on
+a command, resolves them (flags, variables, profile, defaults) and opens the client. Also what
+the commands that send share about it: the production guards and the order history."""
 
 from __future__ import annotations
 
-from cart_cli.cli.common import Target
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import typer
+
 from cart_cli.cli.env import Environment
+from cart_cli.cli.options import WHERE, complete_profiles, option
+from cart_cli.cli.ui.messages import say_warning
+from cart_cli.core import defaults
 from cart_cli.core.errors import UsageError
 
+_META = "cart_cli.target"  # a run's Target, in the click context's meta
 
-def resolve(env: Environment, target: Target):
-    """The target after flags, variables, profile and defaults (config.Resolved); once."""
-    from cart_cli.core import config
 
-    if target.resolved is None:
-        target.resolved = config.resolve(
-            api_url=target.api_url,
-            payment_url=target.payment_url,
-            app_id=target.app_id,
-            ca_bundle=target.ca_bundle,
-            allow_http=target.allow_http,
-            profile=target.profile,
-            sandbox=target.sandbox,
-            env=env.environ,
-            config_dir=env.config_dir,
+def _where(name: str, annotation, *decls: str, default=None, **attrs):
+    """One "Where to send" option: its value goes to the run's Target, not to the command."""
+
+    def store(ctx: typer.Context, value) -> None:
+        setattr(Target.of(ctx), name, value)
+
+    info = typer.Option(default, *decls, rich_help_panel=WHERE, **attrs)
+    return option(name, annotation, info, store)
+
+
+_TIMEOUT_HELP = (
+    f"Bound on connecting and on each read. Default: {defaults.CONNECT_TIMEOUT:g} connect, "
+    f"{defaults.READ_TIMEOUT:g} read ({defaults.ORDER_READ_TIMEOUT:g} for an order call that "
+    "answers only when done: --no-sse, complete-order)."
+)
+# In the order of --help.
+_OPTIONS = (
+    _where(
+        "api_url",
+        str | None,
+        "--api-url",
+        envvar="CART_CLI_API_URL",
+        help=f"API base URL (session, carts). Default: {defaults.DEFAULT_API_URL}",
+    ),
+    _where(
+        "payment_url",
+        str | None,
+        "--payment-url",
+        envvar="CART_CLI_PAYMENT_URL",
+        help=f"Payment base URL (key, orders). Default: {defaults.DEFAULT_PAYMENT_URL}",
+    ),
+    _where(
+        "app_id", str | None, "--app-id", envvar="CART_CLI_APP_ID", help="Firmly application id."
+    ),
+    _where(
+        "sandbox",
+        bool,
+        "--sandbox",
+        default=False,
+        help="Start the embedded sandbox on a free port and use it.",
+    ),
+    _where(
+        "sandbox_latency",
+        float,
+        "--sandbox-latency",
+        default=0.0,
+        min=0,
+        max=30,
+        help="With --sandbox: seconds before each step.",
+    ),
+    _where(
+        "sandbox_fault",
+        str | None,
+        "--sandbox-fault",
+        metavar="NAME[:ARG]",
+        help="With --sandbox: a scripted failure for the whole run.",
+    ),
+    _where("timeout", float | None, "--timeout", min=0.1, metavar="SECONDS", help=_TIMEOUT_HELP),
+    _where(
+        "ca_bundle",
+        str | None,
+        "--ca-bundle",
+        metavar="FILE",
+        help="CA certificates to trust (private CAs). TLS is always verified.",
+    ),
+    _where(
+        "header",
+        list[str] | None,
+        "--header",
+        "-H",
+        metavar="'NAME: VALUE'",
+        help="Extra header on every request (repeatable), e.g. 'x-sandbox-fault: drip'.",
+    ),
+    _where(
+        "profile",
+        str | None,
+        "--profile",
+        "-P",
+        envvar="CART_CLI_PROFILE",
+        metavar="NAME",
+        autocompletion=lambda incomplete: complete_profiles(incomplete),
+        help="A named target from the config file (cart-cli profile list). Flags and their "
+        "variables override its fields.",
+    ),
+    _where(
+        "allow_http",
+        bool,
+        "--allow-http",
+        default=False,
+        help="Allow plain http to a non-loopback host (a CI service container), with a warning.",
+    ),
+)
+
+
+@dataclass
+class Target:
+    """Where a command sends: the "Where to send" options, as one value.
+
+    ``@Target.options`` gives a command the options (register it with ``cls=options.Command``);
+    ``Target.of(ctx)`` is their values for this run; ``resolve`` and ``open_client`` use them."""
+
+    api_url: str | None = None
+    payment_url: str | None = None
+    app_id: str | None = None
+    sandbox: bool = False
+    sandbox_latency: float = 0.0
+    sandbox_fault: str | None = None
+    timeout: float | None = None
+    ca_bundle: str | None = None
+    header: list[str] | None = None
+    profile: str | None = None
+    allow_http: bool = False
+    resolved: object = field(default=None, repr=False)  # config.Resolved, once resolved
+
+    @staticmethod
+    def options(command):
+        """Decorator: the "Where to send" options, stacked on ``command``."""
+        for decorator in reversed(_OPTIONS):
+            command = decorator(command)
+        return command
+
+    @staticmethod
+    def of(ctx: typer.Context) -> Target:
+        """This run's Target (one per run, shared by the contexts of a command line)."""
+        return ctx.meta.setdefault(_META, Target())
+
+    def resolve(self, env: Environment):
+        """The target after flags, variables, profile and defaults (config.Resolved); once."""
+        from cart_cli.core import config
+
+        if self.resolved is None:
+            self.resolved = config.resolve(
+                api_url=self.api_url,
+                payment_url=self.payment_url,
+                app_id=self.app_id,
+                ca_bundle=self.ca_bundle,
+                allow_http=self.allow_http,
+                profile=self.profile,
+                sandbox=self.sandbox,
+                env=env.environ,
+                config_dir=env.config_dir,
+            )
+            if not self.sandbox:  # a bad URL is said first, before any guard asks anything
+                from cart_cli.core.client import check_url
+
+                check_url(self.resolved.api_url, "--api-url", self.resolved.allow_http)
+                check_url(self.resolved.payment_url, "--payment-url", self.resolved.allow_http)
+        return self.resolved
+
+    def tag(self, doc: dict) -> dict:
+        """A result document with the target it went to (when that is known)."""
+        if self.resolved is not None:
+            doc["target"] = self.resolved.summary()
+        return doc
+
+    @contextmanager
+    def open_client(
+        self, env: Environment, pool_size: int = 10, *, token_cache: bool = True
+    ) -> Iterator:
+        """A Client for the target; with --sandbox, an embedded sandbox lives as long as it does."""
+        from cart_cli.core.client import Client, Endpoints
+        from cart_cli.core.tokencache import TokenCache
+
+        headers = parse_headers(self.header or [])
+        info = self.resolve(env)
+        sandbox = None
+        if self.sandbox:
+            from cart_cli.sandbox import Sandbox
+
+            try:
+                sandbox = Sandbox(
+                    latency=self.sandbox_latency,
+                    fault=self.sandbox_fault,
+                    quiet=not env.guard.debug,  # --debug shows what the sandbox logs
+                )
+            except ValueError as e:  # the only thing it can refuse here: the fault
+                raise UsageError(f"--sandbox-fault: {e}") from None
+            sandbox.start()
+            info.api_url = info.payment_url = sandbox.url
+            endpoints = Endpoints(sandbox.url, sandbox.url, defaults.SANDBOX_APP_ID)
+            cache = None  # a throwaway server: its tokens are worth nothing after this run
+        else:
+            endpoints = Endpoints(info.api_url, info.payment_url, info.app_id, info.allow_http)
+            if info.allow_http:
+                warn_plain_http(env, info)
+            cache = TokenCache(env.cache_dir) if token_cache else None
+        timeout = (
+            (self.timeout,) * 2
+            if self.timeout
+            else (defaults.CONNECT_TIMEOUT, defaults.READ_TIMEOUT)
         )
-        if not target.sandbox:  # a bad URL is said first, before any guard asks anything
-            from cart_cli.core.client import check_url
-
-            check_url(target.resolved.api_url, "--api-url", target.resolved.allow_http)
-            check_url(target.resolved.payment_url, "--payment-url", target.resolved.allow_http)
-    return target.resolved
-
-
-def complete_profiles(incomplete: str) -> list[str]:
-    from cart_cli.core import config
-
-    env = Environment.from_process()  # completion runs outside main()
-    try:
-        names = config.load(config.config_file(env.environ, env.config_dir)).profiles
-    except Exception:  # completion must never fail loudly
-        names = config.BUILTIN
-    return sorted(n for n in names if n.startswith(incomplete))
-
-
-def complete_cards(incomplete: str) -> list[str]:
-    """Test-card aliases, for shell completion (files complete as the shell does)."""
-    from cart_cli.wire.cards import ALIAS_PREFIX, TEST_CARDS
-
-    return [a for a in (ALIAS_PREFIX + c.alias for c in TEST_CARDS) if a.startswith(incomplete)]
+        try:
+            client = Client(
+                endpoints,
+                timeout=timeout,
+                ca_bundle=info.ca_bundle,
+                token_cache=cache,
+                extra_headers=headers,
+                pool_size=pool_size,
+                order_read_timeout=self.timeout or defaults.ORDER_READ_TIMEOUT,
+                environ=env.environ,
+                clock=lambda: env.now().timestamp(),
+            )
+            try:
+                yield client
+            finally:
+                client.close()
+        finally:
+            if sandbox is not None:
+                sandbox.stop()
 
 
-def complete_merchants(incomplete: str) -> list[str]:
-    """Merchant domains from the order history, for shell completion."""
-    from cart_cli.core.history import History
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
-    try:
-        names = History(Environment.from_process().data_dir).merchants()
-    except Exception:  # completion must never fail loudly
-        names = []
-    return [n for n in names if n.startswith(incomplete.lower())]
+
+def parse_headers(values: list[str]) -> dict:
+    """``Name: value`` pairs. The value is never repeated in a message (it may be a secret)."""
+    out = {}
+    for v in values:
+        name, sep, value = v.partition(":")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError("--header must look like 'Name: value' (a colon after the name)")
+        if not _TOKEN.fullmatch(name):
+            raise UsageError(
+                f"--header {name[:40]!r}: a header name is letters, digits and -_. only"
+            )
+        if any(ch in value for ch in "\r\n\0"):
+            raise UsageError(
+                f"--header {name}: the value contains a line break or NUL; give one line"
+            )
+        out[name] = value.strip()
+    return out
+
+
+def warn_plain_http(env: Environment, info) -> None:
+    from urllib.parse import urlsplit
+
+    from cart_cli.core.guard import is_loopback
+
+    for url in dict.fromkeys((info.api_url, info.payment_url)):
+        parts = urlsplit(url)
+        if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+            say_warning(
+                env,
+                f"plain http to {parts.netloc} (--allow-http): the session token travels "
+                "unencrypted; the card is still a JWE",
+            )
 
 
 class HistoryWriter:
@@ -93,66 +302,6 @@ class HistoryWriter:
             self.record(outcome.result, source=outcome.job.name)
 
     def close(self) -> None: ...
-
-
-def escape(text: str) -> str:
-    """Text made safe to print through rich markup."""
-    from rich.markup import escape as rich_escape
-
-    return rich_escape(text)
-
-
-def _say(env: Environment, label: str, style: str, text: str) -> None:
-    """One line on stderr: styled on a terminal; plain (and without loading rich) otherwise."""
-    if env.stderr_isatty:
-        shown = f"[{style}]{label}[/] {escape(text)}" if label else f"[{style}]{escape(text)}[/]"
-        env.stderr_console.print(shown)
-    else:
-        env.stderr.write(f"{label} {text}\n" if label else f"{text}\n")
-        env.stderr.flush()
-
-
-def say_warning(env: Environment, message: str) -> None:
-    _say(env, "warning:", "yellow", message)
-
-
-def warn_plain_http(env: Environment, info) -> None:
-    from urllib.parse import urlsplit
-
-    from cart_cli.core.guard import is_loopback
-
-    for url in dict.fromkeys((info.api_url, info.payment_url)):
-        parts = urlsplit(url)
-        if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
-            say_warning(
-                env,
-                f"plain http to {parts.netloc} (--allow-http): the session token travels "
-                "unencrypted; the card is still a JWE",
-            )
-
-
-def with_target(doc: dict, target: Target) -> dict:
-    """A result document with the target it went to (when that is known)."""
-    if target.resolved is not None:
-        doc["target"] = target.resolved.summary()
-    return doc
-
-
-def say_target(env: Environment, info) -> None:
-    """The progress header's first line: where this run sends (production in red)."""
-    _say(env, "target:", "bold red" if info.production else "dim", info.describe())
-
-
-def say_verdict(env: Environment, verdict, result) -> None:
-    """An expectation's verdict on stderr: met (with the error that was expected), or what
-    differed (and the error that happened, if any)."""
-    if result.error is not None:
-        label = "order not placed:" if verdict.met else "error:"
-        _say(env, label, "dim", result.error.describe())
-    if verdict.met:
-        _say(env, "", "green", verdict.describe())
-    else:
-        env.say_error(verdict.describe())
 
 
 def production_guard(

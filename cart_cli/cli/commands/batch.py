@@ -7,9 +7,12 @@ from typing import Annotated
 
 import typer
 
-from cart_cli.cli import common as c
+from cart_cli.cli import options as opt
 from cart_cli.cli import target as tg
+from cart_cli.cli.target import Target
+from cart_cli.cli.ui import messages as msg
 from cart_cli.core.defaults import LEDGER_DEFAULT
+from cart_cli.core.errors import UsageError
 
 RUN = "Running"
 REPORTS = "Reports and ledger"
@@ -49,7 +52,7 @@ def batch(
             min=0.01, metavar="N", help="At most N orders started per second.", rich_help_panel=RUN
         ),
     ] = None,
-    flow: c.FlowOpt = None,
+    flow: opt.FlowOpt = None,
     ledger: Annotated[
         Path,
         typer.Option(
@@ -125,13 +128,13 @@ def batch(
     ] = None,
     json_out: Annotated[
         bool,
-        typer.Option("--json", help="A summary JSON document on stdout.", rich_help_panel=c.OUTPUT),
+        typer.Option(
+            "--json", help="A summary JSON document on stdout.", rich_help_panel=opt.OUTPUT
+        ),
     ] = False,
-    yes: c.YesOpt = False,
-    quiet: c.QuietOpt = False,
-    debug: c.DebugOpt = False,
-    *,
-    target: c.Target,
+    yes: opt.YesOpt = False,
+    quiet: opt.QuietOpt = False,
+    debug: opt.DebugOpt = False,
 ) -> int:
     """Place many orders concurrently, with a ledger, resume, shards and reports."""
     from cart_cli.cli.interrupts import TwoStageStop
@@ -141,12 +144,13 @@ def batch(
     from cart_cli.core import plan as planning
     from cart_cli.core.guard import Budget, parse_amount
 
-    env = c.environment(ctx)
+    env = opt.environment(ctx)
+    target = Target.of(ctx)
     sources = planning.collect(paths, env.order_inputs())
     jobs = planning.plan(sources, repeat, planning.parse_shard(shard))
     budget = Budget(max_orders, parse_amount(max_spend) if max_spend else None)
-    info = tg.resolve(env, target)
-    how = c.flow_choice(env, flow, profile=info.flow)
+    info = target.resolve(env)
+    how = opt.flow_choice(env, flow, profile=info.flow)
     tg.batch_guard(env, info, [j.order for j in jobs], yes=yes, budget=budget)
     outs = outputs.plan_all(
         {"--jsonl": jsonl, "--junit": junit},
@@ -156,7 +160,7 @@ def batch(
     )
     if json_out and any(o.is_stdout for o in outs.values()):
         o = next(o for o in outs.values() if o.is_stdout)
-        raise c.UsageError(
+        raise UsageError(
             f"--json and {o.flag} {o.path} both write to standard output: give {o.flag} a file"
         )
     book = ledgers.Ledger(ledger, clock=env.clock)  # ours, or refused: before anything is sent
@@ -166,7 +170,7 @@ def batch(
     with (
         book.held(),  # one run at a time on a ledger: refused here, before anything is sent
         TwoStageStop(say=lambda text: err.print(text, markup=False)) as signals,
-        c.open_client(env, target, pool_size=concurrency) as client,
+        target.open_client(env, pool_size=concurrency) as client,
     ):
         e = client.endpoints
         book.target = ledgers.make_target(e.api_url, e.payment_url, e.app_id, info.profile)
@@ -175,7 +179,7 @@ def batch(
             prior = book.read()
             _check_prior(prior, jobs, book, resume_other_target, err)
         if not quiet:
-            tg.say_target(env, info)
+            msg.say_target(env, info)
         if not quiet:  # the display goes up last: nothing can fail after it now
             # the same console as the messages (Ctrl-C's), so they go above the display
             display = display_for(err, jobs, live=env.stderr_live)
@@ -238,7 +242,7 @@ def _check_prior(prior, jobs, book, other_target_ok: bool, err) -> None:
     ]
     if elsewhere and not other_target_ok:
         theirs = ledgers.describe_target(elsewhere[0].get("target"))
-        raise c.UsageError(
+        raise UsageError(
             f"the ledger {book.path} records {len(elsewhere)} of these orders against {theirs}, "
             f"but this run goes to {ledgers.describe_target(book.target)}. That server never saw "
             "those orders: resume against the same --api-url, --payment-url and --app-id, or "
@@ -286,7 +290,7 @@ def _report(env, summary, json_out: bool, err, ledger: Path, spool=None, outs=No
     """The summary: on stdout, or on stderr when a report (``--jsonl -``) has stdout."""
     from cart_cli.cli.commands.ledger import say_how_to_resolve
     from cart_cli.cli.ui.batch import summary_table
-    from cart_cli.cli.ui.progress import order_total
+    from cart_cli.cli.ui.console import order_total
     from cart_cli.core.reports import write_summary_json
     from cart_cli.core.runner import (
         GROUP_NOT_PLACED,
@@ -357,4 +361,4 @@ def _report(env, summary, json_out: bool, err, ledger: Path, spool=None, outs=No
 
 
 def register(app: typer.Typer) -> None:
-    app.command("batch")(c.target_options(batch))
+    app.command("batch", cls=opt.Command)(Target.options(batch))

@@ -11,8 +11,11 @@ from typing import Annotated
 
 import typer
 
-from cart_cli.cli import common as c
+from cart_cli.cli import options as opt
 from cart_cli.cli import target as tg
+from cart_cli.cli.target import Target
+from cart_cli.cli.ui import messages as msg
+from cart_cli.core.errors import UsageError
 from cart_cli.wire.names import Schema
 
 app = typer.Typer(
@@ -30,16 +33,17 @@ MerchantOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="The cart as one JSON document on stdout.")]
 
 
-def _run(ctx: typer.Context, target: c.Target, merchant: str, json_out: bool, step) -> int:
+def _run(ctx: typer.Context, merchant: str, json_out: bool, step) -> int:
     """Open a client, do ``step(client, merchant) -> cart``, print the cart."""
-    from cart_cli.cli.ui.progress import cart_view
+    from cart_cli.cli.ui.cart import cart_view
 
-    env = c.environment(ctx)
+    env = opt.environment(ctx)
+    target = Target.of(ctx)
     doc = {"schema": CART_SCHEMA, "merchant": merchant}
     if json_out:
         env.guard.json_doc = lambda e: {**doc, "ok": False, "error": e.to_dict()}
     merchant = doc["merchant"] = _checked(merchant, target)
-    with c.open_client(env, target) as client:
+    with target.open_client(env) as client:
         cart = step(client, merchant)
     if json_out:
         env.print_json({**doc, "ok": True, "cart": cart})
@@ -48,7 +52,7 @@ def _run(ctx: typer.Context, target: c.Target, merchant: str, json_out: bool, st
     return 0
 
 
-def _checked(merchant: str, target: c.Target) -> str:
+def _checked(merchant: str, target: Target) -> str:
     """The merchant domain as order files have it (lower case), and no throwaway sandbox."""
     from pydantic import TypeAdapter, ValidationError
 
@@ -57,11 +61,11 @@ def _checked(merchant: str, target: c.Target) -> str:
     try:
         merchant = TypeAdapter(Domain).validate_python(merchant)
     except ValidationError:
-        raise c.UsageError(
+        raise UsageError(
             f"--merchant {merchant!r} must be a domain like staging.luma.gift"
         ) from None
     if target.sandbox:
-        raise c.UsageError(
+        raise UsageError(
             "--sandbox starts a new, empty sandbox for each run, so a cart cannot live between "
             "runs: start `cart-cli sandbox` in another terminal and pass --api-url, "
             "--payment-url and --app-id (see docs/flows.md, 'The cart commands')"
@@ -73,12 +77,10 @@ def show(
     ctx: typer.Context,
     merchant: MerchantOpt,
     json_out: JsonOpt = False,
-    debug: c.DebugOpt = False,
-    *,
-    target,
+    debug: opt.DebugOpt = False,
 ) -> int:
     """Show the cart (and its shipping options once shipping is set)."""
-    return _run(ctx, target, merchant, json_out, lambda client, m: client.cart(m))
+    return _run(ctx, merchant, json_out, lambda client, m: client.cart(m))
 
 
 def add(
@@ -89,9 +91,7 @@ def add(
     ],
     merchant: MerchantOpt,
     json_out: JsonOpt = False,
-    debug: c.DebugOpt = False,
-    *,
-    target,
+    debug: opt.DebugOpt = False,
 ) -> int:
     """Add items to the cart."""
 
@@ -101,13 +101,13 @@ def add(
         try:
             parsed = [parse_item(text, "item") for text in items]
         except ValueError as e:
-            raise c.UsageError(str(e)) from None
+            raise UsageError(str(e)) from None
         cart = None
         for item in parsed:
             cart = client.add_item(merchant, item["variant_id"], item["quantity"])
         return cart
 
-    return _run(ctx, target, merchant, json_out, step)
+    return _run(ctx, merchant, json_out, step)
 
 
 def ship(
@@ -120,19 +120,17 @@ def ship(
     ],
     merchant: MerchantOpt,
     json_out: JsonOpt = False,
-    debug: c.DebugOpt = False,
-    *,
-    target,
+    debug: opt.DebugOpt = False,
 ) -> int:
     """Set the shipping address; the merchant picks the cheapest method, and lists the others."""
 
     def step(client, merchant):
         from cart_cli.core.order import load_address
 
-        body = load_address(address, c.environment(ctx).environ).model_dump(exclude_none=True)
+        body = load_address(address, opt.environment(ctx).environ).model_dump(exclude_none=True)
         return client.set_shipping_info(merchant, body)
 
-    return _run(ctx, target, merchant, json_out, step)
+    return _run(ctx, merchant, json_out, step)
 
 
 def method(
@@ -140,26 +138,20 @@ def method(
     sku: Annotated[str, typer.Argument(metavar="SKU", help="A shipping method's SKU (see show).")],
     merchant: MerchantOpt,
     json_out: JsonOpt = False,
-    debug: c.DebugOpt = False,
-    *,
-    target,
+    debug: opt.DebugOpt = False,
 ) -> int:
     """Choose the shipping method."""
-    return _run(
-        ctx, target, merchant, json_out, lambda client, m: client.set_shipping_method(m, sku)
-    )
+    return _run(ctx, merchant, json_out, lambda client, m: client.set_shipping_method(m, sku))
 
 
 def clear(
     ctx: typer.Context,
     merchant: MerchantOpt,
     json_out: JsonOpt = False,
-    debug: c.DebugOpt = False,
-    *,
-    target,
+    debug: opt.DebugOpt = False,
 ) -> int:
     """Empty the cart."""
-    return _run(ctx, target, merchant, json_out, lambda client, m: client.clear_cart(m))
+    return _run(ctx, merchant, json_out, lambda client, m: client.clear_cart(m))
 
 
 def checkout(
@@ -184,11 +176,9 @@ def checkout(
     json_out: Annotated[
         bool, typer.Option("--json", help="The result as one JSON document on stdout.")
     ] = False,
-    yes: c.YesOpt = False,
-    quiet: c.QuietOpt = False,
-    debug: c.DebugOpt = False,
-    *,
-    target,
+    yes: opt.YesOpt = False,
+    quiet: opt.QuietOpt = False,
+    debug: opt.DebugOpt = False,
 ) -> int:
     """Place the order for the cart as it stands (complete-order), and show the receipt."""
     from cart_cli.cli.commands.place import prompt_card
@@ -199,22 +189,21 @@ def checkout(
     from cart_cli.core.events import Step
     from cart_cli.core.order import SAME_AS_SHIPPING, load_address, load_card
 
-    env = c.environment(ctx)
+    env = opt.environment(ctx)
+    target = Target.of(ctx)
     guard = env.guard
     if json_out:
-        guard.json_doc = lambda e: tg.with_target(
-            OrderResult(merchant, False, error=e).to_json(), target
-        )
+        guard.json_doc = lambda e: target.tag(OrderResult(merchant, False, error=e).to_json())
     merchant = _checked(merchant, target)
-    info = tg.resolve(env, target)
-    with c.open_client(env, target) as client:
+    info = target.resolve(env)
+    with target.open_client(env) as client:
         bill = None
         if billing and billing != SAME_AS_SHIPPING:
             bill = load_address(billing, env.environ)
         else:
             shipping = client.cart(merchant).get("shipping_info")
             if not isinstance(shipping, dict):
-                raise c.UsageError(
+                raise UsageError(
                     "the cart has no shipping address yet: run `cart-cli cart ship "
                     "ADDRESS.yaml` first (or pass --billing FILE)"
                 )
@@ -226,7 +215,7 @@ def checkout(
         )
         tg.production_guard(env, info, merchant, the_card, yes=yes)
         if not quiet:
-            tg.say_target(env, info)
+            msg.say_target(env, info)
 
         def on_event(ev) -> None:
             if isinstance(ev, Step) and ev.submits:
@@ -252,7 +241,7 @@ def checkout(
     result = OrderResult.of(merchant, placed)
     history.record(result, source="cart checkout")
     if json_out:
-        env.print_json(tg.with_target(result.to_json(), target))
+        env.print_json(target.tag(result.to_json()))
     else:
         env.print_result(
             receipt(placed.order, merchant, target=info.describe(), request_id=placed.request_id)
@@ -275,7 +264,7 @@ def _billing_from(shipping: dict):
     try:
         return Address.model_validate(known)
     except ValidationError:
-        raise c.UsageError(
+        raise UsageError(
             "the cart's shipping address is not a complete billing address: pass --billing FILE"
         ) from None
 
@@ -289,5 +278,5 @@ def register(root: typer.Typer) -> None:
         ("clear", clear),
         ("checkout", checkout),
     ):
-        app.command(name)(c.target_options(command))
+        app.command(name, cls=opt.Command)(Target.options(command))
     root.add_typer(app, name="cart")

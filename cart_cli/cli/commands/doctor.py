@@ -6,8 +6,10 @@ from typing import Annotated
 
 import typer
 
-from cart_cli.cli import common as c
-from cart_cli.cli import target as tg
+from cart_cli.cli import options as opt
+from cart_cli.cli.target import Target
+from cart_cli.cli.ui import messages as msg
+from cart_cli.core.errors import UsageError
 from cart_cli.wire.names import Schema
 
 MARK = {"ok": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("-", "dim")}
@@ -20,14 +22,12 @@ def doctor(
         typer.Option(
             metavar="DOMAIN",
             help="Also read this merchant's cart (an empty cart read: nothing is changed).",
-            autocompletion=lambda incomplete: tg.complete_merchants(incomplete),
+            autocompletion=lambda incomplete: opt.complete_merchants(incomplete),
         ),
     ] = None,
-    json_out: c.JsonOpt = False,
-    quiet: c.QuietOpt = False,
-    debug: c.DebugOpt = False,
-    *,
-    target: c.Target,
+    json_out: opt.JsonOpt = False,
+    quiet: opt.QuietOpt = False,
+    debug: opt.DebugOpt = False,
 ) -> int:
     """Check that the target works: each check a line with ✓/✗, its time and a hint.
 
@@ -35,7 +35,8 @@ def doctor(
     from cart_cli.core import doctor as core
     from cart_cli.core.errors import Exit
 
-    env = c.environment(ctx)
+    env = opt.environment(ctx)
+    target = Target.of(ctx)
     console = env.stdout_console
     checks: list[core.Check] = []
 
@@ -46,11 +47,11 @@ def doctor(
         mark, style = MARK[check.status]
         ms = f"{check.ms} ms" if check.status != core.SKIPPED else ""
         console.print(
-            f"[{style}]{mark}[/] {check.name:<11}{ms:>8}  {tg.escape(check.detail)}",
+            f"[{style}]{mark}[/] {check.name:<11}{ms:>8}  {msg.escape(check.detail)}",
             soft_wrap=True,
         )
         if check.hint and check.status == core.FAILED:
-            console.print(f"  {'':<11}{'':>8}  hint: {tg.escape(check.hint)}", soft_wrap=True)
+            console.print(f"  {'':<11}{'':>8}  hint: {msg.escape(check.hint)}", soft_wrap=True)
 
     config_check = _config(env, target, core)
     show(config_check)
@@ -58,8 +59,8 @@ def doctor(
         for name in ("dns", "tls", "session", "public key", "merchant"):
             show(core.Check(name, core.SKIPPED, detail="skipped: the configuration is wrong"))
     else:
-        info = tg.resolve(env, target)
-        with c.open_client(env, target, token_cache=False) as client:
+        info = target.resolve(env)
+        with target.open_client(env, token_cache=False) as client:
             for check in core.run(
                 urls=(info.api_url, info.payment_url),
                 ca_bundle=info.ca_bundle,
@@ -72,14 +73,13 @@ def doctor(
     code = failures[0].exit_code if failures else Exit.OK
     if json_out:
         env.print_json(
-            tg.with_target(
+            target.tag(
                 {
                     "schema": Schema.DOCTOR,
                     "ok": not failures,
                     "exit_code": int(code),
                     "checks": [x.to_json() for x in checks],
-                },
-                target,
+                }
             )
         )
     elif not quiet:
@@ -93,16 +93,16 @@ def doctor(
     return int(code)
 
 
-def _config(env, target: c.Target, core):
+def _config(env, target: Target, core):
     """The config check: the profile file reads, the URLs, the app id and the CA bundle."""
     import os
     import time
 
-    from cart_cli.core.errors import CartError, UsageError
+    from cart_cli.core.errors import CartError
 
     started = time.perf_counter()
     try:
-        info = tg.resolve(env, target)
+        info = target.resolve(env)
         if not target.sandbox and not info.app_id.strip():
             raise UsageError(
                 "no application id", hint="Pass --app-id, set CART_CLI_APP_ID, or use a profile."
@@ -123,4 +123,4 @@ def _config(env, target: c.Target, core):
 
 
 def register(app: typer.Typer) -> None:
-    app.command("doctor")(c.target_options(doctor))
+    app.command("doctor", cls=opt.Command)(Target.options(doctor))

@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from cart_cli.cli import common as c
+from cart_cli.cli import options as opt
 from cart_cli.core.defaults import LEDGER_DEFAULT
+from cart_cli.core.errors import UsageError
 from cart_cli.wire.names import Schema
 
 MIN_PREFIX = 4  # of a job id given to `ledger resolve`: fewer would pick a job by chance
@@ -43,10 +44,10 @@ def _read(path: Path):
     from cart_cli.core import ledger as ledgers
 
     if not path.exists():
-        raise c.UsageError(f"no ledger at {path}")
+        raise UsageError(f"no ledger at {path}")
     contents = ledgers.read(path)
     if contents.foreign:
-        raise c.UsageError(f"{path} is not a cart-cli ledger (its first line is not a ledger line)")
+        raise UsageError(f"{path} is not a cart-cli ledger (its first line is not a ledger line)")
     return contents
 
 
@@ -60,12 +61,13 @@ def list_(
         Path, typer.Argument(metavar="[FILE]", help=f"The ledger (default {LEDGER_DEFAULT}).")
     ] = Path(LEDGER_DEFAULT),
     json_out: Annotated[
-        bool, typer.Option("--json", help="One JSON document on stdout.", rich_help_panel=c.OUTPUT)
+        bool,
+        typer.Option("--json", help="One JSON document on stdout.", rich_help_panel=opt.OUTPUT),
     ] = False,
-    debug: c.DebugOpt = False,
+    debug: opt.DebugOpt = False,
 ) -> int:
     """List the ledger's orders by status: unknown first, then not placed, then placed."""
-    env = c.environment(ctx)
+    env = opt.environment(ctx)
     if json_out:
         env.guard.json_doc = lambda e: {"schema": Schema.LEDGER, "ok": False, "error": e.to_dict()}
     contents = _read(file)
@@ -161,16 +163,16 @@ def find(contents, key: str) -> dict:
         ]
     else:
         if len(key.strip()) < MIN_PREFIX:
-            raise c.UsageError(
+            raise UsageError(
                 f"job {key!r} is too short: give at least {MIN_PREFIX} characters of the job id "
                 "(see cart-cli ledger FILE), or FILE#INDEX"
             )
         matches = [r for j, r in contents.jobs.items() if j.startswith(key.strip().lower())]
     if not matches:
-        raise c.UsageError(f"no job {key!r} in the ledger (see cart-cli ledger FILE)")
+        raise UsageError(f"no job {key!r} in the ledger (see cart-cli ledger FILE)")
     if len(matches) > 1:
         names = ", ".join(r["job"] for r in matches[:5])
-        raise c.UsageError(f"{key!r} matches {len(matches)} jobs ({names}...): give more of it")
+        raise UsageError(f"{key!r} matches {len(matches)} jobs ({names}...): give more of it")
     return matches[0]
 
 
@@ -203,18 +205,18 @@ def resolve(
             "order number.",
         ),
     ] = False,
-    debug: c.DebugOpt = False,
+    debug: opt.DebugOpt = False,
 ) -> int:
     """Record what became of an order: placed (then --resume skips it) or not placed (then
     --resume and --retry-not-placed send it again)."""
     from cart_cli.core import ledger as ledgers
 
-    err = c.environment(ctx).stderr_console
+    err = opt.environment(ctx).stderr_console
     if bool(placed and placed.strip()) == not_placed:
-        raise c.UsageError("say what you found: --placed ORDER_NUMBER or --not-placed")
+        raise UsageError("say what you found: --placed ORDER_NUMBER or --not-placed")
     if not ledger.exists():
-        raise c.UsageError(f"no ledger at {ledger}")
-    book = ledgers.Ledger(ledger, clock=c.environment(ctx).clock)  # ours, or refused
+        raise UsageError(f"no ledger at {ledger}")
+    book = ledgers.Ledger(ledger, clock=opt.environment(ctx).clock)  # ours, or refused
     busy = (
         f"the ledger {ledger} is in use by a batch run: its orders are still in flight; "
         "resolve them once it has finished"
@@ -243,12 +245,12 @@ def _check_overrule(record: dict, number: str | None, ledger: Path) -> None:
     name = f"{record['job']} ({record.get('name')})"
     if record["state"] == "placed" and number is None:
         as_order = f" as order {recorded}" if recorded else ""
-        raise c.UsageError(
+        raise UsageError(
             f"{name} is recorded in {ledger} as placed{as_order}: marking it not placed would "
             "make --resume send it again. If the merchant really has no such order, pass --force"
         )
     if number is not None and recorded and recorded != number:
-        raise c.UsageError(
+        raise UsageError(
             f"{name} is recorded in {ledger} as order {recorded}, not {number}: check the "
             f"order number, or pass --force to record it as placed as {number}"
         )

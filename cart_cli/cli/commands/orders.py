@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 
-from cart_cli.cli import common as c
-from cart_cli.cli import target as tg
+from cart_cli.cli import options as opt
+from cart_cli.cli.ui import messages as msg
+from cart_cli.core.errors import UsageError
 from cart_cli.wire.names import Schema
 
 app = typer.Typer(
@@ -39,7 +40,7 @@ def list_(
         typer.Option(
             metavar="DOMAIN",
             help="Only this merchant.",
-            autocompletion=lambda incomplete: tg.complete_merchants(incomplete),
+            autocompletion=lambda incomplete: opt.complete_merchants(incomplete),
         ),
     ] = None,
     profile: Annotated[
@@ -47,7 +48,7 @@ def list_(
         typer.Option(
             metavar="NAME",
             help="Only orders sent with this profile.",
-            autocompletion=lambda incomplete: tg.complete_profiles(incomplete),
+            autocompletion=lambda incomplete: opt.complete_profiles(incomplete),
         ),
     ] = None,
     limit: Annotated[
@@ -56,8 +57,8 @@ def list_(
             metavar="N", min=0, help="Only the last N that match (0: all).", show_default=True
         ),
     ] = LIMIT,
-    json_out: c.JsonOpt = False,
-    debug: c.DebugOpt = False,
+    json_out: opt.JsonOpt = False,
+    debug: opt.DebugOpt = False,
 ) -> int:
     """Finished orders, oldest first: when, number, merchant, outcome, total, target."""
     from rich.table import Table
@@ -66,7 +67,7 @@ def list_(
     from cart_cli.core.history import parse_since
     from cart_cli.wire.money import fmt
 
-    env = c.environment(ctx)
+    env = opt.environment(ctx)
     history = _history(env)
     when = parse_since(since, env.now()) if since else None
     records, matching = history.select(since=when, merchant=merchant, profile=profile, limit=limit)
@@ -103,9 +104,9 @@ def list_(
         t = r.get("target") or {}
         where = t.get("profile") or _host(t.get("api_url"))
         if t.get("production"):
-            where = f"[bold red]PRODUCTION[/] {tg.escape(where or '')}"
+            where = f"[bold red]PRODUCTION[/] {msg.escape(where or '')}"
         else:
-            where = tg.escape(where or "")
+            where = msg.escape(where or "")
         outcome = r.get("outcome") or ""
         if r.get("error"):  # the error says more than "not_placed"
             code = r["error"].get("code")
@@ -114,7 +115,7 @@ def list_(
             str(r.get("at", ""))[0 if wide else 5 : 16].replace("T", " "),
             str(r.get("order_number") or "-"),
             str(r.get("merchant", "")),
-            tg.escape(outcome),
+            msg.escape(outcome),
             fmt(r.get("total_cents"), r.get("currency") or "USD")
             if r.get("total_cents") is not None
             else "",
@@ -141,19 +142,19 @@ def _host(url: str | None) -> str:
 def show(
     ctx: typer.Context,
     order_number: Annotated[str, typer.Argument(metavar="ORDER_NUMBER")],
-    json_out: c.JsonOpt = False,
-    debug: c.DebugOpt = False,
+    json_out: opt.JsonOpt = False,
+    debug: opt.DebugOpt = False,
 ) -> int:
     """An order's receipt again, from what the API answered when it was placed."""
     from cart_cli.cli.ui.receipt import receipt
     from cart_cli.core.config import Resolved
 
-    env = c.environment(ctx)
+    env = opt.environment(ctx)
     history = _history(env)
     found = history.find(order_number.strip())
     say_problems(env, history)
     if not found:
-        raise c.UsageError(
+        raise UsageError(
             f"no order {order_number} in the history ({history.path})",
             hint="cart-cli orders list shows what it holds.",
         )

@@ -8,8 +8,11 @@ from typing import Annotated
 
 import typer
 
-from cart_cli.cli import common as c
+from cart_cli.cli import options as opt
 from cart_cli.cli import target as tg
+from cart_cli.cli.target import Target
+from cart_cli.cli.ui import messages as msg
+from cart_cli.core.errors import UsageError
 
 ORDER = "Order (override or replace the file)"
 
@@ -57,7 +60,7 @@ def place(
         typer.Option(
             help="Merchant domain, e.g. staging.luma.gift.",
             rich_help_panel=ORDER,
-            autocompletion=lambda incomplete: tg.complete_merchants(incomplete),
+            autocompletion=lambda incomplete: opt.complete_merchants(incomplete),
         ),
     ] = None,
     item: Annotated[
@@ -85,28 +88,29 @@ def place(
             metavar="ALIAS|FILE|-",
             help="test:visa etc., a YAML/JSON card file, or - for stdin. Never a number.",
             rich_help_panel=ORDER,
-            autocompletion=lambda incomplete: tg.complete_cards(incomplete),
+            autocompletion=lambda incomplete: opt.complete_cards(incomplete),
         ),
     ] = None,
     captcha_token: Annotated[str | None, typer.Option(rich_help_panel=ORDER)] = None,
-    flow: c.FlowOpt = None,
+    flow: opt.FlowOpt = None,
     no_sse: Annotated[
         bool,
         typer.Option(
             "--no-sse",
             help="One JSON answer instead of the event stream.",
-            rich_help_panel=c.OUTPUT,
+            rich_help_panel=opt.OUTPUT,
         ),
     ] = False,
     json_out: Annotated[
-        bool, typer.Option("--json", help="One JSON document on stdout.", rich_help_panel=c.OUTPUT)
+        bool,
+        typer.Option("--json", help="One JSON document on stdout.", rich_help_panel=opt.OUTPUT),
     ] = False,
     dry_run: Annotated[
         bool,
         typer.Option(
             "--dry-run",
             help="Validate, fetch the key, encrypt, and show what would be sent. Sends no order.",
-            rich_help_panel=c.OUTPUT,
+            rich_help_panel=opt.OUTPUT,
         ),
     ] = False,
     receipt_file: Annotated[
@@ -116,14 +120,12 @@ def place(
             metavar="FILE.svg|.html|.txt",
             help="Also save the receipt to FILE, in the format its name ends with (- for text "
             "on stdout, instead of the receipt shown there).",
-            rich_help_panel=c.OUTPUT,
+            rich_help_panel=opt.OUTPUT,
         ),
     ] = None,
-    yes: c.YesOpt = False,
-    quiet: c.QuietOpt = False,
-    debug: c.DebugOpt = False,
-    *,
-    target: c.Target,
+    yes: opt.YesOpt = False,
+    quiet: opt.QuietOpt = False,
+    debug: opt.DebugOpt = False,
 ) -> int:
     """Place one order and show its progress and receipt."""
     from cart_cli.cli.ui.progress import progress_for
@@ -136,14 +138,13 @@ def place(
     from cart_cli.core.expect import judge
     from cart_cli.core.order import CART_FLOW, Overrides, load_order
 
-    env = c.environment(ctx)
+    env = opt.environment(ctx)
+    target = Target.of(ctx)
     guard = env.guard
     if json_out:
-        guard.json_doc = lambda e: tg.with_target(
-            OrderResult(merchant, False, error=e).to_json(), target
-        )
+        guard.json_doc = lambda e: target.tag(OrderResult(merchant, False, error=e).to_json())
     if order_file is None and not (merchant or item or shipping or card):
-        raise c.UsageError(
+        raise UsageError(
             "no order given: pass ORDER.yaml, or build one with --merchant, --item, "
             "--shipping and --card (see cart-cli place --help)"
         )
@@ -157,17 +158,17 @@ def place(
     )
     saving = check_receipt_path(receipt_file, env.stdout_stat()) if receipt_file else None
     if saving is not None and saving.is_stdout and json_out:
-        raise c.UsageError(
+        raise UsageError(
             f"--json and --receipt {receipt_file} both write to standard output: "
             "give --receipt a file"
         )
     order = load_order(order_file, overrides, inputs=env.order_inputs(prompt_card))
     merchant = order.merchant
-    info = tg.resolve(env, target)
-    how = c.flow_choice(env, flow, profile=info.flow).of(order)
+    info = target.resolve(env)
+    how = opt.flow_choice(env, flow, profile=info.flow).of(order)
     if not dry_run:
         tg.production_guard(env, info, order.merchant, order.card, yes=yes)
-    with c.open_client(env, target) as client:
+    with target.open_client(env) as client:
         keys = KeyProvider(client)
         if dry_run:
             doc = make_dry_run(order, keys, sse=not no_sse, flow=how)
@@ -175,7 +176,7 @@ def place(
             return 0
         where = info.describe()
         if not quiet and not env.stderr_live:  # the live display shows it in its header
-            tg.say_target(env, info)
+            msg.say_target(env, info)
         staged = how == CART_FLOW or not no_sse  # the cart flow reports each of its calls
         display = progress_for(
             order.merchant,
@@ -216,7 +217,7 @@ def place(
     if result.ok and (receipt_file or not json_out):
         shown = receipt(result.order, order.merchant, target=where, request_id=result.request_id)
     if json_out:
-        doc = tg.with_target(result.to_json(), target)
+        doc = target.tag(result.to_json())
         if verdict:
             doc["expectation"] = verdict.to_json()
         env.print_json(doc)
@@ -229,10 +230,10 @@ def place(
         except OSError as e:  # the order is placed: say so, and that the file is missing
             env.say_error(f"the order was placed, but --receipt {receipt_file}: {e.strerror or e}")
     if verdict:
-        tg.say_verdict(env, verdict, result)
+        msg.say_verdict(env, verdict, result)
         return int(verdict.exit_code)
     return 0
 
 
 def register(app: typer.Typer) -> None:
-    app.command("place")(c.target_options(place))
+    app.command("place", cls=opt.Command)(Target.options(place))

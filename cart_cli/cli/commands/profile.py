@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cart_cli.cli import common as c
-from cart_cli.cli import target as tg
+from cart_cli.cli import options as opt
 from cart_cli.wire.names import Schema
 
 app = typer.Typer(
@@ -22,7 +21,7 @@ NameArg = Annotated[
     typer.Argument(
         metavar="NAME",
         help="The profile's name.",
-        autocompletion=lambda incomplete: tg.complete_profiles(incomplete),
+        autocompletion=lambda incomplete: opt.complete_profiles(incomplete),
     ),
 ]
 
@@ -46,11 +45,11 @@ def _production(profile) -> bool:
 
 
 @app.command("list")
-def list_(ctx: typer.Context, json_out: c.JsonOpt = False, debug: c.DebugOpt = False) -> int:
+def list_(ctx: typer.Context, json_out: opt.JsonOpt = False, debug: opt.DebugOpt = False) -> int:
     """The profiles: the built-in ones and those of the config file."""
     from rich.table import Table
 
-    env = c.environment(ctx)
+    env = opt.environment(ctx)
     cfg = _config(env)
     active = env.environ.get("CART_CLI_PROFILE")
     rows = [
@@ -84,12 +83,12 @@ def list_(ctx: typer.Context, json_out: c.JsonOpt = False, debug: c.DebugOpt = F
 
 @app.command("show")
 def show(
-    ctx: typer.Context, name: NameArg, json_out: c.JsonOpt = False, debug: c.DebugOpt = False
+    ctx: typer.Context, name: NameArg, json_out: opt.JsonOpt = False, debug: opt.DebugOpt = False
 ) -> int:
     """One profile's settings (never a secret: URLs lose any credentials)."""
     from rich.table import Table
 
-    env = c.environment(ctx)
+    env = opt.environment(ctx)
     p = _config(env).get(name)
     doc = {"name": p.name, "source": p.source, **p.settings(), "is_production": _production(p)}
     if json_out:
@@ -125,7 +124,7 @@ def add(
             help="Say what it is; unsaid, any host that is not a known staging host is production.",
         ),
     ] = None,
-    debug: c.DebugOpt = False,
+    debug: opt.DebugOpt = False,
 ) -> int:
     """Add a profile to the config file (made, mode 0600, if there is none)."""
     from pathlib import Path
@@ -144,7 +143,7 @@ def add(
         allow_http=allow_http,
         production=production,
     )
-    env = c.environment(ctx)
+    env = opt.environment(ctx)
     path = _path(env)
     config.add_profile(path, profile)
     kind = "PRODUCTION" if _production(config.load(path).get(name)) else "staging"

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cart_cli.cli import common as c
+from cart_cli.cli import options as opt
 
 
 def sandbox(
@@ -61,7 +61,7 @@ def sandbox(
             "(repeatable; '*' for any). Pages on a loopback address always may.",
         ),
     ] = None,
-    debug: c.DebugOpt = False,
+    debug: opt.DebugOpt = False,
 ) -> None:
     """Serve the sandbox merchant API (api and payment roles on one port) until Ctrl-C."""
     from cart_cli.core.errors import UsageError

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cart_cli.cli import common as c
+from cart_cli.cli import options as opt
 from cart_cli.wire.names import Schema
 
 
@@ -25,15 +25,15 @@ def validate(
             "--json",
             help="One JSON document on stdout: each file, its orders, its problems with line "
             "numbers (for editors and pre-commit hooks).",
-            rich_help_panel=c.OUTPUT,
+            rich_help_panel=opt.OUTPUT,
         ),
     ] = False,
-    debug: c.DebugOpt = False,
+    debug: opt.DebugOpt = False,
 ) -> int:
     """Check order files without sending anything; name file, field and line of each problem."""
     from cart_cli.core.batch import collect
 
-    env = c.environment(ctx)
+    env = opt.environment(ctx)
     if json_out:
         env.guard.json_doc = lambda e: {"schema": SCHEMA, "ok": False, "error": e.to_dict()}
         return _validate_json(env, files)

@@ -11,7 +11,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from cart_cli.cli.ui.progress import Tracker, clock_text, one_under_another, order_total
+from cart_cli.cli.ui.console import clock_text, one_under_another, order_total
+from cart_cli.cli.ui.tracker import Tracker
 
 REFRESH_PER_SECOND = 10
 NAME_WIDTH = 28

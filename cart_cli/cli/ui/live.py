@@ -15,15 +15,8 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from cart_cli.cli.ui.progress import (
-    ACTIVE,
-    DONE,
-    FAILED,
-    PENDING,
-    Progress,
-    clock_text,
-    one_under_another,
-)
+from cart_cli.cli.ui.console import clock_text, one_under_another
+from cart_cli.cli.ui.tracker import ACTIVE, DONE, FAILED, PENDING, Progress
 
 REFRESH_PER_SECOND = 10
 MARK = {

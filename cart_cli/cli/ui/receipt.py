@@ -11,7 +11,7 @@ import io
 import re
 from pathlib import Path
 
-from cart_cli.cli.ui.progress import one_under_another, strip_trailing
+from cart_cli.cli.ui.console import one_under_another, strip_trailing
 from cart_cli.core.errors import UsageError
 from cart_cli.wire.money import currency_of, fmt, to_cents
 

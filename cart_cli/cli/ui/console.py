@@ -1,0 +1,65 @@
+"""Consoles and the small pieces every renderer uses: rich is imported only by what draws, so
+a piped run that prints plain lines never loads it."""
+
+from __future__ import annotations
+
+from cart_cli.wire.money import currency_of, fmt, to_cents
+
+PIPED_WIDTH = 200
+
+
+def make_console(file, is_terminal: bool, environ, *, piped_width: bool = False):
+    """A console on ``file``, reading NO_COLOR, TERM, COLUMNS from ``environ`` (not the process).
+    ``piped_width``: a table piped elsewhere is not cut to 80 columns unless COLUMNS says so."""
+    from rich.console import Console
+
+    width = None
+    if piped_width and not is_terminal and "COLUMNS" not in environ:
+        width = PIPED_WIDTH
+    return Console(
+        file=file,
+        highlight=False,
+        soft_wrap=not piped_width,
+        width=width,
+        force_terminal=is_terminal or None,
+        _environ=dict(environ),
+    )
+
+
+def is_live(console) -> bool:
+    return console.is_terminal and not console.is_dumb_terminal
+
+
+def live_terminal(isatty: bool, environ) -> bool:
+    """Can a live display be drawn on this stream? A terminal that is not TERM=dumb/unknown (as
+    rich sees it), answered without importing rich: a piped run never needs it."""
+    return isatty and environ.get("TERM", "").lower() not in ("dumb", "unknown")
+
+
+def clock_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "-:--"
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def one_under_another(*renderables):
+    """Renderables one under the other, each wrapped to the width: a one-column grid, because
+    a table wraps its cells even on a console that soft-wraps (whose plain Text would run past
+    the edge, and a live display that the terminal wraps miscounts its own lines)."""
+    from rich.table import Table
+
+    grid = Table.grid()
+    grid.add_column(overflow="fold")
+    for r in renderables:
+        grid.add_row(r)
+    return grid
+
+
+def strip_trailing(text: str) -> str:
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())
+
+
+def order_total(order: dict) -> str:
+    return fmt(to_cents(order.get("total")), currency_of(order.get("total")))
