@@ -25,6 +25,14 @@ TODAY = (
 )
 GOOD_YEAR = TODAY.year + 3  # an expiry year that is always in the future
 
+
+def clock_now() -> float:
+    """The tests' clock now, in seconds since the epoch: the shared sandbox keeps this time."""
+    from cart_cli.wire.clock import clock_from
+
+    return clock_from(os.environ)().timestamp()
+
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_orders"
 CLI = str(Path(sys.executable).with_name("cart-cli"))
@@ -91,7 +99,8 @@ class Run:
 
 def make_env(env: dict | None = None, input: str | bytes | None = None):
     """An Environment like main() makes, on in-memory streams (none of them a terminal)."""
-    from cart_cli.cli.env import NOW_VAR, Environment, shifted_clock, system_clock
+    from cart_cli.cli.env import Environment
+    from cart_cli.wire.clock import clock_from
 
     environ = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
     raw = input.encode() if isinstance(input, str) else (input or b"")
@@ -100,7 +109,7 @@ def make_env(env: dict | None = None, input: str | bytes | None = None):
         stdout=io.StringIO(),
         stderr=io.StringIO(),
         environ=environ,
-        clock=shifted_clock(environ[NOW_VAR]) if environ.get(NOW_VAR) else system_clock,
+        clock=clock_from(environ),
     )
 
 

@@ -9,8 +9,9 @@ from datetime import date
 
 import pytest
 
-from cart_cli.cli.env import Environment, SafeStream, fixed_clock
+from cart_cli.cli.env import Environment, SafeStream
 from cart_cli.core.files import atomic_write
+from cart_cli.wire.clock import fixed_clock
 
 
 class _Gone(io.StringIO):

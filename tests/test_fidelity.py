@@ -14,7 +14,7 @@ from cart_cli.core.client import Client, Endpoints
 from cart_cli.core.errors import ApiError, CartChanged, OutcomeUnknown
 from cart_cli.core.events import OrderPlaced, decode
 from cart_cli.core.order import load_order
-from tests.helpers import inputs, make_env, write_order
+from tests.helpers import GOOD_YEAR, inputs, make_env, write_order
 from tests.test_client import StubClient
 
 
@@ -128,7 +128,7 @@ def test_the_receipt_of_a_real_answer():
             "card_holder_name": "Ada Lovelace",
             "bin": "411111",
             "month": 8,
-            "year": 2030,
+            "year": GOOD_YEAR,
         },
         "shipping_info": {"first_name": "Ada", "city": "Seattle", "state_name": "Washington"},
     }

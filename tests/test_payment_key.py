@@ -143,7 +143,7 @@ def test_python_jose_encrypts_with_the_served_key(cart_sandbox, card):
 
 @pytest.mark.parametrize(
     ("month", "year"),
-    [("8", "30"), ("08", "30"), ("8", "2030"), ("08", "2030")],
+    [(m, y) for y in (str(GOOD_YEAR)[2:], str(GOOD_YEAR)) for m in ("8", "08")],
 )
 def test_one_or_two_digit_month_and_two_or_four_digit_year(cart_sandbox, month, year):
     from jose import jwe
@@ -153,4 +153,4 @@ def test_one_or_two_digit_month_and_two_or_four_digit_year(cart_sandbox, month, 
     token = jwe.encrypt(
         json.dumps(card).encode(), served, algorithm="RSA-OAEP-256", encryption="A256GCM"
     )
-    assert_placed(cart_sandbox, place(cart_sandbox, token.decode()), year=2030)
+    assert_placed(cart_sandbox, place(cart_sandbox, token.decode()))

@@ -24,7 +24,7 @@ from cart_cli.core.events import (
     ShippingUpdated,
     Step,
 )
-from tests.helpers import ADDRESS, ANSI, ANSI_SEQUENCE, SAMPLES
+from tests.helpers import ADDRESS, ANSI, ANSI_SEQUENCE, GOOD_YEAR, SAMPLES
 
 WIDTHS = (40, 60, 120)
 SKUS = ["WS12-XS-Orange", "MH07-XS-Gray", "24-WG085-Extra-Long-Variant"]
@@ -389,7 +389,12 @@ def real_order(**over) -> dict:
         "shipping_info": address,
         "billing_info": {**address, "address1": "2 Other Road"},
         "shipping_method": {"description": "Flat Rate (5-7 days)", "price": money(500)},
-        "payment_summary": {"card_type": "Visa", "last_four": "1111", "month": 8, "year": 2030},
+        "payment_summary": {
+            "card_type": "Visa",
+            "last_four": "1111",
+            "month": 8,
+            "year": GOOD_YEAR,
+        },
         "sub_total": money(10397),
         "shipping_total": money(500),
         "tax": {"currency": "USD", "value": 1234567.89},

@@ -9,6 +9,7 @@ import json
 import socket
 import time
 import weakref
+from datetime import datetime, timezone
 
 import pytest
 
@@ -16,15 +17,16 @@ from cart_cli.core.crypto import PublicKey, encrypt_card
 from cart_cli.sandbox import Sandbox
 from cart_cli.sandbox.catalog import load_catalog
 from cart_cli.sandbox.state import Cart, Payment, SandboxError, State
-from tests.helpers import ADDRESS
+from tests.helpers import ADDRESS, GOOD_YEAR, TODAY
 
 CARD = {
     "number": "4111111111111111",
     "name": "Ada Lovelace",
     "verification_value": "123",
     "month": "08",
-    "year": "2030",
+    "year": str(GOOD_YEAR),
 }
+NOW = datetime(TODAY.year, TODAY.month, TODAY.day, 12, tzinfo=timezone.utc)  # the tests' clock
 
 
 class Conn:
@@ -123,7 +125,7 @@ def test_reset_lets_go_of_orders_carts_and_verified_tokens():
     cart = state.cart_for(device, merchant)
     state.check_add(cart, "WS12-XS-Orange", 1)
     state.set_shipping(cart, dict(ADDRESS))
-    payment = Payment.from_card(CARD)
+    payment = Payment.from_card(CARD, NOW)
     state.commit(cart, dict(ADDRESS), payment)
     del payment
     kept = [weakref.ref(state.orders[0].payment), weakref.ref(cart)]
@@ -194,5 +196,5 @@ def test_an_order_in_flight_at_a_reset_is_not_placed_after_it():
     state.set_shipping(cart, dict(ADDRESS))
     state.reset()  # e.g. the next test's fixture, while a stalled order still runs
     with pytest.raises(SandboxError):
-        state.commit(cart, dict(ADDRESS), Payment.from_card(CARD), begun)
+        state.commit(cart, dict(ADDRESS), Payment.from_card(CARD, NOW), begun)
     assert not state.orders and state.counters["staging.luma.gift"] == 0

@@ -14,12 +14,12 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
-NOW_VAR = "CART_CLI_NOW"  # the run starts at this time (YYYY-MM-DD[THH:MM[:SS]]): tests, rehearsals
+from cart_cli.wire.clock import clock_from, system_clock
 
 
 class SafeStream(io.TextIOBase):
@@ -84,29 +84,6 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
-def fixed_clock(text: str) -> Callable[[], datetime]:
-    """A clock that always says ``text`` (an ISO date or date-time, UTC unless it says)."""
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"{NOW_VAR}={text!r} is not a date like 2031-09-01") from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return lambda: when
-
-
-def shifted_clock(text: str) -> Callable[[], datetime]:
-    """A clock that starts at ``text`` and moves on as time passes (CART_CLI_NOW): the run lives
-    on that day, and gaps between its events are still real (ledger times, rates)."""
-    start = fixed_clock(text)()
-    offset = start - datetime.now(timezone.utc)
-    return lambda: datetime.now(timezone.utc) + offset
-
-
-def system_clock() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 @dataclass
 class Guard:
     """What the error boundary needs to know about the run in progress."""
@@ -138,7 +115,7 @@ class Environment:
     @classmethod
     def from_process(cls) -> Environment:
         environ = os.environ
-        clock = shifted_clock(environ[NOW_VAR]) if environ.get(NOW_VAR) else system_clock
+        clock = clock_from(environ)
         return cls(
             stdin=sys.stdin,
             stdout=SafeStream(sys.stdout),

@@ -188,12 +188,14 @@ class Target:
         sandbox = None
         if self.sandbox:
             from cart_cli.sandbox import Sandbox
+            from cart_cli.wire.clock import epoch_clock
 
             try:
                 sandbox = Sandbox(
                     latency=self.sandbox_latency,
                     fault=self.sandbox_fault,
                     quiet=not env.guard.debug,  # --debug shows what the sandbox logs
+                    clock=epoch_clock(env.clock),  # the run's: CART_CLI_NOW moves it too
                 )
             except ValueError as e:  # the only thing it can refuse here: the fault
                 raise UsageError(f"--sandbox-fault: {e}") from None

@@ -100,7 +100,7 @@ def store_context(request: Request, f: Fault | None = None) -> tuple[Merchant, s
 
 def payment_of(state: State, m: Merchant, body: dict) -> Payment:
     """The card, decrypted and checked, and the merchant's captcha rule (before any work)."""
-    payment = Payment.from_card(state.keys.decrypt_card(body.get("encrypted_card")))
+    payment = Payment.from_card(state.keys.decrypt_card(body.get("encrypted_card")), state.now())
     if m.mode == "captcha" and not body.get("captcha_token"):
         raise SandboxError(Err.CAPTCHA_REQUIRED, "This merchant requires a captcha_token")
     return payment

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from cart_cli.wire import cards
 
@@ -21,11 +21,11 @@ class Payment:
     bin: str = ""
 
     @classmethod
-    def from_card(cls, card: dict) -> Payment:
+    def from_card(cls, card: dict, now: datetime) -> Payment:
+        """``now``: the sandbox's clock (the run's: CART_CLI_NOW moves it), for the expiry."""
         number = card["number"]
         month, year = int(card["month"]), int(card["year"])
         test = cards.BY_NUMBER.get(number)
-        now = datetime.now(timezone.utc)
         decline = test.decline if test else None
         if decline is None and cards.expired(month, year, now.year, now.month):
             decline = "expired card"

@@ -10,9 +10,13 @@ import pytest
 
 @pytest.fixture(scope="session")
 def cart_sandbox_server():
-    from cart_cli.sandbox import Sandbox
+    import os
 
-    with Sandbox() as sandbox:
+    from cart_cli.sandbox import Sandbox
+    from cart_cli.wire.clock import clock_from, epoch_clock
+
+    # On the run's clock, as cart-cli's own sandboxes are: CART_CLI_NOW moves it.
+    with Sandbox(clock=epoch_clock(clock_from(os.environ))) as sandbox:
         yield sandbox
 
 

@@ -29,7 +29,9 @@ class SandboxConfig:
     app_ids: frozenset[str] | None = None  # None: any non-empty app id
     ssl_certfile: str | None = None  # serve https with this certificate chain (PEM)
     ssl_keyfile: str | None = None
-    clock: Callable[[], float] = time.time  # token times; tests move it instead of sleeping
+    # Seconds since the epoch: token times, card expiry, order times. cart-cli gives it the run's
+    # clock (CART_CLI_NOW moves it); tests move it instead of sleeping.
+    clock: Callable[[], float] = time.time
     keep_orders: int = 10_000  # orders kept for the listing; the oldest are dropped
     # Say nothing of uvicorn's errors for the sandbox's whole life, not only while it stops:
     # for a throwaway sandbox inside a cart-cli run (--sandbox), a request cut off by the run's

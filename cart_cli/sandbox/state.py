@@ -86,6 +86,11 @@ class State:
         self.orders: collections.deque[PlacedOrder] = collections.deque()
         self._clear()
 
+    def now(self) -> datetime:
+        """The sandbox's time (its clock: the run's when cart-cli starts it), for card expiry and
+        order times."""
+        return datetime.fromtimestamp(self.clock(), timezone.utc)
+
     def reset(self) -> None:
         """Back to the catalog's stock, no carts, no orders; the memory they held goes back."""
         self._clear()
@@ -260,7 +265,7 @@ class State:
                 stock[sku] -= qty
             self.counters[m.domain] += 1
             number = f"{self.counters[m.domain]:09d}"
-            now = datetime.now(timezone.utc)
+            now = self.now()
             submitted_at = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
             view = cart.view(status="submitted")
             self.orders.append(

@@ -68,6 +68,7 @@ def sandbox(
     from cart_cli.core.guard import is_loopback
     from cart_cli.sandbox import Sandbox
     from cart_cli.sandbox.app import stderr_log
+    from cart_cli.wire.clock import epoch_clock
 
     if not is_loopback(host) and not app_id:
         raise UsageError(
@@ -76,6 +77,7 @@ def sandbox(
             "it accepts"
         )
 
+    env = opt.environment(ctx)
     try:
         server = Sandbox(
             host=host,
@@ -86,6 +88,7 @@ def sandbox(
             fault=fault,
             log=stderr_log,
             app_ids=frozenset(app_id) if app_id else None,
+            clock=epoch_clock(env.clock),  # the run's: CART_CLI_NOW moves it too
             keep_orders=keep_orders,
             cors=tuple(_origin(o) for o in cors or ()),
         )
