@@ -26,13 +26,6 @@ TODAY = (
 GOOD_YEAR = TODAY.year + 3  # an expiry year that is always in the future
 
 
-def clock_now() -> float:
-    """The tests' clock now, in seconds since the epoch: the shared sandbox keeps this time."""
-    from cart_cli.wire.clock import clock_from
-
-    return clock_from(os.environ)().timestamp()
-
-
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_orders"
 CLI = str(Path(sys.executable).with_name("cart-cli"))

@@ -11,7 +11,7 @@ import pytest
 
 from cart_cli.core.crypto import PublicKey, encrypt_card
 from cart_cli.sandbox import Sandbox
-from tests.helpers import ADDRESS, GOOD_YEAR, clock_now, http
+from tests.helpers import ADDRESS, GOOD_YEAR, http
 
 P = "/api/v1/payment"
 
@@ -100,9 +100,7 @@ def test_browser_session_gives_a_signed_token_with_device_and_expiry(cart_sandbo
     s = r.json()
     assert r.status_code == 200 and s["device_created"] is True
     assert s["access_token"].count(".") == 2 and s["expires_in"] == 3600
-    assert (
-        abs(s["expires"] - (clock_now() + 3600)) < 5
-    )  # by the run's clock (CART_CLI_NOW moves it)
+    assert abs(s["expires"] - (cart_sandbox.config.clock() + 3600)) < 5  # by its own clock
     assert len(s["device_id"]) == 36
 
 
