@@ -1,10 +1,51 @@
 from __future__ import annotations
 
+import os
 import signal
 
-import pytest
+# Sealed from the caller: nothing in the environment that runs the tests changes how cart-cli
+# renders (width, colour, terminal kind, rich's and typer's switches) or what it targets. Dropped
+# for the whole session, before rich or typer is imported (typer reads some at import), and again
+# around every test; a test that wants one sets it itself. CART_CLI_NOW stays: `make test-2031`.
+RENDERING_VARS = (
+    "COLUMNS",
+    "LINES",
+    "TERM",
+    "COLORTERM",
+    "NO_COLOR",
+    "FORCE_COLOR",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+    "PY_COLORS",
+    "TTY_COMPATIBLE",
+    "TTY_INTERACTIVE",
+    "JUPYTER_COLUMNS",
+    "JUPYTER_LINES",
+    "TERMINAL_WIDTH",
+    "GITHUB_ACTIONS",  # typer forces a terminal under it
+    "TYPER_USE_RICH",
+    "TYPER_STANDARD_TRACEBACK",
+    "_TYPER_STANDARD_TRACEBACK",
+    "_TYPER_FORCE_DISABLE_TERMINAL",
+    "PYTHONIOENCODING",
+)
+KEPT = ("CART_CLI_NOW",)
 
-from tests.helpers import SECRET_CARD
+
+def stray_vars() -> list[str]:
+    return [
+        v
+        for v in os.environ
+        if v in RENDERING_VARS or (v.startswith("CART_CLI_") and v not in KEPT)
+    ]
+
+
+for _var in stray_vars():
+    del os.environ[_var]
+
+import pytest  # noqa: E402
+
+from tests.helpers import SECRET_CARD  # noqa: E402
 
 # A run started in the background by a non-interactive shell (`make test &`, some CI runners)
 # inherits SIGINT *ignored*, and so would every cart-cli the tests start: the Ctrl-C tests would
@@ -19,20 +60,14 @@ pytest_plugins = []  # the cart_sandbox fixtures come from cart-cli's own pytest
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path, monkeypatch):
     """Each test gets its own cache, config, data and working dirs, and no stray config."""
+    for var in stray_vars():  # what a test before may have left in the process
+        monkeypatch.delenv(var, raising=False)
     cache = tmp_path / "cache"
     monkeypatch.setenv("CART_CLI_CACHE_DIR", str(cache))
     monkeypatch.setenv("CART_CLI_CONFIG", str(tmp_path / "config" / "config.toml"))
     monkeypatch.setenv("CART_CLI_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))  # never the real home
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
-    for var in (
-        "CART_CLI_API_URL",
-        "CART_CLI_PAYMENT_URL",
-        "CART_CLI_APP_ID",
-        "CART_CLI_PROFILE",
-        "NO_COLOR",
-    ):
-        monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)
     return cache
 

@@ -100,3 +100,29 @@ def test_atomic_write_that_fails_leaves_the_old_file_and_no_temporary(tmp_path, 
     with pytest.raises(OSError, match="disk full"):
         atomic_write(target, b"new", mode=0o644)
     assert target.read_bytes() == b"old" and list(tmp_path.iterdir()) == [target]
+
+
+def test_the_tests_are_sealed_from_the_callers_terminal_settings():
+    """The suite passes with the caller's COLUMNS, TERM, FORCE_COLOR... exported (pytest-xdist
+    sets COLUMNS; a CI runner sets TERM=dumb): conftest drops them before rich or typer loads."""
+    import subprocess
+    import sys
+
+    from tests.conftest import RENDERING_VARS
+    from tests.helpers import ROOT
+
+    assert not set(RENDERING_VARS) & set(os.environ)
+    width_and_terminal = [
+        "tests/test_render.py::test_progress_choice_follows_the_terminal",
+        "tests/test_render.py::test_the_display_collapses_to_one_line_when_done",
+    ]
+    caller = {"COLUMNS": "80", "LINES": "10", "TERM": "dumb", "FORCE_COLOR": "1", "CLICOLOR": "0"}
+    p = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *width_and_terminal],
+        cwd=ROOT,
+        env={**os.environ, **caller},
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+    assert p.returncode == 0, p.stdout[-3000:]
