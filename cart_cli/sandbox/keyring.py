@@ -4,6 +4,7 @@ and checking of the encrypted card (docs/api.md, "The encrypted card")."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import secrets
 import threading
 from dataclasses import dataclass
@@ -69,10 +70,17 @@ class KeyRing:
 
     def rotate(self) -> None:
         box: list[_Key] = []
+
+        def make() -> None:
+            # A failure (say, out of file descriptors) is not a thread's traceback on stderr:
+            # _current() makes the key again, and raises there, in a request.
+            with contextlib.suppress(Exception):
+                box.append(_new_key())
+
         # Not a daemon: an interpreter that exits while OpenSSL is making the key would kill
         # the thread inside C code ('FATAL: exception not rethrown', exit 134); exit waits for
         # the key instead (a fraction of a second).
-        thread = threading.Thread(target=lambda: box.append(_new_key()), daemon=False)
+        thread = threading.Thread(target=make, daemon=False)
         thread.start()
         self._pending = (thread, box)
 

@@ -1,9 +1,9 @@
 """The sandbox's connection-level defences (docs/api.md, "Sandbox limits"), for a sandbox serving
 CI services or ``--host`` on a network, where clients may be broken or hostile.
 
-uvicorn (0.54) gives most of what is needed and is used for it (``server.py``):
-``limit_concurrency`` (503 past N connections or requests), ``timeout_keep_alive`` (an idle
-keep-alive connection is closed), ``backlog``. What it does not give with httptools, and this
+uvicorn (0.54) gives some of what is needed and is used for it (``server.py``):
+``limit_concurrency`` (503 past N requests), ``timeout_keep_alive`` (an idle keep-alive
+connection is closed), ``backlog``. What it does not give with httptools, and this
 module adds as a thin subclass of uvicorn's own httptools protocol:
 
 - a **deadline for the request head**: uvicorn arms no timer until a first response is sent, so a
@@ -15,7 +15,9 @@ module adds as a thin subclass of uvicorn's own httptools protocol:
   bytes received while the head is incomplete are counted, and past ``MAX_HEAD`` the
   connection gets a 431 and is closed, so no more than one read beyond the cap is buffered.
 - a **JSON body** for the answers made below the app (400 for malformed HTTP, 431, 408, 503),
-  in the contract's error shape, instead of uvicorn's plain text.
+  in the contract's error shape, instead of uvicorn's plain text; and ``limit_concurrency``
+  counting requests in progress only (uvicorn counts idle connections too: see
+  ``on_headers_complete``).
 - a connection whose answer was sent before its request body finished is closed (the rest of
   the body would otherwise be read, and discarded, for as long as the client drips it).
 
@@ -85,7 +87,7 @@ def busy_app(limit: int):
     payload = json_error_bytes(
         503,
         Err.STORE_UNAVAILABLE,
-        f"The sandbox is busy ({limit} connections or requests at once); try again",
+        f"The sandbox is busy ({limit} requests in progress); try again",
     )
     body = payload.split(b"\r\n\r\n", 1)[1]
 
@@ -115,8 +117,9 @@ class GuardedHttpTools(HttpToolsProtocol):
 
     def __init__(self, config, server_state, app_state, _loop=None) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        # uvicorn's own check answers in plain text and logs a line per refusal; ours below does
-        # the same check, in JSON, logging at most once a second.
+        # uvicorn's own check answers in plain text, logs a line per refusal and counts idle
+        # connections; ours (on_headers_complete) answers in JSON, logs at most once a second
+        # and counts requests in progress.
         self._limit, self.limit_concurrency = self.limit_concurrency, None
         self._busy = busy_app(self._limit) if self._limit else None
         self._head_timer: asyncio.TimerHandle | None = None
@@ -178,11 +181,12 @@ class GuardedHttpTools(HttpToolsProtocol):
         self._disarm_head_timer()
         self._awaiting_head, self._head_bytes = False, 0
         limit = self._limit
-        if limit is not None and (len(self.connections) >= limit or len(self.tasks) >= limit):
+        # Requests in progress only: uvicorn also counts open connections, so connections that
+        # sit idle or never finish a request (closed by the head deadline) would turn every
+        # legitimate request away with a 503, which is what a slowloris attack wants.
+        if limit is not None and len(self.tasks) >= limit:
             if _BUSY_LOG():
-                log.warning(
-                    "sandbox busy: %d connections or requests at once; answering 503", limit
-                )
+                log.warning("sandbox busy: %d requests in progress; answering 503", limit)
             real, self.app = self.app, self._busy
             try:
                 super().on_headers_complete()
@@ -242,16 +246,19 @@ class AcceptErrors:
         loop.default_exception_handler(context)
 
 
+DEFAULT_LIMIT = 256
+
+
 def default_limit_concurrency() -> int:
-    """Connections plus requests in progress before new requests get a 503: 1,000, or fewer
-    when the process may open fewer files (64 kept for everything else), so that the limit
-    answers before the file descriptors run out."""
+    """Requests in progress before new ones get a 503: 256 (four batches at cart-cli's highest
+    --concurrency; each may hold a body of up to 1 MiB, so this also bounds that memory), or
+    fewer when the process may open fewer files (64 kept for everything else)."""
     try:
         import resource
 
         soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     except (ImportError, OSError, ValueError):
-        return 1000
+        return DEFAULT_LIMIT
     if soft == resource.RLIM_INFINITY:
-        return 1000
-    return max(16, min(1000, soft - 64))
+        return DEFAULT_LIMIT
+    return max(16, min(DEFAULT_LIMIT, soft - 64))

@@ -38,8 +38,8 @@ class SandboxConfig:
     # own end (Ctrl-C, SIGTERM) may be logged as a traceback before stop() begins.
     quiet: bool = False
     cors: tuple[str, ...] = ()  # browser origins allowed besides loopback ones ("*": any)
-    # Open connections plus requests in progress past which a request is answered 503 at once;
-    # None: 1,000, or fewer if the process may open fewer files (protocol.py).
+    # Requests in progress past which a request is answered 503 at once; None: 256, or fewer if
+    # the process may open fewer files (protocol.py).
     limit_concurrency: int | None = None
 
 
@@ -79,9 +79,9 @@ class Sandbox:
                 http=GuardedHttpTools,
                 loop="asyncio",  # not uvloop even if installed: the accept guard needs asyncio's
                 ws="none",  # no websocket routes: spares looking for websockets and wsproto
-                # Past this many open connections or requests in progress, a request is answered
-                # 503 at once (uvicorn's check, answered in JSON by protocol.py) instead of
-                # queueing; below the file descriptor limit so that it answers before they run out.
+                # Past this many requests in progress, a request is answered 503 at once instead
+                # of queueing (uvicorn's setting; protocol.py answers it in JSON and does not
+                # count idle connections).
                 limit_concurrency=c.limit_concurrency or default_limit_concurrency(),
                 # A kept-alive connection with no new request for this long is closed (uvicorn).
                 timeout_keep_alive=KEEP_ALIVE,
