@@ -1,4 +1,5 @@
-"""The README's pictures, drawn by cart-cli's own renderers from real runs against the sandbox:
+"""The pictures in docs/ (output.md, batch.md), drawn by cart-cli's own renderers from real
+runs against the sandbox:
 
     make screenshots     # or: .venv/bin/python scripts/screenshots.py [--show]
 

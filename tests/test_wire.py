@@ -32,9 +32,14 @@ def test_the_documented_error_table_is_the_code_table():
     text = text[text.index("| API error | exit |") :].split("\n\n")[0]
     rows = re.findall(r"^\| (`.*?) \| (\d+)[^|]* \|$", text, re.M)
     assert rows
+    documented = set()
     for names, code in rows:
         for name in re.findall(r"`(\w+)`", names):
             assert ERRORS[name].exit_code == Exit(int(code)), name
+            documented.add(name)
+    assert set(ERRORS) <= documented, "not in docs/exit-codes.md: " + ", ".join(
+        sorted(set(ERRORS) - documented)
+    )
 
 
 def test_names_are_their_strings_in_json():
