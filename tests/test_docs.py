@@ -4,6 +4,7 @@ resolves (file and #anchor), and the README stays a front door (small, `make dem
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -84,3 +85,45 @@ def test_the_readme_is_a_front_door():
     assert "make demo" in first_block and "make test" in first_block
     for page in sorted((ROOT / "docs").glob("*.md")):  # every page can be found from it
         assert f"docs/{page.name}" in text, page.name
+
+
+def shell_blocks(text: str) -> list[str]:
+    return re.findall(r"^```sh\n(.*?)^```", text, re.M | re.S)
+
+
+@pytest.mark.slow
+def test_the_readme_first_sandbox_order_runs_as_written(tmp_path: Path):
+    """The README's first order, pasted into a shell in an empty folder, does what the README
+    says; and each line of its 'what goes wrong' block ends with the exit it names."""
+    import os
+    import subprocess
+    import sys
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    part = text[text.index("## A first order, against the sandbox") :]
+    first, wrong = shell_blocks(part)[:2]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+    def sh(script: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["bash", "-c", script],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    ran = sh(first)
+    assert ran.returncode == 0, ran.stderr
+    for claim in ("$53.51", "000000001", "Sent to", "embedded sandbox"):
+        assert claim in ran.stdout, claim
+    assert "order placed" in ran.stderr and "$53.51" not in ran.stderr
+    for line in wrong.strip().splitlines():
+        command, _, comment = line.partition("#")
+        said = re.search(r"exit (\d+)", comment)
+        ran = sh(command)
+        code = int(said.group(1)) if said else 0
+        assert ran.returncode == code or f"exit {code}" in ran.stdout, (line, ran.stderr)
+        if "--json" in command:
+            assert json.loads(ran.stdout)["schema"] == "cart-cli.order-result/1"
