@@ -121,7 +121,7 @@ def test_where_the_flow_comes_from(cart_sandbox, tmp_path, monkeypatch):
     assert r.code == 2 and "CART_CLI_FLOW='carts'" in error_line(r)
     bad = write_order(tmp_path / "bad.yaml", flow="basket")
     r = place(cart_sandbox, bad)
-    assert r.code == 2 and "flow: input should be 'place-order' or 'cart'" in r.stderr
+    assert r.code == 2 and "flow: input should be 'place-order', 'cart' or 'auto'" in r.stderr
 
 
 @pytest.mark.parametrize(

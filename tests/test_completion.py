@@ -46,7 +46,7 @@ def test_install_completion_writes_only_under_home(tmp_path):
 
 
 def test_completes_commands_and_test_card_aliases():
-    assert complete("cart-cli pro") == ["profile"]
+    assert complete("cart-cli pro") == ["products", "profile"]
     assert complete("cart-cli place --card test:d") == ["test:declined"]
     assert "test:visa" in complete("cart-cli place --card ")
 

@@ -135,6 +135,15 @@ def real_outputs(sandbox, tmp_path: Path) -> Outputs:
     )
     nowhere = ["--merchant", "nowhere.example"]
     out.run("cart show --json error", ["cart", "show", *nowhere, *to, "--json"], 2)
+    out.run("cart set --json", ["cart", "set", *m, "24-MB01:2", *to, "--json"], 0)
+    out.run("cart remove --json", ["cart", "remove", *m, "24-MB01", *to, "--json"], 0)
+    # products, and --flow auto (a fallback, and its dry run)
+    out.run("products show --json", ["products", "show", *m, "radiant-tee", *to, "--json"], 0)
+    out.run("products show --json error", ["products", "show", *m, "nope", *to, "--json"], 4)
+    cart_only = write_order(tmp_path / "cart-only.yaml", merchant="cart-only.luma.gift")
+    auto = ["--flow", "auto", "--json", "-q"]
+    out.run("place --json auto fallback", ["place", cart_only, *to, *auto], 0)
+    out.run("place --dry-run auto", ["place", cart_only, *to, "--dry-run", "--flow", "auto"], 0)
     # batch: the CI smoke suite (placed, declined, stock, captcha, store down: all expected),
     # with reports and a ledger; then one unknown outcome, resolved by hand; then a resume
     suite = ROOT / "docs" / "ci" / "smoke"

@@ -60,12 +60,24 @@ def _register() -> None:
         ledger,
         orders,
         place,
+        products,
         profile,
         sandbox,
         validate,
     )
 
-    for module in (place, validate, batch, cart, ledger, sandbox, doctor, profile, orders):
+    for module in (
+        place,
+        validate,
+        batch,
+        cart,
+        products,
+        ledger,
+        sandbox,
+        doctor,
+        profile,
+        orders,
+    ):
         module.register(app)
 
 

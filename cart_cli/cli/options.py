@@ -121,14 +121,16 @@ def complete_merchants(incomplete: str) -> list[str]:
 class FlowName(str, enum.Enum):
     place_order = "place-order"
     cart = "cart"
+    auto = "auto"
 
 
 FlowOpt = Annotated[
     FlowName | None,
     typer.Option(
         "--flow",
-        metavar="place-order|cart",
-        help="How to place: one place-order call, or the cart calls then complete-order. "
+        metavar="place-order|cart|auto",
+        help="How to place: one place-order call, or the cart calls then complete-order; auto: "
+        "place-order, and the cart flow if the server has no place-order route. "
         "Default: the order's flow:, else $CART_CLI_FLOW, else place-order.",
     ),
 ]

@@ -33,13 +33,14 @@ from cart_cli.core.events import (
     SUBMIT,
     CreatingCart,
     Event,
+    FlowFallback,
     ItemAdded,
     OrderPlaced,
     ShippingUpdated,
     Step,
     stage_of,
 )
-from cart_cli.core.order import CART_FLOW, FLOWS, PLACE_ORDER_FLOW, Order
+from cart_cli.core.order import AUTO_FLOW, CART_FLOW, FLOWS, PLACE_ORDER_FLOW, Order
 from cart_cli.wire import endpoints as ep
 from cart_cli.wire import names
 from cart_cli.wire.money import to_cents
@@ -104,6 +105,7 @@ class Placed:
     request_id: str
     elapsed_ms: int
     stage_ms: dict
+    fallback: dict | None = None  # --flow auto fell back to the cart flow: from, to, reason
 
 
 @dataclass
@@ -115,6 +117,7 @@ class OrderResult:
     elapsed_ms: int = 0
     stage_ms: dict = field(default_factory=dict)
     request_id: str | None = None
+    fallback: dict | None = None
 
     @classmethod
     def of(cls, merchant: str, placed: Placed) -> OrderResult:
@@ -125,6 +128,7 @@ class OrderResult:
             elapsed_ms=placed.elapsed_ms,
             stage_ms=placed.stage_ms,
             request_id=placed.request_id,
+            fallback=placed.fallback,
         )
 
     @property
@@ -140,6 +144,9 @@ class OrderResult:
             doc["error"] = self.error.to_dict() if self.error else None
         doc["elapsed_ms"] = self.elapsed_ms
         doc["stage_ms"] = self.stage_ms
+        fallback = self.fallback or getattr(self.error, "fallback", None)
+        if fallback:  # --flow auto took the cart flow (only then: documents stay as they were)
+            doc["fallback"] = fallback
         return doc
 
 
@@ -180,7 +187,16 @@ def prepare(
 
 
 def dry_run(order: Order, keys: KeyProvider, *, sse: bool = True, flow: str = PLACE_ORDER_FLOW):
-    """What would be sent, with the card shown only as a description of its JWE."""
+    """What would be sent, with the card shown only as a description of its JWE. ``auto``:
+    the place-order call, and what the fallback would be."""
+    if flow == AUTO_FLOW:
+        doc = dry_run(order, keys, sse=sse, flow=PLACE_ORDER_FLOW)
+        return {
+            **doc,
+            "flow": AUTO_FLOW,
+            "fallback": "the cart flow (cart calls, then complete-order), once, if the server "
+            "answers 404 RouteNotFound or ErrorNotFound for the place-order route",
+        }
     client = keys.client
     body, key = prepare(order, keys, flow=flow)
     body["encrypted_card"] = describe_jwe(body["encrypted_card"], key.kid)
@@ -255,10 +271,44 @@ def place_order(
 ) -> Placed:
     keys = keys or KeyProvider(client)
     how = flow if isinstance(flow, str) else (flow or FlowChoice()).of(order)
-    if how == CART_FLOW:
+    if how != PLACE_ORDER_FLOW:  # the cart flow, maybe
         _check_cart_settled(client, order.merchant)  # before anything is sent
     clock = _Clock(on_event)
     key = _session_and_key(client, keys, clock)
+    if how != AUTO_FLOW:
+        try:
+            placed, rid = _place(order, client, keys, key, how, clock, sse)
+        except ApiError as e:
+            if how == PLACE_ORDER_FLOW and no_route(e):
+                e.hint = "This server has no place-order route: use --flow cart (or auto)."
+            raise
+        return Placed(placed, rid, clock.ms(), clock.stages)
+    try:
+        placed, rid = _place(order, client, keys, key, PLACE_ORDER_FLOW, clock, sse)
+        return Placed(placed, rid, clock.ms(), clock.stages)
+    except ApiError as e:
+        if not no_route(e):
+            raise
+        reason = f"{e.code}: {e.message}" if e.message and e.message != e.code else e.code
+    fallback = {"from": PLACE_ORDER_FLOW, "to": CART_FLOW, "reason": reason}
+    clock(FlowFallback(reason))
+    try:
+        placed, rid = _place(order, client, keys, keys.get(), CART_FLOW, clock, sse)
+    except CartError as e:
+        e.fallback = fallback  # the result, --json included, says which flow failed
+        raise
+    return Placed(placed, rid, clock.ms(), clock.stages, fallback=fallback)
+
+
+def no_route(e: ApiError) -> bool:
+    """--flow auto falls back only on this: the server answered the place-order call itself
+    with 404 RouteNotFound (or ErrorNotFound), before any work. Never on ErrorStoreNotFound (a
+    server with the route that does not know the store), nor on any other answer."""
+    return e.code in names.NO_ROUTE_ERRORS and e.status == 404 and not e.during_work
+
+
+def _place(order, client, keys, key, how, clock, sse) -> tuple[dict, str]:
+    """One flow's order call(s): the order answer and its request id."""
     body, key = prepare(order, keys, key, how)
 
     def body_for(fresh: PublicKey) -> dict:
@@ -286,11 +336,10 @@ def place_order(
                     client.mark_cart_unsettled(order.merchant, e.request_id)
                 raise
         clock(OrderPlaced(placed))  # place-order reports it itself (from the answer or stream)
-    else:
-        opts = dict(sse=sse, on_event=clock, total_items=len(order.items))
-        send = functools.partial(client.place_order, order.merchant, **opts)
-        placed, rid = _submit(clock, keys, key, body, body_for, send)
-    return Placed(placed, rid, clock.ms(), clock.stages)
+        return placed, rid
+    opts = dict(sse=sse, on_event=clock, total_items=len(order.items))
+    send = functools.partial(client.place_order, order.merchant, **opts)
+    return _submit(clock, keys, key, body, body_for, send)
 
 
 def _check_cart_settled(client: Client, merchant: str) -> None:

@@ -633,6 +633,19 @@ class Client:
     def clear_cart(self, domain: str) -> dict:
         return self._cart_call(ep.CLEAR_CART, domain)
 
+    def set_quantity(self, domain: str, sku: str, quantity: int) -> dict:
+        """Set a line's quantity (0 removes it), as Firmly's drop-ins do."""
+        body = {"quantity": quantity, "variant_handles": []}
+        return self._cart_call(ep.SET_QUANTITY, domain, body=body, sku=sku)
+
+    def product(self, domain: str, handle: str) -> dict:
+        """A product by its handle (or a variant's sku), with its variants."""
+        return self._cart_call(ep.PRODUCT, domain, handle=handle)
+
+    def product_by_url(self, url: str) -> dict:
+        """A product by its page's URL."""
+        return self._cart_call(ep.PRODUCT_BY_URL, "", params={"url": url})
+
 
 def settle(data: dict, rid: str | None, what: str) -> dict | CartError:
     """What a 200 order answer (or order-placed data) means: the order if it has an order

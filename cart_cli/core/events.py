@@ -66,7 +66,31 @@ class Garbled:
     reason: str
 
 
-Event = Step | CreatingCart | ItemAdded | ShippingUpdated | OrderPlaced | ErrorEvent | Garbled
+@dataclass(frozen=True)
+class FlowFallback:
+    """--flow auto: the server has no place-order route, so the order goes through the cart
+    flow instead (once). Not a stage."""
+
+    reason: str  # the server's answer, e.g. "RouteNotFound: POST /api/...: Not Found"
+
+    @property
+    def message(self) -> str:
+        return (
+            f"the server has no place-order route ({self.reason}); nothing was placed by it, "
+            "so the order goes through the cart flow (complete-order) instead"
+        )
+
+
+Event = (
+    Step
+    | CreatingCart
+    | ItemAdded
+    | ShippingUpdated
+    | OrderPlaced
+    | ErrorEvent
+    | Garbled
+    | FlowFallback
+)
 
 _STAGE = {
     CreatingCart: names.CREATING_CART,

@@ -65,9 +65,10 @@ FIELDS = (
 )
 # How an order is placed (docs/api.md, "Two flows"): one place-order call, or the cart calls and
 # then complete-order.
-PLACE_ORDER_FLOW, CART_FLOW = "place-order", "cart"
-FLOWS = (PLACE_ORDER_FLOW, CART_FLOW)
-Flow = Literal["place-order", "cart"]
+# auto: place-order, and the cart flow once if the server has no place-order route.
+PLACE_ORDER_FLOW, CART_FLOW, AUTO_FLOW = "place-order", "cart", "auto"
+FLOWS = (PLACE_ORDER_FLOW, CART_FLOW, AUTO_FLOW)
+Flow = Literal["place-order", "cart", "auto"]
 CARD_EXPECTED = "expected fields " + ", ".join(CARD_FIELDS)
 
 

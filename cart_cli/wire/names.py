@@ -85,6 +85,7 @@ class Schema(_Name):
     BATCH_RESULT = "cart-cli.batch-result/2"
     DRY_RUN = "cart-cli.dry-run/1"
     CART = "cart-cli.cart/1"
+    PRODUCT = "cart-cli.product/1"
     LEDGER = "cart-cli.ledger/1"
     ERROR = "cart-cli.error/1"
     VALIDATE = "cart-cli.validate/1"

@@ -110,6 +110,58 @@ def add(
     return _run(ctx, merchant, json_out, step)
 
 
+def _items(texts: list[str]) -> list[dict]:
+    from cart_cli.core.order import parse_item
+
+    try:
+        return [parse_item(text, "item") for text in texts]
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
+def set_quantities(
+    ctx: typer.Context,
+    items: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="SKU[:QTY]...",
+            help="Each line's new quantity (1 if left out; 0 removes the line; a sku not in "
+            "the cart is added).",
+        ),
+    ],
+    merchant: MerchantOpt,
+    json_out: JsonOpt = False,
+    debug: opt.DebugOpt = False,
+) -> int:
+    """Set the quantity of lines in the cart (as the checkout page's quantity stepper does)."""
+
+    def step(client, merchant):
+        cart = None
+        for item in _items(items):  # all checked before the first call
+            cart = client.set_quantity(merchant, item["variant_id"], item["quantity"])
+        return cart
+
+    return _run(ctx, merchant, json_out, step)
+
+
+def remove(
+    ctx: typer.Context,
+    skus: Annotated[list[str], typer.Argument(metavar="SKU...", help="Lines to remove.")],
+    merchant: MerchantOpt,
+    json_out: JsonOpt = False,
+    debug: opt.DebugOpt = False,
+) -> int:
+    """Remove lines from the cart (their quantity set to 0)."""
+
+    def step(client, merchant):
+        cart = None
+        for sku in skus:
+            cart = client.set_quantity(merchant, sku, 0)
+        return cart
+
+    return _run(ctx, merchant, json_out, step)
+
+
 def ship(
     ctx: typer.Context,
     address: Annotated[
@@ -273,6 +325,8 @@ def register(root: typer.Typer) -> None:
     for name, command in (
         ("show", show),
         ("add", add),
+        ("set", set_quantities),
+        ("remove", remove),
         ("ship", ship),
         ("method", method),
         ("clear", clear),

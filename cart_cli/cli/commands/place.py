@@ -136,7 +136,7 @@ def place(
     from cart_cli.core.errors import CartError, OutcomeUnknown
     from cart_cli.core.events import Step
     from cart_cli.core.expect import judge
-    from cart_cli.core.order import CART_FLOW, Overrides, load_order
+    from cart_cli.core.order import PLACE_ORDER_FLOW, Overrides, load_order
 
     env = opt.environment(ctx)
     target = Target.of(ctx)
@@ -177,7 +177,7 @@ def place(
         where = info.describe()
         if not quiet and not env.stderr_live:  # the live display shows it in its header
             msg.say_target(env, info)
-        staged = how == CART_FLOW or not no_sse  # the cart flow reports each of its calls
+        staged = how != PLACE_ORDER_FLOW or not no_sse  # the cart flow reports each call
         display = progress_for(
             order.merchant,
             quiet=quiet,

@@ -62,3 +62,36 @@ def cart_view(cart: dict, merchant: str):
         parts.append(Text(f"Ship to: {one_line_address(cart['shipping_info'])}"))
     parts.append(Text(f"Cart id: {cart.get('cart_id', '?')}"))
     return Group(*parts)
+
+
+def product_view(product: dict):
+    """A rich renderable of a product (as ``products show`` summarizes it): its variants, with
+    the id an order's items use."""
+    import json
+
+    from rich.table import Table
+    from rich.text import Text
+
+    title = f"{product.get('title') or product.get('handle')} ({product.get('handle')}) on "
+    title += str(product.get("merchant"))
+    if product.get("pdp_url"):
+        title += f"\n{product['pdp_url']}"
+    table = Table(title=title, title_justify="left")
+    table.add_column("Variant id (variant_id)")
+    table.add_column("Title")
+    table.add_column("Price", justify="right")
+    table.add_column("Availability")
+    table.add_column("add_to_cart_ref")
+    for v in product.get("variants") or []:
+        available = {True: "in stock", False: "out of stock", None: "unknown"}[v.get("available")]
+        ref = v.get("add_to_cart_ref")
+        table.add_row(
+            str(v.get("id", "")),
+            str(v.get("title", "")),
+            fmt(v.get("price"), v.get("currency") or "USD"),
+            Text(available, style="" if v.get("available") else "dim"),
+            json.dumps(ref, separators=(",", ":")) if ref is not None else "-",
+        )
+    if not product.get("variants"):
+        table.add_row(Text("(no variants)", style="dim"), "", "", "", "")
+    return table

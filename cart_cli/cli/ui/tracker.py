@@ -204,6 +204,9 @@ class Progress:
         self.tracker = Tracker(items, sse=sse, clock=clock)
 
     def __call__(self, ev: ev_.Event) -> None:
+        if isinstance(ev, ev_.FlowFallback):  # --flow auto: not a stage, a note
+            self.warn(ev.message)
+            return
         self.tracker(ev)
         if isinstance(ev, ev_.Garbled):
             self.warn(f"skipped an unreadable {ev.event} event ({ev.reason})")

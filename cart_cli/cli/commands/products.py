@@ -1,0 +1,106 @@
+"""cart-cli products show: a product's variants (id, title, price, availability, add_to_cart_ref),
+so an order file can be written without guessing variant ids (docs/api.md, "Products")."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cart_cli.cli import options as opt
+from cart_cli.cli.target import Target
+from cart_cli.core.errors import UsageError
+from cart_cli.wire.names import Schema
+
+app = typer.Typer(
+    help="Look up a merchant's products: their variants and the ids orders use.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def show(
+    ctx: typer.Context,
+    product: Annotated[
+        str,
+        typer.Argument(
+            metavar="HANDLE_OR_URL",
+            help="The product's handle, one of its variants' sku, or its page's URL.",
+        ),
+    ],
+    merchant: Annotated[
+        str, typer.Option("--merchant", help="Merchant domain, e.g. staging.luma.gift.")
+    ],
+    json_out: Annotated[
+        bool, typer.Option("--json", help="The product as one JSON document on stdout.")
+    ] = False,
+    debug: opt.DebugOpt = False,
+) -> int:
+    """Show a product's variants: id (the variant_id of an order's items), title, price,
+    availability and add_to_cart_ref."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from cart_cli.cli.ui.cart import product_view
+    from cart_cli.core.order import Domain
+
+    env = opt.environment(ctx)
+    target = Target.of(ctx)
+    doc = {"schema": Schema.PRODUCT, "merchant": merchant, "query": product}
+    if json_out:
+        env.guard.json_doc = lambda e: {**doc, "ok": False, "error": e.to_dict()}
+    try:
+        merchant = doc["merchant"] = TypeAdapter(Domain).validate_python(merchant)
+    except ValidationError:
+        raise UsageError(
+            f"--merchant {merchant!r} must be a domain like staging.luma.gift"
+        ) from None
+    query = product.strip()
+    if not query:
+        raise UsageError("give a product handle, a variant's sku or a product page URL")
+    by_url = query.lower().startswith(("http://", "https://"))
+    with target.open_client(env) as client:
+        found = client.product_by_url(query) if by_url else client.product(merchant, query)
+    summary = summarize(found, merchant)
+    if by_url and summary["merchant"] != merchant:
+        raise UsageError(
+            f"{query} is a product of {summary['merchant']}, not of --merchant {merchant}"
+        )
+    if json_out:
+        env.print_json({**doc, "ok": True, "product": summary})
+    else:
+        env.print_result(product_view(summary))
+    return 0
+
+
+def summarize(product: dict, merchant: str) -> dict:
+    """What an order needs of a product answer: its variants' ids, titles, prices (minor units
+    and the wire money object), availability and add_to_cart_ref."""
+    from cart_cli.wire.money import currency_of, to_cents
+
+    variants = []
+    for v in product.get("variants") or []:
+        if not isinstance(v, dict):
+            continue
+        ref = v.get("add_to_cart_ref")
+        variants.append(
+            {
+                "id": str(v.get("sku") or (ref or {}).get("variant_id") or v.get("handle") or ""),
+                "title": str(v.get("display_name") or v.get("title") or ""),
+                "price": to_cents(v.get("price")),
+                "currency": currency_of(v.get("price")),
+                "available": v.get("available") if isinstance(v.get("available"), bool) else None,
+                "add_to_cart_ref": ref,
+            }
+        )
+    return {
+        "merchant": str(product.get("domain") or merchant),
+        "handle": product.get("handle"),
+        "title": product.get("title"),
+        "pdp_url": product.get("pdp_url"),
+        "variants": variants,
+    }
+
+
+def register(root: typer.Typer) -> None:
+    app.command("show", cls=opt.Command)(Target.options(show))
+    root.add_typer(app, name="products")
