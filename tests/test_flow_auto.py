@@ -136,6 +136,8 @@ def test_a_batch_falls_back_per_order(sb, tmp_path):
     assert r.code == 0, r.stderr
     jobs = r.json()["orders"]
     assert [bool(j.get("fallback")) for j in jobs] == [True, False]
+    assert "cart flow" in jobs[0]["note"] and jobs[1]["note"] is None
+    assert "through the cart flow: the server has no place-order route" in r.stderr
     assert sorted(o["merchant"] for o in sandbox_orders(sb)) == [CART_ONLY, "staging.luma.gift"]
 
 
