@@ -409,3 +409,13 @@ def test_other_origins_only_with_cors():
             f"{anyone.url}/api/v1/payment/key", headers={"origin": "https://other.example"}
         )
         assert r.headers["access-control-allow-origin"] == "https://other.example"  # named
+
+
+@pytest.mark.parametrize(
+    "origin", ["ftp://shop.example", "shop.example", "https://shop.example/page"]
+)
+def test_a_cors_origin_must_be_an_origin(origin):
+    from tests.helpers import cli
+
+    r = cli(["sandbox", "--port", "0", "--cors", origin])
+    assert r.code == 2 and "--cors" in r.stderr and "like https://shop.example" in r.stderr
