@@ -194,3 +194,110 @@ def test_endless_and_expanding_answers_end_with_their_code_in_bounded_memory(tmp
     assert any(w in line[0] for w in words.split("|")), line
     assert rss < 200, rss
     assert took < 5, took
+
+
+# ---- garbage: every decoding failure has its code ----------------------------------------
+
+DEEP = b'{"a": ' * 5000 + b"1" + b"}" * 5000
+
+
+def key_with(**over) -> dict:
+    return {**h.jwk(), **over}
+
+
+GARBAGE = {
+    # before the order is sent: a protocol error, exit 5, nothing placed
+    "deep JSON session": ("/browser-session", h.raw_json(DEEP), 5),
+    "invalid UTF-8 session": ("/browser-session", h.raw_json(b'{"access_token": "\xff"}'), 5),
+    "expires_in 1e400": (
+        "/browser-session",
+        h.raw_json(b'{"access_token": "t", "expires_in": 1e400}'),
+        5,
+    ),
+    "expires_in 1e300": (
+        "/browser-session",
+        h.answer({"access_token": "tok-hostile-x", "expires_in": 1e300}),
+        0,
+    ),
+    "expires a string": (
+        "/browser-session",
+        h.answer({"access_token": "tok-hostile-x", "expires": "x"}),
+        0,
+    ),
+    "token not a string": ("/browser-session", h.answer({"access_token": 5}), 5),
+    "token with CRLF": ("/browser-session", h.answer({"access_token": "a\r\nX-Evil: 1"}), 5),
+    "device id a list": ("/browser-session", h.answer({**h.SESSION, "device_id": []}), 0),
+    "deep JSON key": ("/payment/key", h.raw_json(DEEP), 5),
+    "key e=1": ("/payment/key", lambda r, c: h.answer(key_with(e=h.b64(1)))(r, c), 5),
+    "key tiny n": ("/payment/key", lambda r, c: h.answer(key_with(n=h.b64(3233)))(r, c), 5),
+    "key n not base64": ("/payment/key", lambda r, c: h.answer(key_with(n="!!!"))(r, c), 5),
+    "key n a number": ("/payment/key", lambda r, c: h.answer(key_with(n=12345))(r, c), 5),
+    "deep JSON error body": ("/browser-session", h.raw_json(DEEP, 400), 5),
+    "error name a list": ("/browser-session", h.answer({"error": ["x"]}, 400), 5),
+    # after the order was sent: unknown, exit 8
+    "deep JSON order": ("/place-order", h.raw_json(DEEP), 8),
+    "invalid UTF-8 order": ("/place-order", h.raw_json(b'{"platform_order_number": "\xff"}'), 8),
+    "deep JSON order error": ("/place-order", h.raw_json(DEEP, 500), 8),
+    "invalid UTF-8 event": (
+        "/place-order",
+        h.sse_answer(b'event: order-placed\ndata: {"platform_order_number": "\xff"}\n\n'),
+        8,
+    ),
+    "deep JSON event": (
+        "/place-order",
+        h.sse_answer(b"event: order-placed\ndata: " + DEEP + b"\n\n"),
+        8,
+    ),
+    "order number a list": ("/place-order", h.answer({"platform_order_number": [1]}), 8),
+    # the order is known placed, only a decorative field is broken: exit 0 with a warning
+    "urls a string": ("/place-order", h.answer({**h.ORDER, "urls": "x"}), 0),
+    "total out of range": (
+        "/place-order",
+        h.answer({**h.ORDER, "total": {"currency": "USD", "value": "1e999999999"}}),
+        0,
+    ),
+    "line items a string": ("/place-order", h.answer({**h.ORDER, "line_items": "x"}), 0),
+    "total a list": ("/place-order", h.answer({**h.ORDER, "total": [1]}), 0),
+}
+
+
+@pytest.mark.parametrize("case", GARBAGE)
+def test_garbage_in_any_answer_has_its_exit_code(tmp_path, case):
+    route, handler, code = GARBAGE[case]
+    with h.Hostile(h.good_routes(**{route: handler})) as server:
+        run = (
+            place(tmp_path, server.url, "--no-sse")
+            if "event" not in case
+            else place(tmp_path, server.url)
+        )
+    assert run.code == code, run.stderr
+    assert "Traceback" not in run.stderr and "a bug" not in run.stderr, run.stderr
+    if code:
+        error_line(run)
+    if code == 5:
+        assert "/place-order" not in " ".join(server.paths())
+    if code == 8:
+        assert "may or may not have been placed" in run.stderr
+
+
+def test_a_placed_order_with_a_broken_decorative_field_is_placed_with_a_warning(tmp_path):
+    routes = h.good_routes(**{"/place-order": h.answer({**h.ORDER, "urls": "x", "total": [1]})})
+    with h.Hostile(routes) as server:
+        run = place(tmp_path, server.url, "--no-sse")
+    assert run.code == 0 and "H-1" in run.stdout
+    assert "urls was left out" in run.stderr and "total was left out" in run.stderr
+
+
+def test_a_request_refused_before_it_left_is_not_sent_never_may_have_been_placed(tmp_path):
+    """requests refuses a header value with a line break locally: the order never left."""
+    from cart_cli.core.client import Client, Endpoints
+    from cart_cli.core.errors import OutcomeUnknown, ServerError
+
+    with h.Hostile(h.good_routes()) as server:
+        client = Client(Endpoints(server.url, server.url, "a"), extra_headers={"x-a": "1\r\n2"})
+        with pytest.raises(ServerError) as e:
+            client.place_order("m.example", {"x": 1}, sse=False)
+        client.close()
+    assert not isinstance(e.value, OutcomeUnknown) and e.value.exit_code == 5
+    assert "not sent" in e.value.message
+    assert not any(p.endswith("/place-order") for p in server.paths())

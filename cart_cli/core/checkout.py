@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cart_cli.core.client import Client
+from cart_cli.core.client import Client, tidy_order
 from cart_cli.core.crypto import PublicKey, describe_jwe, encrypt_card
 from cart_cli.core.errors import (
     UNKNOWN,
@@ -35,6 +35,7 @@ from cart_cli.core.events import (
     Event,
     FlowFallback,
     ItemAdded,
+    Note,
     OrderPlaced,
     ShippingUpdated,
     Step,
@@ -336,10 +337,19 @@ def _place(order, client, keys, key, how, clock, sse) -> tuple[dict, str]:
                     client.mark_cart_unsettled(order.merchant, e.request_id)
                 raise
         clock(OrderPlaced(placed))  # place-order reports it itself (from the answer or stream)
-        return placed, rid
+        return _tidy(placed, clock), rid
     opts = dict(sse=sse, on_event=clock, total_items=len(order.items))
     send = functools.partial(client.place_order, order.merchant, **opts)
-    return _submit(clock, keys, key, body, body_for, send)
+    placed, rid = _submit(clock, keys, key, body, body_for, send)
+    return _tidy(placed, clock), rid
+
+
+def _tidy(order: dict, on_event: Callable[[Event], None]) -> dict:
+    """The placed order without its broken decorative members, each dropped with a Note."""
+    order, notes = tidy_order(order)
+    for note in notes:
+        on_event(Note(note))
+    return order
 
 
 def _check_cart_settled(client: Client, merchant: str) -> None:
@@ -449,4 +459,4 @@ def complete_cart(
     send = functools.partial(client.complete_order, merchant)
     placed, rid = _submit(clock, keys, key, body_for(key), body_for, send)
     clock(OrderPlaced(placed))
-    return Placed(placed, rid, clock.ms(), clock.stages)
+    return Placed(_tidy(placed, clock), rid, clock.ms(), clock.stages)

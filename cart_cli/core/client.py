@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from cart_cli.core import wirejson
-from cart_cli.core.crypto import PublicKey
+from cart_cli.core.crypto import PublicKey, jwk_problem
 from cart_cli.core.defaults import (
     CONNECT_TIMEOUT,
     DEFAULT_API_URL,
@@ -43,7 +43,7 @@ from cart_cli.core.errors import (
 )
 from cart_cli.core.events import ErrorEvent, Event, Garbled, OrderPlaced, StreamTooLarge, decode
 from cart_cli.core.guard import is_loopback
-from cart_cli.core.tokencache import TokenCache
+from cart_cli.core.tokencache import TokenCache, usable_token
 from cart_cli.core.transport import MAX_BODY, MAX_STREAM, Answer, Transport, host_port
 from cart_cli.wire import endpoints as ep
 from cart_cli.wire import names
@@ -205,6 +205,14 @@ def _describe_body(resp, text: str, problem: str = "not JSON") -> str:
     if problem != "not JSON":
         return f"JSON that cannot be read ({problem})"
     return "a body that is not an API error"
+
+
+MAX_LIFETIME = 366 * 86400.0  # a longer expires_in is read as a year
+
+
+def _seconds(value: object) -> bool:
+    """A finite JSON number (not a boolean)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e15
 
 
 @dataclass
@@ -420,16 +428,25 @@ class Client:
                 hint="Check --api-url: it must be the API's base URL, not a web page.",
                 request_id=rid,
             )
+        if not usable_token(data["access_token"]):
+            raise ServerError(
+                f"{host_port(self.session_url)} answered the session request with an "
+                "access_token that cannot be sent back (empty, too long, or not printable "
+                "ASCII); nothing was ordered",
+                request_id=rid,
+            )
         now = self.clock()
         # The token's lifetime as measured by this client's clock: from expires_in when given
         # (proof against a server clock that differs, or a run's fixed clock), else expires.
         expires = data.get("expires")
         lifetime = data.get("expires_in")
-        if isinstance(lifetime, (int, float)) and not isinstance(lifetime, bool) and lifetime > 0:
-            expires = now + float(lifetime)
-        elif not isinstance(expires, (int, float)):
+        if _seconds(lifetime) and lifetime > 0:
+            expires = now + min(float(lifetime), MAX_LIFETIME)
+        elif not _seconds(expires):
             expires = now + 3600.0
-        session = Session(data["access_token"], float(expires), data.get("device_id"), now)
+        device = data.get("device_id")
+        device = device if isinstance(device, str) else None
+        session = Session(data["access_token"], float(expires), device, now)
         if self.token_cache:
             self.token_cache.save(
                 self.endpoints.api_url,
@@ -514,10 +531,17 @@ class Client:
             isinstance(data, dict) and data.get("kty") == "RSA" and data.get("n") and data.get("e")
         ):
             raise ServerError("the public key answer is not an RSA JWK", request_id=rid)
+        if problem := jwk_problem(data):
+            raise ServerError(
+                f"the public key answer is not a usable RSA key: {problem}; nothing was sent",
+                request_id=rid,
+            )
         # A key without a kid is the current key: the JWE then goes without one (docs/api.md,
         # "The encrypted card"), as Firmly's own browser code does.
         kid = resp.headers.get(names.H_KID) or data.get("kid") or ""
-        return PublicKey(kid=str(kid), jwk=data)
+        if not isinstance(kid, str):
+            raise ServerError("the public key's kid is not text", request_id=rid)
+        return PublicKey(kid=kid, jwk=data)
 
     # ---- the order calls -----------------------------------------------------------------------
     def place_order(
@@ -650,7 +674,14 @@ class Client:
 def settle(data: dict, rid: str | None, what: str) -> dict | CartError:
     """What a 200 order answer (or order-placed data) means: the order if it has an order
     number; CartChanged (not placed) if it carries a ``notice``; else OutcomeUnknown."""
-    if data.get(names.ORDER_NUMBER) not in (None, ""):
+    number = data.get(names.ORDER_NUMBER)
+    if isinstance(number, bool) or not isinstance(number, (str, int, type(None))):
+        return OutcomeUnknown(
+            f"{what} answered with an order number that cannot be read (a "
+            f"{type(number).__name__}), so it is not known whether the order was placed",
+            request_id=rid,
+        )
+    if number not in (None, ""):
         return data
     notice = data.get(names.NOTICE)
     if isinstance(notice, str):
@@ -662,6 +693,47 @@ def settle(data: dict, rid: str | None, what: str) -> dict | CartError:
         "order was placed",
         request_id=rid,
     )
+
+
+# A placed order's members that only decorate the receipt, with the JSON type each must have.
+DECORATIVE = {
+    "urls": dict,
+    "total": dict,
+    "sub_total": dict,
+    "shipping_total": dict,
+    "tax": dict,
+    "cart_discount": dict,
+    "shipping_method": dict,
+    "shipping_info": dict,
+    "billing_info": dict,
+    "payment_summary": dict,
+    "line_items": list,
+    "display_name": str,
+    "submitted_at": str,
+    "cart_id": str,
+    "shop_id": str,
+    "platform_id": str,
+}
+
+
+def tidy_order(order: dict) -> tuple[dict, list[str]]:
+    """A placed order with each decorative member of the wrong type dropped, and one note per
+    member dropped (the order is placed all the same: exit 0, with a warning)."""
+    notes = []
+    tidy = dict(order)
+    for key, kind in DECORATIVE.items():
+        value = tidy.get(key)
+        if value is not None and not isinstance(value, kind):
+            del tidy[key]
+            notes.append(
+                f"the placed order's {key} was left out: a {type(value).__name__} where the API "
+                f"gives {'an object' if kind is dict else 'a list' if kind is list else 'text'}"
+            )
+    urls = tidy.get("urls")
+    if isinstance(urls, dict) and any(not isinstance(v, str) for v in urls.values()):
+        tidy["urls"] = {k: v for k, v in urls.items() if isinstance(v, str)}
+        notes.append("the placed order's urls held something other than text: left out")
+    return tidy, notes
 
 
 def _terminal(ev: Event, rid: str, sandbox: bool = False) -> dict | CartError | None:

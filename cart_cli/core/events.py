@@ -67,6 +67,14 @@ class Garbled:
 
 
 @dataclass(frozen=True)
+class Note:
+    """Something the user should know that changes no outcome (a placed order's answer with a
+    broken decorative field, dropped)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
 class FlowFallback:
     """--flow auto: the server has no place-order route, so the order goes through the cart
     flow instead (once). Not a stage."""
@@ -90,6 +98,7 @@ Event = (
     | ErrorEvent
     | Garbled
     | FlowFallback
+    | Note
 )
 
 _STAGE = {

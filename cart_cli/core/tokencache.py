@@ -20,12 +20,27 @@ class TokenCache:
         return self.dir / f"session-{digest}.json"
 
     def load(self, api_url: str, app_id: str) -> dict | None:
+        """The cached session, or None if there is none or it is damaged in any way."""
+        from cart_cli.core import wirejson
+
         try:
-            data = json.loads(self.path(api_url, app_id).read_text("utf-8"))
+            data = wirejson.loads(self.path(api_url, app_id).read_bytes())
         except (OSError, ValueError):
             return None
-        ok = isinstance(data, dict) and isinstance(data.get("access_token"), str)
-        return data if ok and isinstance(data.get("expires"), (int, float)) else None
+        if not isinstance(data, dict):
+            return None
+        token, expires = data.get("access_token"), data.get("expires")
+        if not (isinstance(token, str) and usable_token(token)):
+            return None
+        if isinstance(expires, bool) or not isinstance(expires, (int, float)):
+            return None
+        if not isinstance(data.get("device_id"), (str, type(None))):
+            data["device_id"] = None
+        if isinstance(data.get("obtained"), bool) or not isinstance(
+            data.get("obtained"), (int, float, type(None))
+        ):
+            data["obtained"] = None
+        return data
 
     def drop(self, api_url: str, app_id: str) -> None:
         """Forget the token (a renewal was refused): the next session is a new device."""
@@ -48,3 +63,8 @@ class TokenCache:
             atomic_write(self.path(api_url, app_id), json.dumps(record).encode(), mode=0o600)
         except OSError:
             pass
+
+
+def usable_token(token: str) -> bool:
+    """A token that can go back in a header as given: printable ASCII, no spaces, <= 16 KiB."""
+    return 0 < len(token) <= 16384 and token.isascii() and token.isprintable() and " " not in token

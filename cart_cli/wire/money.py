@@ -42,10 +42,10 @@ def to_cents(money: object) -> int | None:
                 return None
             try:
                 d = Decimal(str(value))
-            except InvalidOperation:
+                if d.is_finite():
+                    return int((d * 100).quantize(Decimal(1), ROUND_HALF_UP))
+            except ArithmeticError:  # InvalidOperation, Overflow: 1e999999999 is not money
                 return None
-            if d.is_finite():
-                return int((d * 100).quantize(Decimal(1), ROUND_HALF_UP))
     return None
 
 

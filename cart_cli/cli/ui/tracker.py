@@ -210,6 +210,8 @@ class Progress:
         self.tracker(ev)
         if isinstance(ev, ev_.Garbled):
             self.warn(f"skipped an unreadable {ev.event} event ({ev.reason})")
+        elif isinstance(ev, ev_.Note):
+            self.warn(ev.message)
         self.draw(ev)
 
     def draw(self, ev) -> None:
