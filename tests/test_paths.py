@@ -606,3 +606,42 @@ def test_receipt_to_stdout_symlink_and_fifo(cart_sandbox, tmp_path):
         assert r.code == 0, r.stderr
     assert (tmp_path / "r.html").is_symlink() and "<title>" in (tmp_path / "r.html").read_text()
     assert b"<svg" in reader.result() and stat.S_ISFIFO((tmp_path / "r.svg").lstat().st_mode)
+
+
+# ---- the card on a terminal ---------------------------------------------------------------------
+
+
+def test_card_dash_on_a_terminal_asks_with_echo_off(cart_sandbox, tmp_path):
+    """`--card -` with a terminal on stdin read YAML there with echo on: the number and CVV
+    stayed on screen. Now the hidden prompt answers it."""
+    from tests.helpers import (
+        GOOD_YEAR,
+        SECRET_CVV,
+        SECRET_NUMBER,
+        pty_exit_code,
+        read_until,
+        spawn_on_a_pty,
+        target,
+        write_order,
+    )
+
+    write_order(tmp_path / "o.yaml")
+    pid, fd = spawn_on_a_pty(["place", tmp_path / "o.yaml", "--card", "-", *target(cart_sandbox)])
+    seen = read_until(fd, b"Card number: ")
+    # Each answer once its own prompt is up (what is typed ahead, before the prompt turns
+    # echo off, is echoed and then flushed by it, like on any terminal).
+    for answer, next_prompt in (
+        (SECRET_NUMBER, b"Name on card: "),
+        ("Ada Lovelace", b"Expiry (MM/YYYY): "),
+        (f"11/{GOOD_YEAR}", b"CVV: "),
+    ):
+        os.write(fd, answer.encode() + b"\n")
+        seen += read_until(fd, next_prompt)
+    os.write(fd, SECRET_CVV.encode() + b"\n")
+    code, rest = pty_exit_code(pid, fd)
+    screen = (seen + rest).decode("utf-8", "replace")
+    assert code == 0, screen
+    assert "standard input is a terminal" in screen and "Order number" in screen
+    assert SECRET_NUMBER not in screen and SECRET_CVV not in screen  # never echoed
+    assert "Ada Lovelace" in screen  # the name is echoed: it is no secret
+    assert len(sandbox_orders(cart_sandbox)) == 1

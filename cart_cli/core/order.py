@@ -554,6 +554,11 @@ def _card_from_flag(
             )
         )
         return None
+    if value == "-" and inputs.prompt_card is not None:
+        # Standard input is a terminal: YAML typed there would leave the number and CVV on the
+        # screen and in its scrollback. The prompt asks for them with echo off.
+        sources.set("card", Doc("the card prompt"))
+        return inputs.prompt_card(inputs.today)
     try:
         if value == "-":
             doc = load_text(_stdin_text(inputs), STDIN, inputs.env, card=True)

@@ -233,7 +233,7 @@ def checkout(
     debug: opt.DebugOpt = False,
 ) -> int:
     """Place the order for the cart as it stands (complete-order), and show the receipt."""
-    from cart_cli.cli.commands.place import prompt_card
+    from cart_cli.cli.commands.place import prompt_card, say_card_prompt
     from cart_cli.cli.ui.receipt import receipt
     from cart_cli.core.checkout import OrderResult, complete_cart
     from cart_cli.core.client import watch_order_requests
@@ -260,6 +260,7 @@ def checkout(
                     "ADDRESS.yaml` first (or pass --billing FILE)"
                 )
             bill = _billing_from(shipping)
+        say_card_prompt(env, card)
         the_card = load_card(
             card,
             inputs=env.order_inputs(prompt_card),

@@ -35,6 +35,9 @@ def prompt_card(today: date) -> dict:
 
         return proc
 
+    click.echo(
+        "The card (the number and CVV are not shown as you type them; Ctrl-C to stop):", err=True
+    )
     try:
         number = click.prompt(
             "Card number", hide_input=True, err=True, value_proc=rule(cards.read_number)
@@ -47,6 +50,16 @@ def prompt_card(today: date) -> dict:
     except click.Abort:
         raise typer.Abort() from None
     return {"number": number, "name": name, "month": month, "year": year, "cvv": cvv}
+
+
+def say_card_prompt(env, card: str | None) -> None:
+    """``--card -`` on a terminal is answered by the hidden prompt, not read as YAML: say so."""
+    if card == "-" and env.stdin is not None and env.stdin_isatty:
+        env.stderr_console.print(
+            "--card -: standard input is a terminal, so the card is asked for with its number "
+            "and CVV hidden (pipe a card file in to read it as YAML)",
+            markup=False,
+        )
 
 
 def place(
@@ -162,6 +175,7 @@ def place(
             f"--json and --receipt {receipt_file} both write to standard output: "
             "give --receipt a file"
         )
+    say_card_prompt(env, card)
     order = load_order(order_file, overrides, inputs=env.order_inputs(prompt_card))
     merchant = order.merchant
     info = target.resolve(env)
