@@ -322,7 +322,7 @@ def test_multi_order_file_merges_defaults_and_reports_per_entry(tmp_path):
         (b"[" * 45 + b"]" * 45, "nested deeper than 40 levels"),
         (b"merchant: {[1]: 2}\n", "merchant: keys must be plain text"),
         (b"merchant: {<<: 1}\n", "merchant: bad merge key"),
-        (b"merchant: 2001-13-45\n", "merchant: unreadable value"),
+        (b"merchant: 2001-13-45\n", "merchant: not a date"),
         (b"1.5: x\n", "1.5: unknown field"),
     ],
 )
