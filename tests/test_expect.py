@@ -229,3 +229,36 @@ def test_totals_too_large_or_not_finite_are_refused_clearly(text):
 
     with pytest.raises(ValidationError, match="must be an exact amount"):
         Expect.model_validate({"outcome": "placed", "total": text})
+
+
+def test_the_stdout_summary_shows_each_expectation_met_or_not(cart_sandbox, tmp_path):
+    """CI readers: the summary on stdout says which orders did what they were expected to; an
+    expected decline is 'met', a placed order at the wrong total is 'not met', with why."""
+    suite = {
+        "defaults": {
+            "merchant": "staging.luma.gift",
+            "shipping_info": ADDRESS,
+            "card": "test:visa",
+        },
+        "orders": [
+            {
+                "items": [{"variant_id": "WS12-XS-Orange", "quantity": 1}],
+                "expect": {"outcome": "placed", "total": "30.00"},
+            },
+            {
+                "items": [{"variant_id": "WS12-XS-Orange", "quantity": 1}],
+                "card": "test:declined",
+                "expect": {"outcome": "declined"},
+            },
+            {"items": [{"variant_id": "24-MB01", "quantity": 1}]},  # no expectation
+        ],
+    }
+    f = tmp_path / "smoke.yaml"
+    f.write_text(yaml.safe_dump(suite, sort_keys=False))
+    r = cli(["batch", f, *target(cart_sandbox), "--ledger", tmp_path / "l", "--no-history"])
+    assert r.code == 10, r.stderr
+    assert "expectations: 1 met, 1 not met" in r.stdout.splitlines()[0]
+    rows = {line.split("│")[3].strip(): line for line in r.stdout.splitlines() if "#" in line}
+    cell = {name: row.split("│")[2].strip() for name, row in rows.items()}
+    assert cell[f"{f}#0"] == "not met" and "│ total: expected 30.00" in rows[f"{f}#0"]
+    assert cell[f"{f}#1"] == "met" and cell[f"{f}#2"] == "-"

@@ -286,6 +286,10 @@ def _placed_lines(placed: list, order_total) -> str:
     return "\n".join(lines) + "\n\n"
 
 
+def _unmet(o) -> bool:
+    return o.verdict is not None and not o.verdict.met
+
+
 def _report(env, summary, json_out: bool, err, ledger: Path, spool=None, outs=None) -> None:
     """The summary: on stdout, or on stderr when a report (``--jsonl -``) has stdout."""
     from cart_cli.cli.commands.ledger import say_how_to_resolve
@@ -311,9 +315,10 @@ def _report(env, summary, json_out: bool, err, ledger: Path, spool=None, outs=No
         if len(shown) > TABLE_ROWS:
             # A table lays out every cell (about 1 ms a row): placed orders get plain lines,
             # everything else stays in the table below them, in full.
-            placed = [o for o in shown if o.status == PLACED]
-            (env.stderr if moved else env.stdout).write(_placed_lines(placed, order_total))
-            shown = [o for o in shown if o.status != PLACED]
+            # (an expectation not met stays in the table, however it ended)
+            fine = [o for o in shown if o.status == PLACED and not _unmet(o)]
+            (env.stderr if moved else env.stdout).write(_placed_lines(fine, order_total))
+            shown = [o for o in shown if o.status != PLACED or _unmet(o)]
         if shown and moved:
             err.print(summary_table(shown))
         elif shown:

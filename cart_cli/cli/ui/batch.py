@@ -272,6 +272,17 @@ class Row:
         rid = getattr(o, "request_id", None) or (err.request_id if err else None)
         self.request_id = rid or ""
         self.note = o.note
+        verdict = getattr(o, "verdict", None)  # the order's expect:, judged (None: it had none)
+        self.expected = "" if verdict is None else "met" if verdict.met else "not met"
+        self.unmet = "; ".join(verdict.differences) if self.expected == "not met" else ""
+
+    @property
+    def style(self) -> str | None:
+        """Red for what a CI reader must look at: an expectation not met, or a failure that
+        was not expected; an expected decline is no failure."""
+        if self.expected:
+            return None if self.expected == "met" else "red"
+        return None if self.group == PLACED else STYLE[self.group]
 
 
 def summary_table(outcomes):
@@ -289,7 +300,11 @@ def summary_table(outcomes):
     ]
     merchants = sorted({row.merchant for row in rows})
     title = "Batch summary" + (f" ({merchants[0]})" if len(merchants) == 1 else "")
-    columns = _columns(many_merchants=len(merchants) > 1)
+    judged = [row for row in rows if row.expected]
+    if judged:  # the line a CI reader looks for first
+        met = sum(row.expected == "met" for row in judged)
+        title += f"; expectations: {met} met, {len(judged) - met} not met"
+    columns = _columns(many_merchants=len(merchants) > 1, expectations=bool(judged))
 
     class Summary:
         def __rich_console__(self, console, options):
@@ -312,12 +327,20 @@ NOTE_MIN = 16
 
 
 def _note(row: Row, *, code: bool = True) -> str:
-    parts = [row.code if code else "", row.request_id and f"request id {row.request_id}", row.note]
+    parts = [
+        row.unmet,  # what was expected and what happened: first, it is why the row is red
+        row.code if code else "",
+        row.request_id and f"request id {row.request_id}",
+        row.note,
+    ]
     return "; ".join(p for p in parts if p)
 
 
-def _columns(*, many_merchants: bool):
-    columns = [("Result", lambda r: r.group), ("Order", lambda r: r.name)]
+def _columns(*, many_merchants: bool, expectations: bool = False):
+    columns = [("Result", lambda r: r.group)]
+    if expectations:
+        columns.append(("Expectation", lambda r: r.expected or "-"))
+    columns.append(("Order", lambda r: r.name))
     if many_merchants:
         columns.append(("Merchant", lambda r: r.merchant))
     columns += [
@@ -342,10 +365,7 @@ def _table(title: str, rows: list[Row], columns):
             min_width=NOTE_MIN if name == "Note" else None,
         )
     for row in rows:
-        table.add_row(
-            *(get(row) for _, get in columns),
-            style=None if row.group == PLACED else STYLE[row.group],
-        )
+        table.add_row(*(get(row) for _, get in columns), style=row.style)
     return table
 
 
@@ -369,6 +389,7 @@ def _grouped(title: str, rows: list[Row]):
         for row in mine:
             line = f"{row.name:<{name_w}}  {row.number or row.code:<{what_w}}"
             line += f"  {row.total:>{total_w}}" if total_w else ""
+            line += f"  expectation {row.expected}" if row.expected else ""
             parts.append(
                 Padding(Text(f"{line}  {row.seconds:>6}".rstrip(), overflow="fold"), (0, 0, 0, 2))
             )
