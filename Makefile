@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DIST_VENV  := .venv-dist
+DIST_BIN   := $(DIST_VENV)/bin
+DIST_STAMP := $(DIST_VENV)/.installed
 
-.PHONY: demo test test-2031 lint format bench screenshots reference clean lock
+.PHONY: demo test test-2031 lint format bench screenshots reference clean lock dist ci-recipes
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,9 +15,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# Pin what is installed now (after a dependency change in pyproject.toml) as the tested set.
-lock: $(STAMP)
-	{ sed -n '1,2p' constraints.txt; $(BIN)/python -m pip freeze --exclude-editable; } > constraints.new
+# Pin what is installed now (after a dependency change in pyproject.toml) as the tested set:
+# the development venv's packages and the packaging tools of `make dist`.
+lock: $(STAMP) $(DIST_STAMP)
+	{ sed -n '1,2p' constraints.txt; \
+	  { $(BIN)/python -m pip freeze --exclude-editable; $(DIST_BIN)/python -m pip freeze; } \
+	  | sort -f -u; } > constraints.new
 	mv constraints.new constraints.txt
 
 demo: $(STAMP)
@@ -53,5 +59,23 @@ screenshots: $(STAMP)
 reference: $(STAMP)
 	$(BIN)/python scripts/gen_reference.py
 
+# The packaging tools (build, twine, pipx, uv) live in a venv of their own, pinned like the rest.
+$(DIST_STAMP): constraints.txt
+	$(PYTHON) -m venv $(DIST_VENV)
+	$(DIST_BIN)/python -m pip install --quiet -c constraints.txt build twine pipx uv
+	touch $@
+
+# sdist and wheel in dist/, checked: twine check, then the wheel installed with pip into an
+# empty venv, with pipx and with uv tool, each run from an empty folder (place --sandbox, init).
+dist: $(DIST_STAMP)
+	rm -rf dist
+	$(DIST_BIN)/python -m build --outdir dist .
+	$(DIST_BIN)/twine check --strict dist/*
+	$(DIST_BIN)/python scripts/check_dist.py dist
+
+# docs/ci/: what `cart-cli init --ci github|gitlab` writes (tests/test_init.py: current).
+ci-recipes: $(STAMP)
+	$(BIN)/python scripts/ci_recipes.py
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DIST_VENV) build dist *.egg-info .pytest_cache .ruff_cache

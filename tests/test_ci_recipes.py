@@ -1,5 +1,9 @@
-"""The CI recipes in docs/ci/ run as written against the sandbox: every shard of each, with the
-recipe's own commands (only the install step is left out: cart-cli is installed here already)."""
+"""What a new user does, end to end: the wheel this checkout builds, installed into an empty
+venv; `cart-cli init DIR --ci github|gitlab` from it; then the CI file's own steps, install step
+included, run locally for every shard against the sandbox. The files init writes are docs/ci/'s
+recipes (tests/test_init.py), so this runs those as written too.
+
+The wheel and the venv are made once per test session (some 20 s); everything else reuses them."""
 
 from __future__ import annotations
 
@@ -7,18 +11,50 @@ import os
 import signal
 import socket
 import subprocess
+import sys
+import venv
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import xmlschema
 import yaml
 
-from cart_cli.cli.env import Environment
-from cart_cli.core.batch import collect
-from tests.helpers import CLI, ROOT
+from cart_cli import __version__
+from cart_cli.core import scaffold
+from tests.helpers import ROOT
+from tests.test_init import check_schema
 
 pytestmark = pytest.mark.slow
-CI = ROOT / "docs" / "ci"
+XSD = Path(__file__).parent / "data" / "junit-10.xsd"
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel this checkout builds (pip wheel: what `make dist` builds, without the sdist)."""
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", out, ROOT],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (built,) = out.glob("cart_cli-*.whl")
+    return built
+
+
+@pytest.fixture(scope="session")
+def installed(wheel, tmp_path_factory) -> Path:
+    """An empty venv with the wheel installed by pip, as a CI job or `pipx` does: its bin/."""
+    where = tmp_path_factory.mktemp("venv") / "venv"
+    venv.create(where, with_pip=True)
+    subprocess.run(
+        [where / "bin" / "python", "-m", "pip", "install", "--quiet", wheel],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return where / "bin"
 
 
 def free_port() -> int:
@@ -27,28 +63,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    """A checkout of the repository, as CI has it (docs/ci/smoke/ reachable), and the built-in
-    sandbox profile moved to a free port (the recipes' 8787 may be taken on this machine)."""
-    (tmp_path / "docs").symlink_to(ROOT / "docs")
-    port = free_port()
-    config = tmp_path / "config.toml"
-    url = f"http://127.0.0.1:{port}"
-    config.write_text(f'[profiles.sandbox]\napi_url = "{url}"\npayment_url = "{url}"\n')
-    monkeypatch.setenv("CART_CLI_CONFIG", str(config))
-    return tmp_path, port
-
-
-def run_script(lines: list[str], cwd: Path, port: int, env: dict) -> subprocess.CompletedProcess:
-    script = "\n".join(
-        [
-            "set -euo pipefail",
-            "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT",  # the background sandbox
-            *(line.replace("--port 8787", f"--port {port}") for line in lines),
-        ]
-    )
-    path = os.pathsep.join([str(Path(CLI).parent), os.environ.get("PATH", "")])
+def run_script(
+    lines: list[str], cwd: Path, env: dict, bin_dir: Path
+) -> subprocess.CompletedProcess:
+    """A CI job's shell lines, with the venv first on PATH (as setup-python or the image's
+    python would be), from the repository's root; the background sandbox stopped after."""
+    script = "\n".join(["set -euo pipefail", "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT"])
+    script += "\n" + "\n".join(lines)
+    path = os.pathsep.join([str(bin_dir), os.environ.get("PATH", "")])
     proc = subprocess.Popen(
         ["bash", "-c", script],
         cwd=cwd,
@@ -59,78 +81,136 @@ def run_script(lines: list[str], cwd: Path, port: int, env: dict) -> subprocess.
         start_new_session=True,
     )
     try:
-        out, err = proc.communicate(timeout=120)
+        out, err = proc.communicate(timeout=180)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         raise
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-def all_orders() -> set[str]:
-    return {f"docs/ci/smoke/checkout.yaml#{i}" for i, _ in _indexed()}
+def on_a_free_port(lines: list[str], port: int) -> list[str]:
+    """The sandbox's 8787 may be taken on this machine: the test moves it (and the built-in
+    sandbox profile, by a config file of the test's own) to a free port."""
+    return [line.replace("--port 8787", f"--port {port}") for line in lines]
 
 
-def _indexed():
-    cwd = Path.cwd()
-    os.chdir(ROOT)
-    try:
-        (source,) = collect(["docs/ci/smoke/"], Environment(environ={}).order_inputs())
-    finally:
-        os.chdir(cwd)
-    return source.orders
+def init(installed: Path, repo: Path, ci: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [installed / "cart-cli", "init", repo, "--ci", ci],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-def check_reports(reports: list[Path]) -> None:
-    """The shards' JUnit reports cover every order of the suite exactly once, all passed."""
+def check_reports(reports: list[Path], suite: Path) -> None:
+    """The shards' JUnit reports are valid against junit-10.xsd and cover every order of the
+    suite exactly once, all passed (expectations met)."""
+    schema = xmlschema.XMLSchema(XSD)
     names: list[str] = []
     for report in reports:
+        schema.validate(str(report))
         root = ET.parse(report).getroot()
         assert root.get("failures") == "0" and root.get("errors") == "0", report.read_text()
         names += [c.get("name") for c in root.iter("testcase")]
-    assert sorted(names) == sorted(all_orders())
+    count = len(yaml.safe_load(suite.read_text())["orders"])
+    assert sorted(names) == sorted(f"smoke/checkout.yaml#{i}" for i in range(count))
 
 
-def test_the_smoke_suite_expects_every_kind_of_outcome():
-    outcomes = {order.expect.outcome for _, order in _indexed()}
-    assert outcomes == {"placed", "declined", "out-of-stock", "captcha", "not-placed"}
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    config = tmp_path / "test-config.toml"
+    config.write_text(f'[profiles.sandbox]\napi_url = "{url}"\npayment_url = "{url}"\n')
+    monkeypatch.setenv("CART_CLI_CONFIG", str(config))
+    return tmp_path / "repo", port
 
 
-def test_github_actions_recipe_runs_every_shard(workdir):
-    cwd, port = workdir
-    doc = yaml.safe_load((CI / "github-actions.yml").read_text())
-    job = doc["jobs"]["smoke"]
+def the_same_as_the_docs(repo: Path, ci: str) -> None:
+    """init wrote docs/ci/'s recipe (with the same wheel) and the same suite and config."""
+    made = {v: k for k, v in scaffold.DOCS_RECIPES.items()}
+    for rel in (scaffold.CI_FILE[ci], scaffold.SUITE_FILE, scaffold.CONFIG_FILE):
+        assert (repo / rel).read_text() == (ROOT / "docs/ci" / made[rel]).read_text(), rel
+
+
+def test_init_github_from_the_installed_wheel_then_its_steps_pass(installed, wheel, repo):
+    repo, port = repo
+    r = init(installed, repo, "github")
+    assert r.returncode == 0, r.stderr
+    assert (repo / "tools" / wheel.name).read_bytes() == wheel.read_bytes()
+    the_same_as_the_docs(repo, "github")
+    flow = repo / scaffold.CI_FILE["github"]
+    check = check_schema(flow, "github")
+    assert check.returncode == 0, check.stdout + check.stderr
+    job = yaml.safe_load(flow.read_text())["jobs"]["smoke"]
+    steps = [s["run"] for s in job["steps"] if "run" in s]
+    assert steps[0] == f"python -m pip install ./tools/cart_cli-{__version__}-py3-none-any.whl"
     shards = job["strategy"]["matrix"]["shard"]
-    steps = [s for s in job["steps"] if "run" in s and not s.get("name", "").startswith("Install")]
-    assert len(steps) == 3
-    upload = next(s for s in job["steps"] if "upload-artifact" in s.get("uses", ""))
-    assert upload["if"] == "always()"
-    setup = next(s for s in job["steps"] if "setup-python" in s.get("uses", ""))
-    assert setup["with"]["cache"] == "pip"  # pip's downloads only: nothing secret
-    assert not any("actions/cache" in s.get("uses", "") for s in job["steps"])
-    assert f"--shard ${{{{ matrix.shard }}}}/{len(shards)}" in steps[-1]["run"]
     for shard in shards:
-        lines = [s["run"].replace("${{ matrix.shard }}", str(shard)) for s in steps]
-        r = run_script(lines, cwd, port, {k: str(v) for k, v in job["env"].items()})
+        lines = [s.replace("${{ matrix.shard }}", str(shard)) for s in steps]
+        r = run_script(on_a_free_port(lines, port), repo, job["env"], installed)
         assert r.returncode == 0, r.stdout + r.stderr
         assert "✓ merchant" in r.stdout
-    check_reports([cwd / f"junit-{s}.xml" for s in shards])
+        assert "expectations:" in r.stdout  # the stdout summary says how they went
+    check_reports([repo / f"junit-{s}.xml" for s in shards], repo / scaffold.SUITE_FILE)
+    upload = next(s for s in job["steps"] if "upload-artifact" in s.get("uses", ""))
+    assert upload["if"] == "always()"
+    for shard in shards:
+        for name in upload["with"]["path"].splitlines():
+            assert (repo / name.replace("${{ matrix.shard }}", str(shard))).is_file(), name
 
 
-def test_gitlab_recipe_runs_every_node(workdir):
-    cwd, port = workdir
-    job = yaml.safe_load((CI / "gitlab-ci.yml").read_text())["checkout-smoke"]
-    assert job["artifacts"]["reports"]["junit"] == "junit.xml"
-    assert job["artifacts"]["when"] == "always"
-    assert job["cache"]["paths"] == [".pip-cache/"]  # pip's downloads only: nothing secret
+def test_init_gitlab_from_the_installed_wheel_then_its_steps_pass(installed, wheel, repo):
+    repo, port = repo
+    r = init(installed, repo, "gitlab")
+    assert r.returncode == 0, r.stderr
+    the_same_as_the_docs(repo, "gitlab")
+    path = repo / scaffold.CI_FILE["gitlab"]
+    check = check_schema(path, "gitlab")
+    assert check.returncode == 0, check.stdout + check.stderr
+    job = yaml.safe_load(path.read_text())["cart-cli-smoke"]
     total = job["parallel"]
     reports = []
     for index in range(1, total + 1):
         env = {k: str(v) for k, v in job["variables"].items()}
         env |= {"CI_NODE_INDEX": str(index), "CI_NODE_TOTAL": str(total)}
-        env |= {"CI_PROJECT_DIR": str(cwd)}
-        r = run_script(job["script"], cwd, port, env)
+        r = run_script(
+            on_a_free_port(job["before_script"] + job["script"], port), repo, env, installed
+        )
         assert r.returncode == 0, r.stdout + r.stderr
-        report = cwd / f"junit-node-{index}.xml"
-        (cwd / "junit.xml").rename(report)
+        for name in job["artifacts"]["paths"]:
+            assert (repo / name).is_file(), name
+        report = repo / f"junit-node-{index}.xml"
+        (repo / job["artifacts"]["reports"]["junit"]).rename(report)
         reports.append(report)
-    check_reports(reports)
+    check_reports(reports, repo / scaffold.SUITE_FILE)
+
+
+def test_the_installed_wheel_carries_what_it_needs_at_run_time(installed, tmp_path):
+    """From an empty folder: the example order (place --sandbox) and init's templates."""
+    r = subprocess.run(
+        [installed / "cart-cli", "place", "--sandbox", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "placing the example" in r.stderr and "examples/one-item.yaml" in r.stderr
+    r = subprocess.run(
+        [
+            installed / "cart-cli",
+            "init",
+            "--install-spec",
+            "git+https://x.example/c@1",
+            "--ci",
+            "gitlab",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / ".gitlab-ci.yml").is_file() and (tmp_path / "smoke/checkout.yaml").is_file()

@@ -57,6 +57,7 @@ def _register() -> None:
         batch,
         cart,
         doctor,
+        init,
         ledger,
         orders,
         place,
@@ -77,6 +78,7 @@ def _register() -> None:
         doctor,
         profile,
         orders,
+        init,
     ):
         module.register(app)
 

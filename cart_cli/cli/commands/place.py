@@ -66,7 +66,11 @@ def place(
     ctx: typer.Context,
     order_file: Annotated[
         Path | None,
-        typer.Argument(metavar="ORDER.yaml", help="Order file (YAML).", show_default=False),
+        typer.Argument(
+            metavar="ORDER.yaml",
+            help="Order file (YAML). With --sandbox and no order, the example order.",
+            show_default=False,
+        ),
     ] = None,
     merchant: Annotated[
         str | None,
@@ -157,10 +161,19 @@ def place(
     if json_out:
         guard.json_doc = lambda e: target.tag(OrderResult(merchant, False, error=e).to_json())
     if order_file is None and not (merchant or item or shipping or card):
-        raise UsageError(
-            "no order given: pass ORDER.yaml, or build one with --merchant, --item, "
-            "--shipping and --card (see cart-cli place --help)"
-        )
+        if not target.sandbox:
+            raise UsageError(
+                "no order given: pass ORDER.yaml, or build one with --merchant, --item, "
+                "--shipping and --card (see cart-cli place --help); with --sandbox and no "
+                "order, cart-cli places its example order"
+            )
+        from cart_cli import examples
+
+        order_file = examples.path()  # a first try from an empty folder: the example order
+        if not quiet:
+            env.stderr_console.print(
+                f"no order file: placing the example {order_file}", markup=False
+            )
     overrides = Overrides(
         merchant=merchant,
         items=item or [],
