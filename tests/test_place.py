@@ -409,8 +409,19 @@ def test_hostile_files_are_exit_2_with_one_clear_message(cart_sandbox, tmp_path,
 
 
 def test_no_order_at_all_says_what_to_give():
-    r = cli(["place", "--sandbox"])
+    r = cli(["place", "--api-url", "http://127.0.0.1:9", "--payment-url", "http://127.0.0.1:9"])
     assert r.code == 2 and "no order given: pass ORDER.yaml" in r.stderr
+    assert "with --sandbox and no order, cart-cli places its example order" in r.stderr
+
+
+def test_no_order_with_the_sandbox_places_the_example_that_ships_in_the_package():
+    from cart_cli import examples
+
+    r = cli(["place", "--sandbox", "--json"])
+    assert r.code == 0, r.stderr
+    assert f"no order file: placing the example {examples.path()}" in r.stderr
+    assert r.json()["order"]["platform_order_number"] == "000000001"
+    assert examples.path() == (SAMPLES / "one-item.yaml").resolve()  # sample_orders/ links there
 
 
 @pytest.mark.parametrize("json_out", [False, True])
