@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from cart_cli.cli import common as c
+from cart_cli.cli import options as opt
+from cart_cli.core.errors import UsageError
 
 
 def init(
@@ -55,19 +56,19 @@ def init(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite files that exist already.")
     ] = False,
-    quiet: c.QuietOpt = False,
-    debug: c.DebugOpt = False,
+    quiet: opt.QuietOpt = False,
+    debug: opt.DebugOpt = False,
 ) -> int:
     """Write a starter smoke suite (placed, declined, out of stock, each with expect:), a
     commented config profile and, with --ci, a CI file. Existing files are left alone."""
     from cart_cli.core import scaffold as sc
     from cart_cli.core.config import NAME
 
-    env = c.environment(ctx)
+    env = opt.environment(ctx)
     if ci is not None and ci not in sc.CI_KINDS:
-        raise c.UsageError(f"--ci {ci!r}: one of {', '.join(sc.CI_KINDS)}")
+        raise UsageError(f"--ci {ci!r}: one of {', '.join(sc.CI_KINDS)}")
     if profile is not None and (not NAME.match(profile) or profile == "sandbox"):
-        raise c.UsageError(
+        raise UsageError(
             f"--profile {profile!r}: a profile name is letters, digits, '-', '_' or '.' "
             "(and not 'sandbox', the built-in one: leave --profile out for the sandbox)"
         )
@@ -78,10 +79,10 @@ def init(
     plan = sc.scaffold(ci=ci, install=install, profile=profile, merchant=merchant, shards=shards)
     targets = [*plan.files, *plan.copies]
     if directory.exists() and not directory.is_dir():
-        raise c.UsageError(f"{directory}: not a directory")
+        raise UsageError(f"{directory}: not a directory")
     existing = [t for t in targets if (directory / t).exists() or (directory / t).is_symlink()]
     if existing and not force:
-        raise c.UsageError(
+        raise UsageError(
             f"not overwriting what is in {directory}: {', '.join(existing)}",
             hint="Move them away, pick another DIR, or pass --force to overwrite them.",
         )
@@ -97,7 +98,7 @@ def init(
         for rel in written:  # nothing half-done: a suite without its CI file, say
             if rel not in existing:
                 (directory / rel).unlink(missing_ok=True)
-        raise c.UsageError(f"cannot write in {directory}: {e.strerror or e}") from None
+        raise UsageError(f"cannot write in {directory}: {e.strerror or e}") from None
     for rel in written:
         env.stdout.write(f"{directory / rel}\n")
     if not quiet:
@@ -111,7 +112,7 @@ def _check_merchant(merchant: str) -> None:
     if not re.fullmatch(
         r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", merchant
     ):
-        raise c.UsageError(f"--merchant {merchant!r}: a domain like staging.luma.gift")
+        raise UsageError(f"--merchant {merchant!r}: a domain like staging.luma.gift")
 
 
 def _write(path: Path, data: bytes) -> None:
