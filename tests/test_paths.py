@@ -645,3 +645,38 @@ def test_card_dash_on_a_terminal_asks_with_echo_off(cart_sandbox, tmp_path):
     assert SECRET_NUMBER not in screen and SECRET_CVV not in screen  # never echoed
     assert "Ada Lovelace" in screen  # the name is echoed: it is no secret
     assert len(sandbox_orders(cart_sandbox)) == 1
+
+
+# ---- cart-cli's own files are never devices ------------------------------------------------------
+
+
+def test_the_history_never_chmods_or_replaces_what_is_not_a_regular_file(tmp_path):
+    """As root, a history file linked to /dev/null was chmod-ed 0600 (and a link in the way of
+    the rotation was replaced)."""
+    from cart_cli.core.history import History
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "history.jsonl").symlink_to("/dev/null")
+    before = os.stat("/dev/null")
+    with pytest.raises(OSError, match="not a regular file"):
+        History(folder).append({"schema": "cart-cli.history/1"})
+    assert os.stat("/dev/null").st_mode == before.st_mode  # not chmod-ed
+    (folder / "history.jsonl").unlink()
+    os.mkfifo(folder / "history.jsonl")
+    with pytest.raises(OSError, match="not a regular file"):  # and not waited on
+        History(folder).append({"schema": "cart-cli.history/1"})
+    (folder / "history.jsonl").unlink()
+    (folder / "history.1.jsonl").symlink_to(tmp_path / "elsewhere")
+    History(folder, max_bytes=10).append({"schema": "cart-cli.history/1", "x": "y" * 20})
+    assert (folder / "history.1.jsonl").is_symlink()  # the rotation left it alone
+    assert (folder / "history.jsonl").stat().st_size > 10
+
+
+def test_profile_add_never_writes_a_config_that_is_a_fifo(tmp_path):
+    config = tmp_path / "config" / "config.toml"
+    config.parent.mkdir()
+    os.mkfifo(config)
+    r = cli(["profile", "add", "local", "--api-url", "http://127.0.0.1:1"])
+    assert r.code == 2 and "internal error" not in r.stderr
+    assert stat.S_ISFIFO(config.lstat().st_mode)

@@ -146,8 +146,10 @@ def load_from(env: Mapping[str, str], config_dir: Path) -> Config:
 def load(path: Path, *, named_by: str | None = None) -> Config:
     """The built-in profiles plus the file's (a missing file is an empty one)."""
     config = Config(path, dict(BUILTIN), named_by=named_by)
+    from cart_cli.core.files import read_regular
+
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path)  # a FIFO or a device is refused, never waited on
     except FileNotFoundError:
         return config
     except OSError as e:
@@ -246,6 +248,8 @@ def add_profile(path: Path, profile: Profile) -> None:
     """Append ``[profiles.NAME]`` to the file (made 0600 if new); comments elsewhere are kept."""
     import os
 
+    from cart_cli.core.files import open_append
+
     existing = load(path)
     if profile.name in existing.profiles and existing.profiles[profile.name].source != "built-in":
         raise ConfigInvalid(
@@ -268,7 +272,7 @@ def add_profile(path: Path, profile: Profile) -> None:
     _parse(old + sep + block, Config(path, dict(BUILTIN)))  # refuse before writing anything
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fd = open_append(path)  # a regular file, or OSError: never a device or a FIFO
         with os.fdopen(fd, "a", encoding="utf-8") as fh:
             fh.write(sep + block)
     except OSError as e:

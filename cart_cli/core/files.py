@@ -53,6 +53,46 @@ def atomic_write(path: Path, data: bytes | Iterable[bytes], mode: int) -> None:
     fsync_dir(path.parent)
 
 
+def open_append(path: str | os.PathLike, mode: int = 0o600, *, read: bool = False) -> int:
+    """A descriptor appending to ``path`` (created with ``mode`` if new; a link followed), but
+    only if it is a regular file: a device, a FIFO or a socket is never written, chmod-ed or
+    waited on (OSError). ``read``: open it for reading too."""
+    flags = (os.O_RDWR if read else os.O_WRONLY) | os.O_CREAT | os.O_APPEND | os.O_NOCTTY
+    try:
+        fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0), mode)  # a FIFO: no wait
+    except OSError as e:
+        if e.errno == errno.ENXIO:  # a FIFO nobody reads (or a socket)
+            raise OSError(errno.EINVAL, "not a regular file", str(path)) from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular(path: str | os.PathLike) -> bytes:
+    """The whole of a file cart-cli keeps (the ledger, the history, the config), if it is a
+    regular file (a link followed): a FIFO or a device is never read or waited on (OSError).
+    FileNotFoundError when there is none."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOCTTY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            if stat.S_ISDIR(os.fstat(fd).st_mode):
+                raise IsADirectoryError(errno.EISDIR, "is a folder", str(path))
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def parse_json_line(raw: bytes) -> tuple[object, str | None]:
     """One line of a JSON Lines file (the ledger, the history): (value, None), or (None, what is
     wrong with it). Never raises: not UTF-8, not JSON and nested too deeply are all said."""

@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from cart_cli.core.errors import NOT_PLACED, UsageError
-from cart_cli.core.files import parse_json_line
+from cart_cli.core.files import open_append, parse_json_line, read_regular
 from cart_cli.wire.names import Schema
 
 SCHEMA = Schema.HISTORY
@@ -77,7 +78,7 @@ class History:
         line = (json.dumps(record, separators=(",", ":"), default=str) + "\n").encode()
         with self._lock:
             self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            fd = open_append(self.path)  # a regular file, or OSError: never a device
             try:
                 os.fchmod(fd, 0o600)
                 os.write(fd, line)
@@ -91,8 +92,14 @@ class History:
         """Rename the full file to history.1.jsonl, unless another process has already (the
         file at the path is no longer the one this one wrote to)."""
         try:
-            now = os.stat(self.path)
-            if (now.st_dev, now.st_ino) == (written.st_dev, written.st_ino):
+            now = os.lstat(self.path)
+            if (now.st_dev, now.st_ino) != (written.st_dev, written.st_ino):
+                return  # another process has rotated it, or it is a link: left alone
+            try:
+                old = os.lstat(self.rotated)
+            except FileNotFoundError:
+                old = None
+            if old is None or stat.S_ISREG(old.st_mode):  # never replaces anything else
                 os.replace(self.path, self.rotated)
         except FileNotFoundError:
             pass
@@ -106,7 +113,7 @@ class History:
         out: list[tuple[Path, int, bytes]] = []
         for path in self.files():
             try:
-                data = path.read_bytes()
+                data = read_regular(path)
             except FileNotFoundError:
                 continue
             except OSError as e:

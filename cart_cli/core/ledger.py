@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from cart_cli.core.errors import NOT_PLACED, UNKNOWN, CartError, UsageError
-from cart_cli.core.files import fsync_dir, parse_json_line
+from cart_cli.core.files import fsync_dir, open_append, parse_json_line, read_regular
 from cart_cli.wire.names import Outcome
 
 VERSION = 2
@@ -144,8 +144,7 @@ def read(path: str | Path) -> Contents:
     is counted, and said (with its line number) in ``problems``."""
     contents = Contents()
     try:
-        with open(path, "rb") as fh:
-            data = fh.read()
+        data = read_regular(path)  # a FIFO or a device is refused, never waited on
     except FileNotFoundError:
         return contents
     except IsADirectoryError:
@@ -230,12 +229,10 @@ class Ledger:
         if st is not None and not stat.S_ISREG(st.st_mode):
             raise self._refuse("not a regular file (a device, a FIFO or a socket)")
         try:
-            fd = os.open(real, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOCTTY, 0o600)
+            fd = open_append(real, read=True)  # and if it has changed under us, not a device
         except OSError as e:
             raise UsageError(f"cannot write the ledger {self.path}: {e.strerror or e}") from None
         try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):  # it changed under us
-                raise self._refuse("not a regular file")
             locked = _try_lock(fd)  # another run holding it: held() will say so
             size = os.fstat(fd).st_size
             head = os.pread(fd, min(size, HEADER_PROBE), 0)
@@ -275,7 +272,7 @@ class Ledger:
             yield self
             return
         try:
-            fd = os.open(self.real, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOCTTY, 0o600)
+            fd = open_append(self.real, read=True)
         except OSError as e:
             raise UsageError(f"cannot open the ledger {self.path}: {e.strerror or e}") from None
         try:
@@ -295,7 +292,7 @@ class Ledger:
     def _append(self, record: dict) -> None:
         line = json.dumps({"v": VERSION, **record}, separators=(",", ":"), default=str) + "\n"
         with self._lock:
-            fd = os.open(self.real, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOCTTY, 0o600)
+            fd = open_append(self.real)
             try:
                 os.write(fd, line.encode())
                 os.fsync(fd)
