@@ -127,3 +127,13 @@ def test_the_readme_first_sandbox_order_runs_as_written(tmp_path: Path):
         assert ran.returncode == code or f"exit {code}" in ran.stdout, (line, ran.stderr)
         if "--json" in command:
             assert json.loads(ran.stdout)["schema"] == "cart-cli.order-result/1"
+
+
+def test_every_environment_variable_the_code_reads_is_documented():
+    code = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "cart_cli").rglob("*.py"))
+    names = set(re.findall(r"\bCART_CLI_[A-Z][A-Z_]*[A-Z]\b", code))
+    assert len(names) >= 8
+    documented = (ROOT / "docs" / "targets.md").read_text(encoding="utf-8")
+    documented = documented[documented.index("## Environment variables") :]
+    missing = sorted(n for n in names if f"`{n}`" not in documented)
+    assert not missing, f"not in docs/targets.md, 'Environment variables': {missing}"
