@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests import hostile as h
-from tests.helpers import cli, write_order
+from tests.helpers import cli, sandbox_orders, write_order
 
 pytestmark = pytest.mark.timeout(20)
 
@@ -301,3 +301,68 @@ def test_a_request_refused_before_it_left_is_not_sent_never_may_have_been_placed
     assert not isinstance(e.value, OutcomeUnknown) and e.value.exit_code == 5
     assert "not sent" in e.value.message
     assert not any(p.endswith("/place-order") for p in server.paths())
+
+
+# ---- a dead target fails fast ----------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A loopback port where nothing listens (bound, then closed)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_dead_target_fails_fast_and_resume_runs_the_rest(tmp_path):
+    import time
+
+    from cart_cli.sandbox import Sandbox
+    from tests.test_batch import distinct_orders
+
+    f = distinct_orders(tmp_path / "o.yaml", 30)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    args = ["batch", f, "--api-url", url, "--payment-url", url, "--app-id", "a", "--json"]
+    started = time.monotonic()
+    run = cli([*args, "--concurrency", "8"])
+    took = time.monotonic() - started
+    assert run.code == 7, run.stderr
+    doc = run.json()
+    not_run = [o for o in doc["orders"] if o["status"] == "not_run"]
+    assert len(not_run) >= 15 and "looks dead" in not_run[0]["note"]
+    assert took < 8, took  # 3 rounds of connection retries at most, not one per order
+    with Sandbox(port=port) as sb:  # back: --resume runs what was not run (and what failed)
+        again = cli([*args, "--resume", "--concurrency", "8"])
+        assert again.code == 0, again.stderr
+        assert again.json()["placed"] == 30 and len(sandbox_orders(sb)) == 30
+
+
+def test_sigterm_while_orders_retry_a_dead_target_ends_the_run_within_two_seconds(tmp_path):
+    import signal
+    import subprocess
+    import time
+
+    from tests.helpers import CLI
+    from tests.test_batch import distinct_orders
+
+    f = distinct_orders(tmp_path / "o.yaml", 40)
+    url = f"http://127.0.0.1:{free_port()}"
+    proc = subprocess.Popen(
+        [CLI, "batch", str(f), "--api-url", url, "--payment-url", url, "--app-id", "a"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        time.sleep(0.8)  # the first orders are in their connection retries
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+        took = time.monotonic() - sent
+    finally:
+        proc.kill()
+    assert proc.returncode in (7, 130), err
+    assert took < 2, took

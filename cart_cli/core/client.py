@@ -12,6 +12,7 @@ Safety rules it keeps (docs/api.md, "Errors" and "Sessions and renewal"):
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -274,6 +275,7 @@ class Client:
         self.http = self.transport.http
         self._lock = threading.Lock()
         self._session: Session | None = None
+        self._session_failed: tuple[float, NetworkError] | None = None  # (when, the error)
         # How many new sessions (new devices) this client has started; a renewal keeps the device.
         # A cart belongs to a device: the cart flow checks this did not change while it built one.
         self.new_sessions = 0
@@ -476,24 +478,40 @@ class Client:
 
     def token(self) -> str:
         """A valid device token: from memory, else the cache, else a new session; renewed (same
-        device) when under two minutes, or half its lifetime, remain."""
+        device) when under two minutes, or half its lifetime, remain.
+
+        Callers that waited while another thread's session call failed to reach the server get
+        that failure, not a retry each (a batch of 16 against a dead target would otherwise
+        take 16 rounds of connection retries, one after the other)."""
+        asked = time.monotonic()
         with self._lock:
-            s = self._session
-            if s is None and self.token_cache:
-                cached = self.token_cache.load(self.endpoints.api_url, self.endpoints.app_id)
-                if cached:
-                    s = Session(
-                        cached["access_token"],
-                        cached["expires"],
-                        cached.get("device_id"),
-                        cached.get("obtained"),
-                    )
-            if s is None:
-                s = self._browser_session()
-            elif not s.fresh(self.clock()):
-                s = self._renew_or_new(s.access_token)
-            self._session = s
-            return s.access_token
+            failed = self._session_failed
+            if failed is not None and failed[0] >= asked:
+                raise copy.copy(failed[1])
+            try:
+                return self._token()
+            except NetworkError as e:
+                self._session_failed = (time.monotonic(), e)
+                raise
+
+    def _token(self) -> str:
+        """token(), under the lock."""
+        s = self._session
+        if s is None and self.token_cache:
+            cached = self.token_cache.load(self.endpoints.api_url, self.endpoints.app_id)
+            if cached:
+                s = Session(
+                    cached["access_token"],
+                    cached["expires"],
+                    cached.get("device_id"),
+                    cached.get("obtained"),
+                )
+        if s is None:
+            s = self._browser_session()
+        elif not s.fresh(self.clock()):
+            s = self._renew_or_new(s.access_token)
+        self._session = s
+        return s.access_token
 
     def _refresh_after_401(self, rejected: str) -> str:
         with self._lock:

@@ -35,9 +35,14 @@ from cart_cli.core.expect import Verdict, judge
 from cart_cli.core.ledger import PLACED as LEDGER_PLACED
 from cart_cli.core.ledger import Contents, Ledger, LedgerWriteError
 from cart_cli.core.plan import Job
+from cart_cli.core.transport import unreachable
 from cart_cli.wire.names import JobStatus, Schema
 
 log = logging.getLogger("cart_cli.batch")
+
+# Orders in a row that could not reach the target at all after which a batch takes it for dead
+# and launches no more (the rest are not_run: --resume runs them).
+DEAD_AFTER = 3
 
 # What happened to a job in this run (wire.names.JobStatus).
 PLACED, FAILED, SKIPPED, UNRESOLVED, NOT_RUN, INTERRUPTED = STATUSES = tuple(JobStatus)
@@ -290,6 +295,8 @@ class _Run:
         self.fail_fast = fail_fast
         self.failed = threading.Event()  # for --fail-fast
         self.broken = threading.Event()  # the ledger cannot be written: launch nothing more
+        self.unreachable = 0  # orders in a row (by the time they ended) that reached nothing
+        self.dead = ""  # why the target is taken for dead: launch nothing more
         self.summary = Summary(outcomes=[None] * len(jobs))  # type: ignore[list-item]
         self.lock = threading.Condition()
         self.flights: dict[int, _Flight] = {}
@@ -353,6 +360,7 @@ class _Run:
                 outcome.verdict = judge(job.order.expect, result)
             if not outcome.passed:
                 self.failed.set()
+            self._watch_target(result)
         except BaseException as e:  # a bug in our own bookkeeping: still an outcome
             log.debug("internal error in %s", job.name, exc_info=True)
             err = CartError(
@@ -364,6 +372,22 @@ class _Run:
         with flight.lock:
             flight.outcome = outcome
         self.record(outcome, flight)
+
+    def _watch_target(self, result: OrderResult) -> None:
+        """The dead-target rule: after DEAD_AFTER orders in a row that could not reach the
+        target at all (refused, DNS, TLS, connect timeout: nothing was sent), launch nothing
+        more. Any answer from the server starts the count again."""
+        with self.lock:
+            if result.error is not None and unreachable(result.error):
+                self.unreachable += 1
+                if self.unreachable >= DEAD_AFTER and not self.dead:
+                    self.dead = (
+                        f"the target looks dead: {self.unreachable} orders in a row could not "
+                        f"reach it ({result.error.message}); run again with --resume once it "
+                        "is back"
+                    )
+            else:
+                self.unreachable = 0
 
     def _attempt(self, flight: _Flight) -> OrderResult:
         job = flight.job
@@ -484,7 +508,10 @@ class _Run:
                 if not self.budget.allows():
                     return False
         return not (
-            self.stop.is_set() or self.broken.is_set() or (self.fail_fast and self.failed.is_set())
+            self.stop.is_set()
+            or self.broken.is_set()
+            or self.dead
+            or (self.fail_fast and self.failed.is_set())
         )
 
 
@@ -605,6 +632,8 @@ def run(
             if stop.is_set()
             else "the ledger could not be written"
             if r.broken.is_set()
+            else r.dead
+            if r.dead
             else budget.reason
             if budget is not None and budget.reason
             else "--fail-fast, after a failure"

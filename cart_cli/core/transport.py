@@ -154,12 +154,11 @@ def _pool_classes(watchdog: Watchdog) -> dict:
     from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
     def watched(base):
-        class Watched(base):
-            def request(self, method, url, body=None, headers=None, **kw):
-                watchdog.attach(headers, self)
-                return super().request(method, url, body=body, headers=headers, **kw)
+        def request(self, method, url, body=None, headers=None, **kw):
+            watchdog.attach(headers, self)
+            return base.request(self, method, url, body=body, headers=headers, **kw)
 
-        return Watched
+        return type(base.__name__, (base,), {"request": request})
 
     return {
         "http": type("Pool", (HTTPConnectionPool,), {"ConnectionCls": watched(HTTPConnection)}),
