@@ -680,3 +680,17 @@ def test_profile_add_never_writes_a_config_that_is_a_fifo(tmp_path):
     r = cli(["profile", "add", "local", "--api-url", "http://127.0.0.1:1"])
     assert r.code == 2 and "internal error" not in r.stderr
     assert stat.S_ISFIFO(config.lstat().st_mode)
+
+
+def test_dev_stdout_on_a_pipe_is_standard_output(tmp_path):
+    """/dev/stdout is /proc/self/fd/1, whose link text (pipe:[123]) is no path: it was taken
+    for a new file in a missing folder, and the report was lost at the end."""
+    from tests.helpers import cli_subprocess, write_order
+
+    write_order(tmp_path / "o.yaml")
+    r = cli_subprocess(["batch", "o.yaml", "--sandbox", "--jsonl", "/dev/stdout", "--repeat", "2"])
+    assert r.code == 0, r.stderr
+    assert [x["status"] for x in records(r.stdout)] == ["placed", "placed"]  # only the report
+    assert "2 placed" in r.stderr and "problem" not in r.stderr
+    r = cli_subprocess(["batch", "o.yaml", "--sandbox", "--junit", "/dev/stdout", "--json"])
+    assert r.code == 2 and "--junit /dev/stdout both write to standard output" in r.stderr

@@ -83,7 +83,9 @@ def plan(
         return UsageError(f"cannot write {flag} {given}: {why}")
 
     try:
-        st = _stat(real)
+        # The path itself, links followed by the system: /dev/stdout is /proc/self/fd/1, whose
+        # "target" (pipe:[123]) is no path at all.
+        st = _stat(given)
     except OSError as e:
         raise refuse(e.strerror or str(e)) from None
     if st is None:
@@ -111,7 +113,7 @@ def plan(
             return Output(flag, given, Kind.FILE, real)
         return Output(flag, given, Kind.IN_PLACE, real)
     if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
-        if not os.access(real, os.W_OK):
+        if not os.access(given, os.W_OK):
             raise refuse("permission denied")
         return Output(flag, given, Kind.SPECIAL, real)
     if stat.S_ISSOCK(mode):
@@ -145,7 +147,7 @@ def plan_all(
     def claim(what: str, path: str | os.PathLike, exclusive: bool = True) -> None:
         real = os.path.realpath(path)
         try:
-            st = _stat(real)
+            st = _stat(os.fspath(path))
         except OSError:
             st = None
         ident = _identity(st) if st is not None else None
@@ -162,7 +164,7 @@ def plan_all(
         claim("an order file", p)
     if ledger is not None:
         claim("--ledger", ledger)
-        st = _stat(os.path.realpath(ledger))
+        st = _stat(os.fspath(ledger))
         if st is not None and stdout_stat is not None and _identity(st) == _identity(stdout_stat):
             raise UsageError(
                 f"standard output is redirected to --ledger {ledger}: give it another file"
@@ -201,8 +203,8 @@ def write(out: Output, data: bytes | Iterable[bytes], *, stdout: IO | None = Non
                 stdout.write(bytes(chunk).decode("utf-8", "replace"))
         (binary or stdout).flush()
         return
+    st = _stat(out.path)  # links followed by the system (/dev/stdout: the pipe itself)
     real = os.path.realpath(out.path)
-    st = _stat(real)
     if st is None or stat.S_ISREG(st.st_mode):
         folder = os.path.dirname(real) or "."
         if st is None or os.access(folder, os.W_OK | os.X_OK):
@@ -217,7 +219,7 @@ def write(out: Output, data: bytes | Iterable[bytes], *, stdout: IO | None = Non
         return
     if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
         # No O_CREAT, no O_TRUNC: a device or a pipe is written as it is.
-        fd = os.open(real, os.O_WRONLY | os.O_NOCTTY)
+        fd = os.open(out.path, os.O_WRONLY | os.O_NOCTTY)
         try:
             _write_all(fd, data)
         finally:
@@ -228,7 +230,7 @@ def write(out: Output, data: bytes | Iterable[bytes], *, stdout: IO | None = Non
 
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(30)
-            sock.connect(real)
+            sock.connect(out.path)
             for chunk in _chunks(data):
                 sock.sendall(chunk)
         return
