@@ -137,3 +137,15 @@ def test_every_environment_variable_the_code_reads_is_documented():
     documented = documented[documented.index("## Environment variables") :]
     missing = sorted(n for n in names if f"`{n}`" not in documented)
     assert not missing, f"not in docs/targets.md, 'Environment variables': {missing}"
+
+
+def test_the_readme_lists_every_command():
+    from cart_cli.cli import command
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = text[text.index("## Commands") :].split("\n## ")[0]
+    for name, cmd in command().commands.items():
+        rows = [r for r in table.splitlines() if r.startswith(f"| `cart-cli {name}")]
+        assert rows, name
+        for sub in getattr(cmd, "commands", None) or {}:
+            assert re.search(rf"\b{sub}\b", rows[0].split(" | ")[0]), f"{name} {sub}"

@@ -75,6 +75,13 @@ def test_every_schema_name_has_its_schema_file():
         assert f'"const": "{name}"' in text, name
 
 
+def test_every_schema_is_in_the_output_page():
+    page = (ROOT / "docs" / "output.md").read_text(encoding="utf-8")
+    for name in Schema:
+        assert f"`{name}`" in page and f"(schemas/{file_of({'schema': str(name)})})" in page, name
+    assert f"(schemas/{LEDGER_LINE})" in page
+
+
 class Outputs:
     """Every document a run printed or wrote, with where it came from."""
 
