@@ -574,6 +574,7 @@ def main() -> int:
     q = args.quick
     pairs = 3 if q else 9
     started = time.perf_counter()
+    load_at_start = os.getloadavg()[0]
     rows: list[Row] = []
 
     def step(name: str) -> None:
@@ -622,7 +623,8 @@ def main() -> int:
     print(f"\n{len(rows) - len(missed)} of {len(rows)} met or skipped; {len(missed)} missed.")
     if not q:  # the figures of record: bench/results.md, linked from bench/README.md
         elapsed = time.perf_counter() - started
-        RESULTS.write_text(results_markdown(rows, elapsed), encoding="utf-8")
+        load = (load_at_start, os.getloadavg()[0])
+        RESULTS.write_text(results_markdown(rows, elapsed, load), encoding="utf-8")
         print(f"written: {RESULTS}")
     return 1 if missed else 0
 
@@ -630,16 +632,23 @@ def main() -> int:
 RESULTS = Path(__file__).resolve().parent / "results.md"
 
 
-def results_markdown(rows: list[Row], elapsed: float) -> str:
-    """The run as a Markdown page: what `make bench` measured, when and where."""
+def results_markdown(rows: list[Row], elapsed: float, load: tuple[float, ...] = ()) -> str:
+    """The run as a Markdown page: what `make bench` measured, when and where (and how busy
+    the machine was: the ratios hold up under load, the absolute rows less so)."""
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    busy = (
+        f" Load average (1 min) at the start {load[0]:.1f}, at the end {load[1]:.1f}."
+        if load
+        else ""
+    )
     lines = [
         "# Benchmark results",
         "",
         f"Written by `make bench` (bench/bench.py) on {when}: {os.cpu_count()} cores, "
         f"Python {sys.version.split()[0]}, the whole run {int(elapsed // 60)} min "
         f"{elapsed % 60:.0f} s. Each figure is a ratio unless a unit is given; how each is "
-        "measured is in [README.md](README.md). Run `make bench` again to replace this page.",
+        "measured is in [README.md](README.md). Run `make bench` again to replace this page."
+        + busy,
         "",
         "| figure | target | measured | |",
         "|---|---|---|---|",
