@@ -181,6 +181,9 @@ def real_outputs(sandbox, tmp_path: Path) -> Outputs:
     out.run("profile list --json", ["profile", "list", "--json"], 0)
     out.run("profile show --json", ["profile", "show", "local", "--json"], 0)
     out.run("profile show --json built-in", ["profile", "show", "sandbox", "--json"], 0)
+    config = Path(cli_env("CART_CLI_CONFIG"))
+    config.write_text(config.read_text() + '\n[profiles.auto]\napp_id = "me"\nflow = "auto"\n')
+    out.run("profile show --json flow auto", ["profile", "show", "auto", "--json"], 0)
     return out
 
 
