@@ -347,6 +347,8 @@ def test_held_incomplete_connections_neither_delay_others_nor_stay(monkeypatch):
     monkeypatch.setattr(protocol, "HEAD_TIMEOUT", 0.5)
     with Sandbox() as sb:
         held = hold_incomplete(sb.port, 300)
+        # and some that send nothing at all
+        held += [socket.create_connection(("127.0.0.1", sb.port), timeout=T) for _ in range(20)]
         try:
             took, status, _ = timed_get(sb.port, timeout=5)
             assert status == 200 and took < 1.0
@@ -383,6 +385,18 @@ def test_past_the_concurrency_limit_a_request_gets_a_json_503_at_once():
         deadline = time.monotonic() + 5
         while requests.get(f"{sb.url}/__sandbox/stock", timeout=T).status_code != 200:
             assert time.monotonic() < deadline
+
+
+def test_other_loop_errors_still_reach_the_default_handler(caplog):
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        with caplog.at_level(logging.ERROR, logger="asyncio"):
+            protocol.AcceptErrors()(loop, {"message": "something else", "exception": ValueError()})
+    finally:
+        loop.close()
+    assert "something else" in caplog.text
 
 
 def test_the_request_log_escapes_and_a_hang_up_is_one_quiet_line(caplog):

@@ -57,19 +57,14 @@ class Every:
     """True at most once per ``seconds`` (for log lines that an attack could repeat)."""
 
     def __init__(self, seconds: float = 1.0) -> None:
-        self.seconds, self.last, self.skipped = seconds, float("-inf"), 0
+        self.seconds, self.last = seconds, float("-inf")
 
     def __call__(self) -> bool:
         now = time.monotonic()
         if now - self.last < self.seconds:
-            self.skipped += 1
             return False
         self.last = now
         return True
-
-    def take_skipped(self) -> int:
-        skipped, self.skipped = self.skipped, 0
-        return skipped
 
 
 def json_error_bytes(status: int, name: str, description: str) -> bytes:
