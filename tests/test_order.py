@@ -318,7 +318,7 @@ def test_multi_order_file_merges_defaults_and_reports_per_entry(tmp_path):
         (b"a: !!python/object:os.system x\n", "the YAML tag !!python/object:os.system is not"),
         (b"!!python/object:os.system {}\n", "the YAML tag !!python/object:os.system is not"),
         (b"---\na: 1\n---\nb: 2\n", "a second YAML document (after ---): one file holds one"),
-        (b"[" * 5000, "nested too deeply"),
+        (b"[" * 5000, "nested deeper than 40 levels"),
         (b"[" * 45 + b"]" * 45, "nested deeper than 40 levels"),
         (b"merchant: {[1]: 2}\n", "merchant: keys must be plain text"),
         (b"merchant: {<<: 1}\n", "merchant: bad merge key"),
