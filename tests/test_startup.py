@@ -4,6 +4,7 @@ Each run is the real console script under `python -X importtime`, which lists ev
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -73,3 +74,70 @@ def test_json_and_piped_place_import_no_rich(cart_sandbox, tmp_path):
         assert p.returncode == 0, p.stderr[-2000:]
         assert p.stdout.startswith("{") and (extra == ["--dry-run"] or "order placed" in p.stderr)
         assert "rich" not in top_level(modules), extra
+
+
+def commands_loaded(args: list[str], **env) -> list[str]:
+    """The command modules a real run of ``args`` imported (read after main() has ended)."""
+    code = (
+        "import os, sys\n"
+        f"sys.argv = ['cart-cli', *{args!r}]\n"
+        "from cart_cli.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('cart_cli.cli.commands.'))\n"
+        "os.write(2, ('\\nloaded: ' + ' '.join(loaded) + '\\n').encode())\n"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **env},
+    )
+    (line,) = [x for x in p.stderr.splitlines() if x.startswith("loaded:")]
+    return [m.rsplit(".", 1)[1] for m in line.split()[1:]]
+
+
+ALL = sorted(
+    [
+        "place",
+        "validate",
+        "batch",
+        "cart",
+        "products",
+        "ledger",
+        "sandbox",
+        "doctor",
+        "profile",
+        "orders",
+    ]
+)
+
+
+def test_a_run_builds_only_the_command_it_runs():
+    assert commands_loaded(["place", "--help"]) == ["place"]
+    assert commands_loaded(["cart", "show", "--help"]) == ["cart"]
+    assert commands_loaded(["validate", str(SAMPLES / "one-item.yaml")]) == ["validate"]
+
+
+def test_the_list_of_commands_and_completion_build_them_all():
+    assert commands_loaded(["--help"]) == ALL
+    assert commands_loaded([]) == ALL  # no arguments: the root's help
+    assert commands_loaded(["plcae"]) == ALL  # no such command: said by the parser
+    words = {"COMP_WORDS": "cart-cli pro", "COMP_CWORD": "1"}
+    assert commands_loaded([], _CART_CLI_COMPLETE="complete_bash", **words) == ALL
+
+
+def test_building_a_command_again_gives_the_same_tree():
+    """A process may build the tree more than once (the tests do): no option is added twice."""
+    from cart_cli.cli import command
+
+    def options(tree, *path):
+        for name in path:
+            tree = tree.commands[name]
+        return [p.name for p in tree.params]
+
+    first = options(command("place"), "place")
+    assert first == options(command("place"), "place") == options(command(), "place")
+    assert "api_url" in first and first.count("api_url") == 1
+    assert options(command("cart"), "cart", "show") == options(command(), "cart", "show")

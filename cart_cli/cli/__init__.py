@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import signal
 import sys
 import traceback
@@ -26,15 +27,22 @@ from cart_cli.core.errors import (
     UsageError,
 )
 
-app = typer.Typer(
-    name="cart-cli",
-    help="Place test orders against Firmly's Simple Cart API, or its local sandbox.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    epilog="Exit codes: " + "; ".join(f"{int(c)} {m}" for c, m in EXIT_MEANING.items()) + ".",
+# The commands, in the order --help lists them: each is cart_cli/cli/commands/<name>.py, whose
+# register(app) adds it (a command, or a group of them) to the root.
+COMMANDS = (
+    "place",
+    "validate",
+    "batch",
+    "cart",
+    "products",
+    "ledger",
+    "sandbox",
+    "doctor",
+    "profile",
+    "orders",
+    "init",
 )
+COMPLETE_VAR = "_CART_CLI_COMPLETE"  # set by the shell for completion (click's name for it)
 
 
 def _version(value: bool) -> None:
@@ -43,7 +51,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version."
@@ -52,43 +59,45 @@ def _root(
     """Place test orders against Firmly's Simple Cart API, or its local sandbox."""
 
 
-def _register() -> None:
-    from cart_cli.cli.commands import (
-        batch,
-        cart,
-        doctor,
-        init,
-        ledger,
-        orders,
-        place,
-        products,
-        profile,
-        sandbox,
-        validate,
+def make_app(names: Sequence[str] = COMMANDS) -> typer.Typer:
+    """The typer app with the commands ``names`` (all of them by default)."""
+    import importlib
+
+    root = typer.Typer(
+        name="cart-cli",
+        help="Place test orders against Firmly's Simple Cart API, or its local sandbox.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=True,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        epilog="Exit codes: " + "; ".join(f"{int(c)} {m}" for c, m in EXIT_MEANING.items()) + ".",
     )
-
-    for module in (
-        place,
-        validate,
-        batch,
-        cart,
-        products,
-        ledger,
-        sandbox,
-        doctor,
-        profile,
-        orders,
-        init,
-    ):
-        module.register(app)
+    root.callback()(_root)
+    for name in names:
+        importlib.import_module(f"cart_cli.cli.commands.{name}").register(root)
+    return root
 
 
-_register()
+def __getattr__(name: str):
+    if name == "app":  # the whole typer app, for whoever runs it directly
+        return make_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def command():
-    """The click command tree, with help that shows no ``<bool>`` after a flag."""
-    root = typer.main.get_command(app)
+def invoked(args: Sequence[str], environ) -> str | None:
+    """The command ``args`` run, when only it needs building: its name is the first argument
+    (the root's own options, --help, --version and the completion ones, take no value). None
+    when the whole tree is needed: root --help or no arguments (the list of commands), shell
+    completion, or a name that is no command (the parser says so)."""
+    if COMPLETE_VAR in environ or not args or args[0] not in COMMANDS:
+        return None
+    return args[0]
+
+
+def command(name: str | None = None):
+    """The click command tree (only command ``name`` under the root, when given), with help that
+    shows no ``<bool>`` after a flag, and Ctrl-C inside a command passed to the boundary."""
+    root = typer.main.get_command(make_app((name,) if name else COMMANDS))
 
     def tidy(cmd, parent: typer.Context | None = None) -> None:
         ctx = typer.Context(cmd, parent=parent, info_name=cmd.name, **cmd.context_settings)
@@ -132,7 +141,8 @@ def run(args: Sequence[str], env: Environment) -> int:
     code = Exit.INTERNAL
     error: CartError | None = None
     try:
-        result = command().main(list(args), prog_name="cart-cli", standalone_mode=False, obj=env)
+        tree = command(invoked(args, os.environ))  # click reads completion from os.environ
+        result = tree.main(list(args), prog_name="cart-cli", standalone_mode=False, obj=env)
         code = result if isinstance(result, int) else Exit.OK
     except typer.Exit as e:  # --help, --version, typer.Exit(n)
         code = e.exit_code

@@ -30,7 +30,9 @@ def option(name: str, annotation, info, callback):
     one is listed first."""
 
     def decorator(command):
-        command.__dict__.setdefault(STACKED, []).insert(0, (name, annotation, info, callback))
+        stacked = command.__dict__.setdefault(STACKED, [])
+        if all(spec[0] != name for spec in stacked):  # stacked again (registered twice): once
+            stacked.insert(0, (name, annotation, info, callback))
         return command
 
     return decorator

@@ -20,6 +20,7 @@ UNKNOWN_LISTED = 20  # on stderr; `cart-cli ledger` lists them all
 TABLE_ROWS = 300  # past this many orders, placed ones are listed as plain lines
 
 
+@Target.options
 def batch(
     ctx: typer.Context,
     paths: Annotated[
@@ -366,4 +367,4 @@ def _report(env, summary, json_out: bool, err, ledger: Path, spool=None, outs=No
 
 
 def register(app: typer.Typer) -> None:
-    app.command("batch", cls=opt.Command)(Target.options(batch))
+    app.command("batch", cls=opt.Command)(batch)

@@ -322,16 +322,18 @@ def _billing_from(shipping: dict):
         ) from None
 
 
+for _name, _command in (
+    ("show", show),
+    ("add", add),
+    ("set", set_quantities),
+    ("remove", remove),
+    ("ship", ship),
+    ("method", method),
+    ("clear", clear),
+    ("checkout", checkout),
+):
+    app.command(_name, cls=opt.Command)(Target.options(_command))  # once, at import
+
+
 def register(root: typer.Typer) -> None:
-    for name, command in (
-        ("show", show),
-        ("add", add),
-        ("set", set_quantities),
-        ("remove", remove),
-        ("ship", ship),
-        ("method", method),
-        ("clear", clear),
-        ("checkout", checkout),
-    ):
-        app.command(name, cls=opt.Command)(Target.options(command))
     root.add_typer(app, name="cart")

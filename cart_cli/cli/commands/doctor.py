@@ -15,6 +15,7 @@ from cart_cli.wire.names import Schema
 MARK = {"ok": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("-", "dim")}
 
 
+@Target.options
 def doctor(
     ctx: typer.Context,
     merchant: Annotated[
@@ -123,4 +124,4 @@ def _config(env, target: Target, core):
 
 
 def register(app: typer.Typer) -> None:
-    app.command("doctor", cls=opt.Command)(Target.options(doctor))
+    app.command("doctor", cls=opt.Command)(doctor)

@@ -62,6 +62,7 @@ def say_card_prompt(env, card: str | None) -> None:
         )
 
 
+@Target.options
 def place(
     ctx: typer.Context,
     order_file: Annotated[
@@ -263,4 +264,4 @@ def place(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("place", cls=opt.Command)(Target.options(place))
+    app.command("place", cls=opt.Command)(place)

@@ -101,6 +101,8 @@ def summarize(product: dict, merchant: str) -> dict:
     }
 
 
+app.command("show", cls=opt.Command)(Target.options(show))  # once, at import
+
+
 def register(root: typer.Typer) -> None:
-    app.command("show", cls=opt.Command)(Target.options(show))
     root.add_typer(app, name="products")
