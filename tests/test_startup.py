@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from cart_cli.cli import COMMANDS
 from tests.helpers import CLI, SAMPLES, target
 
 pytestmark = pytest.mark.slow
@@ -98,20 +99,7 @@ def commands_loaded(args: list[str], **env) -> list[str]:
     return [m.rsplit(".", 1)[1] for m in line.split()[1:]]
 
 
-ALL = sorted(
-    [
-        "place",
-        "validate",
-        "batch",
-        "cart",
-        "products",
-        "ledger",
-        "sandbox",
-        "doctor",
-        "profile",
-        "orders",
-    ]
-)
+ALL = sorted(COMMANDS)
 
 
 def test_a_run_builds_only_the_command_it_runs():
