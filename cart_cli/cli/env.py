@@ -210,9 +210,12 @@ class Environment:
         return make_console(self.stdout, self.stdout_isatty, self.environ, piped_width=True)
 
     def say_error(self, message: str) -> None:
+        """``message`` may hold data (a server's description, a file name): made safe."""
         from rich.markup import escape
 
-        self.stderr_console.print(f"[bold red]error:[/] {escape(message)}")
+        from cart_cli.wire.text import safe
+
+        self.stderr_console.print(f"[bold red]error:[/] {escape(safe(message, lines=True))}")
 
     def print_json(self, doc: dict) -> None:
         """The run's one JSON document on stdout."""

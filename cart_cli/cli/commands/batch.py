@@ -268,13 +268,20 @@ def _write_reports(env, summary, outs: dict, spool) -> None:
 def _placed_lines(placed: list, order_total) -> str:
     """Placed orders, one plain line each, in aligned columns: name, merchant, order number,
     total, seconds."""
+    from cart_cli.wire.text import safe
+
     rows = [
-        (
-            o.job.name,
-            o.job.order.merchant,
-            o.order_number or "",
-            order_total(o.result.order) if o.result else "",
-            f"{o.seconds:.2f}",
+        tuple(
+            map(
+                safe,  # data: names, merchants, numbers
+                (
+                    o.job.name,
+                    o.job.order.merchant,
+                    o.order_number or "",
+                    order_total(o.result.order) if o.result else "",
+                    f"{o.seconds:.2f}",
+                ),
+            )
         )
         for o in placed
     ]

@@ -17,6 +17,7 @@ from cart_cli.cli.target import Target
 from cart_cli.cli.ui import messages as msg
 from cart_cli.core.errors import UsageError
 from cart_cli.wire.names import Schema
+from cart_cli.wire.text import safe
 
 app = typer.Typer(
     help="Look at or build the device's cart on a merchant, step by step "
@@ -274,7 +275,7 @@ def checkout(
             if isinstance(ev, Step) and ev.submits:
                 guard.submitted = True
                 if not quiet:
-                    env.stderr.write(f"completing the order on {merchant}\n")
+                    env.stderr.write(safe(f"completing the order on {merchant}") + "\n")
                     env.stderr.flush()
 
         history = tg.HistoryWriter(env, target)

@@ -117,8 +117,10 @@ def say_how_to_resolve(err, ledger: Path) -> None:
 def _print_listing(out, file: Path, contents, groups: dict[str, list[dict]]) -> None:
     """Two lines an order, ids whole (they are copied from here), grouped by state."""
 
+    from cart_cli.wire.text import safe
+
     def line(text: str) -> None:
-        out.write(text + "\n")
+        out.write(safe(text) + "\n")  # names, merchants, ids: data
 
     counts = ", ".join(f"{len(groups[k])} {k.replace('_', ' ')}" for k in TITLES)
     line(f"{file}: {len(contents.jobs)} orders ({counts})")

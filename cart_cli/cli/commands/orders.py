@@ -87,8 +87,10 @@ def list_(
     # Light lines, and on a narrow terminal no Target column: the time, the number and the
     # total stay whole; merchant and outcome fold.
     wide = env.stdout_console.width >= 100
+    from cart_cli.cli.ui.console import data_text
+
     table = Table(
-        title=f"Orders ({history.path})",
+        title=data_text(f"Orders ({history.path})"),
         title_justify="left",
         box=box.SIMPLE,
         pad_edge=False,
@@ -111,12 +113,12 @@ def list_(
         if r.get("error"):  # the error says more than "not_placed"
             code = r["error"].get("code")
             outcome = code if outcome == NOT_PLACED else f"{outcome} ({code})"
-        table.add_row(
-            str(r.get("at", ""))[0 if wide else 5 : 16].replace("T", " "),
-            str(r.get("order_number") or "-"),
-            str(r.get("merchant", "")),
-            msg.escape(outcome),
-            fmt(r.get("total_cents"), r.get("currency") or "USD")
+        table.add_row(  # data as text, never markup (the console makes every cell safe)
+            data_text(str(r.get("at", ""))[0 if wide else 5 : 16].replace("T", " ")),
+            data_text(r.get("order_number") or "-"),
+            data_text(r.get("merchant", "")),
+            msg.escape(str(outcome)),
+            data_text(fmt(r.get("total_cents"), r.get("currency") or "USD"))
             if r.get("total_cents") is not None
             else "",
             *([where] if wide else []),

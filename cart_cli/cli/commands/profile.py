@@ -65,17 +65,19 @@ def list_(ctx: typer.Context, json_out: opt.JsonOpt = False, debug: opt.DebugOpt
     if json_out:
         env.print_json({"schema": Schema.PROFILES, "config": str(cfg.path), "profiles": rows})
         return 0
-    table = Table(title=f"Profiles ({cfg.path})", title_justify="left")
+    from cart_cli.cli.ui.console import data_text
+
+    table = Table(title=data_text(f"Profiles ({cfg.path})"), title_justify="left")
     table.add_column("Name", no_wrap=True)
     table.add_column("API URL", overflow="fold")
     table.add_column("Kind", no_wrap=True)
     table.add_column("From", overflow="fold")
     for r in rows:
-        table.add_row(
-            ("* " if r["active"] else "") + r["name"],
-            r["api_url"] or "(default)",
+        table.add_row(  # names, URLs and paths as text, never markup
+            data_text(("* " if r["active"] else "") + r["name"]),
+            data_text(r["api_url"] or "(default)"),
             "PRODUCTION" if r["production"] else "staging",
-            r["source"],
+            data_text(r["source"]),
         )
     env.print_result(table)
     return 0
@@ -97,8 +99,11 @@ def show(
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
+    from cart_cli.cli.ui.console import data_text
+
     for key, value in doc.items():
-        table.add_row(key, str(value).lower() if isinstance(value, bool) else str(value))
+        shown = str(value).lower() if isinstance(value, bool) else str(value)
+        table.add_row(data_text(key), data_text(shown))
     env.print_result(table)
     return 0
 

@@ -8,6 +8,7 @@ import typer
 
 from cart_cli.cli import options as opt
 from cart_cli.wire.names import Schema
+from cart_cli.wire.text import safe
 
 
 def validate(
@@ -39,7 +40,7 @@ def validate(
         return _validate_json(env, files)
     for source in collect(files, env.order_inputs()):
         n = len(source.orders)
-        env.stdout.write(f"{source.file}: ok ({n} order{'s' if n != 1 else ''})\n")
+        env.stdout.write(safe(f"{source.file}: ok ({n} order{'s' if n != 1 else ''})") + "\n")
     return 0
 
 

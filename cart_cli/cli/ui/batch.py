@@ -11,8 +11,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from cart_cli.cli.ui.console import clock_text, one_under_another, order_total
+from cart_cli.cli.ui.console import clock_text, data_text, one_under_another, order_total
 from cart_cli.cli.ui.tracker import Tracker
+from cart_cli.wire.text import safe
 
 REFRESH_PER_SECOND = 10
 NAME_WIDTH = 28
@@ -50,7 +51,7 @@ def order_line(o, name_width: int = 0) -> tuple[str, str]:
         parts.append(verdict.describe())
     if r:
         parts.append(f"{o.seconds:.1f}s")
-    return group, "  ".join(parts)
+    return group, safe("  ".join(parts))  # names, numbers, error names, notes: data
 
 
 class PlainBatch:
@@ -79,7 +80,7 @@ class PlainBatch:
             parts.append(verdict.describe())
         parts.append(f"{o.seconds:.1f}s")
         # One write per line: orders finish on several threads at once.
-        self.stream.write("  ".join(parts) + "\n")
+        self.stream.write(safe("  ".join(parts)) + "\n")
         self.stream.flush()
 
     def close(self) -> None: ...
@@ -228,9 +229,9 @@ class LiveBatch:
             )
             for job, tracker in shown:
                 lines.add_row(
-                    Text(tail(job.name, name_width), style="dim"),
+                    Text(tail(safe(job.name), name_width), style="dim"),
                     ProgressBar(total=tracker.total, completed=tracker.completed, width=12),
-                    Text(tracker.stage_text()),
+                    Text(safe(tracker.stage_text())),
                 )
             rows.append(lines)
         if len(flying) > len(shown):
@@ -260,21 +261,22 @@ class Row:
     def __init__(self, o) -> None:
         r = o.result
         err = r.error if r else None
+        # Every field is shown to a person, and most come from data: made safe here, once.
         self.group = group_of(o)
-        self.name = o.job.name
-        self.merchant = o.job.order.merchant
+        self.name = safe(o.job.name)
+        self.merchant = safe(o.job.order.merchant)
         number = r.order.get("platform_order_number") if r and r.ok else None
-        self.number = str(getattr(o, "order_number", None) or number or "")  # or an earlier run's
-        self.total = order_total(r.order) if r and r.ok else ""
+        self.number = safe(getattr(o, "order_number", None) or number or "")  # or an earlier run's
+        self.total = safe(order_total(r.order)) if r and r.ok else ""
         self.seconds = f"{o.seconds:.1f}s" if r else ""
-        self.code = err.code if err else ""
+        self.code = safe(err.code) if err else ""
         # placed ones too: the merchant's support asks for it
         rid = getattr(o, "request_id", None) or (err.request_id if err else None)
-        self.request_id = rid or ""
-        self.note = o.note
+        self.request_id = safe(rid or "")
+        self.note = safe(o.note or "")
         verdict = getattr(o, "verdict", None)  # the order's expect:, judged (None: it had none)
         self.expected = "" if verdict is None else "met" if verdict.met else "not met"
-        self.unmet = "; ".join(verdict.differences) if self.expected == "not met" else ""
+        self.unmet = safe("; ".join(verdict.differences)) if self.expected == "not met" else ""
 
     @property
     def style(self) -> str | None:
@@ -355,7 +357,7 @@ def _columns(*, many_merchants: bool, expectations: bool = False):
 def _table(title: str, rows: list[Row], columns):
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    table = Table(title=data_text(title), title_justify="left")
     for name, _ in columns:
         table.add_column(
             name,
@@ -365,7 +367,7 @@ def _table(title: str, rows: list[Row], columns):
             min_width=NOTE_MIN if name == "Note" else None,
         )
     for row in rows:
-        table.add_row(*(get(row) for _, get in columns), style=row.style)
+        table.add_row(*(data_text(get(row)) for _, get in columns), style=row.style)  # not markup
     return table
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from cart_cli.cli.ui.console import data_text
 from cart_cli.cli.ui.receipt import one_line_address
 from cart_cli.wire.money import currency_of, fmt, to_cents
+from cart_cli.wire.text import safe
 
 
 def cart_view(cart: dict, merchant: str):
@@ -14,7 +16,7 @@ def cart_view(cart: dict, merchant: str):
 
     cur = currency_of(cart.get("total"))
     shop = cart.get("display_name") or cart.get("shop_id") or merchant
-    title = f"Cart on {shop} ({cart.get('shop_id') or merchant})"
+    title = data_text(f"Cart on {shop} ({cart.get('shop_id') or merchant})")
     lines = Table(title=title, title_justify="left")
     lines.add_column("Item")
     lines.add_column("SKU")
@@ -23,12 +25,17 @@ def cart_view(cart: dict, merchant: str):
     lines.add_column("Line total", justify="right")
     items = [x for x in cart.get("line_items") or [] if isinstance(x, dict)]
     for line in items:
-        lines.add_row(
-            str(line.get("description", "")),
-            str(line.get("sku", "")),
-            str(line.get("quantity", "")),
-            fmt(to_cents(line.get("price")), cur),
-            fmt(to_cents(line.get("line_price")), cur),
+        lines.add_row(  # data as text: made safe, never markup
+            *map(
+                data_text,
+                (
+                    line.get("description", ""),
+                    line.get("sku", ""),
+                    line.get("quantity", ""),
+                    fmt(to_cents(line.get("price")), cur),
+                    fmt(to_cents(line.get("line_price")), cur),
+                ),
+            )
         )
     if not items:
         lines.add_row(Text("(empty)", style="dim"), "", "", "", "")
@@ -40,7 +47,7 @@ def cart_view(cart: dict, merchant: str):
         ("Discount", "cart_discount"),
         ("Total", "total"),
     ):
-        lines.add_row(label, "", "", "", fmt(to_cents(cart.get(key)), cur))
+        lines.add_row(label, "", "", "", data_text(fmt(to_cents(cart.get(key)), cur)))
     parts = [lines]
     if isinstance(cart.get("shipping_info"), dict):
         chosen = (cart.get("shipping_method") or {}).get("sku")
@@ -54,13 +61,12 @@ def cart_view(cart: dict, merchant: str):
             mark = "*" if o.get("sku") == chosen else ""
             methods.add_row(
                 mark,
-                str(o.get("sku", "")),
-                str(o.get("description", "")),
-                fmt(to_cents(price), cur),
+                *map(data_text, (o.get("sku", ""), o.get("description", ""))),
+                data_text(fmt(to_cents(price), cur)),
             )
         parts.append(methods)
         parts.append(Text(f"Ship to: {one_line_address(cart['shipping_info'])}"))
-    parts.append(Text(f"Cart id: {cart.get('cart_id', '?')}"))
+    parts.append(Text(safe(f"Cart id: {cart.get('cart_id', '?')}")))
     return Group(*parts)
 
 

@@ -4,21 +4,37 @@ a piped run that prints plain lines never loads it."""
 from __future__ import annotations
 
 from cart_cli.wire.money import currency_of, fmt, to_cents
+from cart_cli.wire.text import safe
 
 PIPED_WIDTH = 200
+
+
+def safe_console_class():
+    """rich's Console, with every str it turns into text made safe first (wire.text.safe)."""
+    from rich.console import Console
+
+    class SafeConsole(Console):
+        """Every str rich turns into text (printed, a table cell, a title) is made safe first,
+        wherever it came from: a control character in data never reaches the terminal.
+        Renderers still give data as Text (``data_text``, never markup); this is the net under
+        them."""
+
+        def render_str(self, text: str, **kw):
+            return super().render_str(safe(text, lines=True), **kw)
+
+    return SafeConsole
 
 
 def make_console(file, is_terminal: bool, environ, *, piped_width: bool = False):
     """A console on ``file``, reading NO_COLOR, TERM, COLUMNS from ``environ`` (not the process).
     ``piped_width``: a table piped elsewhere is not cut to 80 columns unless COLUMNS says so."""
-    from rich.console import Console
-
     width = None
     if piped_width and not is_terminal and "COLUMNS" not in environ:
         width = PIPED_WIDTH
-    return Console(
+    return safe_console_class()(
         file=file,
         highlight=False,
+        emoji=False,  # ":smile:" in a product name stays as written
         soft_wrap=not piped_width,
         width=width,
         force_terminal=is_terminal or None,
@@ -42,6 +58,14 @@ def clock_text(seconds: float | None) -> str:
     seconds = int(seconds)
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def data_text(value):
+    """A rich Text of a value from data: made safe (wire.text.safe), and never read as markup
+    (a plain str in a table cell or title would be: "[red]" would colour it)."""
+    from rich.text import Text
+
+    return Text("" if value is None else safe(value))
 
 
 def one_under_another(*renderables):

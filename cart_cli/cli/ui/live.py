@@ -17,6 +17,7 @@ from rich.text import Text
 
 from cart_cli.cli.ui.console import clock_text, one_under_another
 from cart_cli.cli.ui.tracker import ACTIVE, DONE, FAILED, PENDING, Progress
+from cart_cli.wire.text import safe
 
 REFRESH_PER_SECOND = 10
 MARK = {
@@ -86,8 +87,8 @@ class LiveDisplay(Progress):
         now = t.clock()
         head = Text.assemble(
             ("Placing order on ", "bold"),
-            (self.merchant, "bold"),
-            *(((" → ", "dim"), (self.target, "")) if self.target else ()),
+            (safe(self.merchant), "bold"),
+            *(((" → ", "dim"), (safe(self.target), "")) if self.target else ()),
         )
 
         if t.sse:
@@ -115,7 +116,7 @@ class LiveDisplay(Progress):
             stages.add_row(
                 icon,
                 Text(t.label[key], style=style),
-                Text(t.detail[key], style="red" if state == FAILED else "dim"),
+                Text(safe(t.detail[key]), style="red" if state == FAILED else "dim"),
                 seconds_text(t.seconds(key)),
             )
         return one_under_another(head, Constrain(Group(bar, stages), width))
@@ -125,7 +126,7 @@ class LiveDisplay(Progress):
         took = seconds_text(t.elapsed())
         if t.ok:
             number = f"Order {t.order_number} placed" if t.order_number else "Order placed"
-            return Text.assemble(("✓ ", "green"), f"{number} on {self.merchant} in {took}")
+            return Text.assemble(("✓ ", "green"), safe(f"{number} on {self.merchant} in {took}"))
         stage = t.failed_stage
         where = t.label[stage] if stage else "the start"
         if t.how == "interrupted":
@@ -135,10 +136,10 @@ class LiveDisplay(Progress):
                 ("? ", "bold yellow"), f"Outcome unknown: stopped at {where} after {took}"
             )
         why = f": {t.error}" if t.error else ""
-        return Text.assemble(("✗ ", "bold red"), f"{where} failed after {took}{why}")
+        return Text.assemble(("✗ ", "bold red"), safe(f"{where} failed after {took}{why}"))
 
     def warn(self, message: str) -> None:
-        self.console.print(Text.assemble(("warning: ", "yellow"), message))
+        self.console.print(Text.assemble(("warning: ", "yellow"), safe(message)))
 
     def close(self) -> None:
         if not self.live.is_started:

@@ -12,7 +12,11 @@ def escape(text: str) -> str:
 
 
 def say(env, label: str, style: str, text: str) -> None:
-    """One line on stderr: styled on a terminal; plain (and without loading rich) otherwise."""
+    """One line on stderr: styled on a terminal; plain (and without loading rich) otherwise.
+    ``text`` may hold data (a URL from the environment, a server's words): made safe."""
+    from cart_cli.wire.text import safe
+
+    text = safe(text, lines=True)
     if env.stderr_isatty:
         shown = f"[{style}]{label}[/] {escape(text)}" if label else f"[{style}]{escape(text)}[/]"
         env.stderr_console.print(shown)

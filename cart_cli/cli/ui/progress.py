@@ -9,6 +9,7 @@ from cart_cli.cli.ui.console import is_live
 from cart_cli.cli.ui.tracker import Progress
 from cart_cli.core import events as ev_
 from cart_cli.wire import names
+from cart_cli.wire.text import safe
 
 
 class Quiet(Progress):
@@ -23,7 +24,7 @@ class PlainLines(Progress):
         self.stream = stream or sys.stderr
 
     def _line(self, text: str) -> None:
-        print(text, file=self.stream, flush=True)
+        print(safe(text), file=self.stream, flush=True)  # merchant, SKUs, methods: data
 
     def draw(self, ev: ev_.Event) -> None:
         t = self.tracker

@@ -11,9 +11,10 @@ import io
 import re
 from pathlib import Path
 
-from cart_cli.cli.ui.console import one_under_another, strip_trailing
+from cart_cli.cli.ui.console import data_text, one_under_another, strip_trailing
 from cart_cli.core.errors import UsageError
 from cart_cli.wire.money import currency_of, fmt, to_cents
+from cart_cli.wire.text import safe
 
 FORMATS = (".svg", ".html", ".htm", ".txt")
 SAVE_WIDTH = 100
@@ -30,7 +31,12 @@ FACT_LABEL = len("Thank-you page")
 
 
 def _text(value) -> str:
-    return "" if value is None else str(value)
+    """Every value of the answer passes here: made safe for a terminal (wire.text.safe)."""
+    return "" if value is None else safe(value)
+
+
+def _money(cents: int | None, currency: str) -> str:
+    return safe(fmt(cents, currency))  # a currency the table does not know is shown by its code
 
 
 def one_line_address(a: dict) -> str:
@@ -86,16 +92,16 @@ class Lines:
                     _text(line.get("description") or line.get("sku")),
                     _text(line.get("sku") or line.get("variant_id")),
                     str(qty),
-                    fmt(unit, self.currency),
-                    fmt(total, self.currency),
+                    _money(unit, self.currency),
+                    _money(total, self.currency),
                 )
             )
         self.totals = [
-            (label, fmt(to_cents(order.get(key)), currency_of(order.get(key), self.currency)))
+            (label, _money(to_cents(order.get(key)), currency_of(order.get(key), self.currency)))
             for label, key in TOTALS
             if order.get(key) is not None
         ]
-        self.total = fmt(to_cents(order.get("total")), self.currency)
+        self.total = _money(to_cents(order.get("total")), self.currency)
 
     def table_width(self) -> int:
         """Columns a bordered table needs to show every SKU and amount whole."""
@@ -150,10 +156,10 @@ def _table(lines: Lines):
     for name in COLUMNS[1:]:
         items.add_column(name, justify="right", no_wrap=True)
     for row in lines.rows:
-        items.add_row(*row)
+        items.add_row(*map(data_text, row))  # as text: "[red]" in a name is not markup
     items.add_section()
     for label, money in lines.totals:
-        items.add_row(label, "", "", "", money)
+        items.add_row(label, "", "", "", data_text(money))
     items.add_row(Text("Total", style="bold"), "", "", "", Text(lines.total, style="bold"))
     return items
 
@@ -171,14 +177,14 @@ def _stacked(lines: Lines):
         row = Table.grid(expand=True)
         row.add_column(overflow="fold")
         row.add_column(justify="right", no_wrap=True)
-        row.add_row(f"  {qty} × {unit}", total)
+        row.add_row(data_text(f"  {qty} × {unit}"), data_text(total))
         blocks.append(row)
     blocks.append(Rule(style="dim"))
     sums = Table.grid(expand=True)
     sums.add_column()
     sums.add_column(justify="right", no_wrap=True)
     for label, money in lines.totals:
-        sums.add_row(label, money)
+        sums.add_row(label, data_text(money))
     sums.add_row(Text("Total", style="bold"), Text(lines.total, style="bold"))
     blocks.append(sums)
     return one_under_another(*blocks)
@@ -194,7 +200,7 @@ def _facts(order: dict, merchant: str, target: str, request_id: str | None) -> l
     shipping = _text(method.get("description"))
     if method.get("price") is not None:
         price = method["price"]
-        shipping = f"{shipping} ({fmt(to_cents(price), currency_of(price))})".strip()
+        shipping = f"{shipping} ({_money(to_cents(price), currency_of(price))})".strip()
     ship_to = one_line_address(order.get("shipping_info") or {})
     bill_to = one_line_address(order.get("billing_info") or {})
     rows = [
@@ -233,7 +239,7 @@ def _fact_table(facts: list, *, stacked: bool):
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     for label, value in facts:
-        grid.add_row(label, value)
+        grid.add_row(label, data_text(value))
     return grid
 
 
@@ -300,17 +306,17 @@ def receipt_document(renderable, kind: str, *, title: str, width: int = SAVE_WID
     """The receipt as a document: ``kind`` .svg, .html/.htm or .txt, drawn at a fixed width."""
     import html
 
-    from rich.console import Console
+    from cart_cli.cli.ui.console import safe_console_class
 
-    console = Console(
+    console = safe_console_class()(
         record=True, file=io.StringIO(), width=width, color_system="truecolor", highlight=False
     )
     console.print(renderable)
     if kind == ".svg":
         return console.export_svg(title=title, code_format=svg_format())
     if kind in (".html", ".htm"):
-        safe = html.escape(title).replace("{", "{{").replace("}", "}}")
-        return console.export_html(code_format=HTML_FORMAT.format(title=safe))
+        escaped = html.escape(title).replace("{", "{{").replace("}", "}}")
+        return console.export_html(code_format=HTML_FORMAT.format(title=escaped))
     return strip_trailing(console.export_text())
 
 
