@@ -308,3 +308,30 @@ def test_a_receipt_of_any_text_prints_nothing_that_acts_on_a_terminal(name, titl
     out = io.StringIO()
     make_console(out, False, {}, piped_width=True).print(receipt(order, "shop.test"))
     assert not any(acts_on_a_terminal(ch) for ch in out.getvalue().replace("\n", ""))
+
+
+def test_products_show_prints_the_product_safely(hostile):
+    sb, _ = hostile
+    r = cli(["products", "show", SKU, "--merchant", DOMAIN, *target(sb)])
+    assert r.code == 0, r.stderr
+    assert_safe(r.stdout, r.stderr)
+    assert "Tee \\x1b[31mRED" in " ".join(r.stdout.split())
+    assert "[red]mk[/red]" in r.stdout  # markup in data is text
+
+
+def test_the_debug_log_quotes_servers_safely():
+    """--debug lines quote what servers sent (error names, URLs)."""
+    import logging
+
+    from cart_cli.cli.options import setup_logging
+    from tests.helpers import make_env
+
+    env = make_env()
+    setup_logging(env, True)
+    try:
+        logging.getLogger("cart_cli.core.client").debug("token refused (%s); renewing", HOSTILE)
+    finally:
+        setup_logging(env, False)
+    logged = env.stderr.getvalue()
+    assert_safe(logged)
+    assert SHOWN in logged

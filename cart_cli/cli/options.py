@@ -56,6 +56,15 @@ class Command(TyperCommand):
         super().__init__(callback=callback, params=[*(params or []), *stacked], **kwargs)
 
 
+class _SafeFormatter(logging.Formatter):
+    """A debug line quotes what servers sent (URLs, error names): made safe for the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from cart_cli.wire.text import safe
+
+        return safe(super().format(record), lines=True)
+
+
 def setup_logging(env: Environment, debug: bool) -> None:
     """--debug: log records (requests, secrets redacted) on the run's stderr; else warnings only."""
     root = logging.getLogger()
@@ -64,7 +73,7 @@ def setup_logging(env: Environment, debug: bool) -> None:
     if debug:
         handler = logging.StreamHandler(env.stderr)
         handler.cart_cli = True
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
     root.setLevel(logging.DEBUG if debug else logging.WARNING)
 

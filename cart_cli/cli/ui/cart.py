@@ -78,11 +78,11 @@ def product_view(product: dict):
     from rich.table import Table
     from rich.text import Text
 
-    title = f"{product.get('title') or product.get('handle')} ({product.get('handle')}) on "
-    title += str(product.get("merchant"))
+    title = safe(f"{product.get('title') or product.get('handle')} ({product.get('handle')}) on ")
+    title += safe(product.get("merchant"))
     if product.get("pdp_url"):
-        title += f"\n{product['pdp_url']}"
-    table = Table(title=title, title_justify="left")
+        title += "\n" + safe(product["pdp_url"])
+    table = Table(title=Text(title), title_justify="left")  # text, never markup
     table.add_column("Variant id (variant_id)")
     table.add_column("Title")
     table.add_column("Price", justify="right")
@@ -91,12 +91,12 @@ def product_view(product: dict):
     for v in product.get("variants") or []:
         available = {True: "in stock", False: "out of stock", None: "unknown"}[v.get("available")]
         ref = v.get("add_to_cart_ref")
-        table.add_row(
-            str(v.get("id", "")),
-            str(v.get("title", "")),
-            fmt(v.get("price"), v.get("currency") or "USD"),
+        table.add_row(  # data as text: made safe, never markup
+            data_text(v.get("id", "")),
+            data_text(v.get("title", "")),
+            data_text(fmt(v.get("price"), v.get("currency") or "USD")),
             Text(available, style="" if v.get("available") else "dim"),
-            json.dumps(ref, separators=(",", ":")) if ref is not None else "-",
+            data_text(json.dumps(ref, separators=(",", ":")) if ref is not None else "-"),
         )
     if not product.get("variants"):
         table.add_row(Text("(no variants)", style="dim"), "", "", "", "")
