@@ -26,9 +26,9 @@ def has_foreign_digits(text: str) -> bool:
 # terminals); bidirectional overrides, embeddings, isolates and marks (U+202E shows "exe.txt" for
 # "txt.exe"); line and paragraph separators (a line break to splitlines()); lone surrogates
 # (undecodable input, which cannot even be written to a UTF-8 stream).
-UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]"
-)
+_OTHERS = "\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff"
+UNSAFE = re.compile(f"[\x00-\x1f{_OTHERS}]")
+UNSAFE_BUT_NEWLINE = re.compile(f"[\x00-\x09\x0b-\x1f{_OTHERS}]")  # safe(..., lines=True)
 
 
 _ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
@@ -53,6 +53,4 @@ def safe(value: object, *, lines: bool = False) -> str:
     be shown to a person; JSON and JSONL outputs keep the data exact instead. It does not escape
     rich markup: renderers never interpret markup in data (they print it as Text)."""
     text = value if isinstance(value, str) else str(value)
-    if lines:
-        return "\n".join(safe(line) for line in text.split("\n"))
-    return UNSAFE.sub(_shown, text)
+    return (UNSAFE_BUT_NEWLINE if lines else UNSAFE).sub(_shown, text)
