@@ -129,3 +129,25 @@ def test_building_a_command_again_gives_the_same_tree():
     assert first == options(command("place"), "place") == options(command(), "place")
     assert "api_url" in first and first.count("api_url") == 1
     assert options(command("cart"), "cart", "show") == options(command(), "cart", "show")
+
+
+def test_a_command_collects_garbage_rarely_over_a_frozen_start():
+    # No collection while modules load; then the start-up heap is frozen and collection is on,
+    # every 100,000 allocations: a long batch still collects its cycles.
+    code = (
+        "import atexit, gc, sys\n"
+        "from cart_cli.__main__ import main\n"
+        "atexit.register(lambda: print(gc.isenabled(), gc.get_threshold(),"
+        " gc.get_freeze_count() > 10_000, file=sys.stderr))\n"
+        "sys.argv = ['cart-cli', 'profile', 'list']\n"
+        "main()\n"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert p.returncode == 0, p.stderr
+    assert p.stderr.splitlines()[-1] == "True (100000, 50, 100) True"
