@@ -114,5 +114,9 @@ def test_failures_errors_skips_and_unknowns_are_valid_and_their_hint_names_the_l
     words = shlex.split(hint)
     assert words[:3] == ["cart-cli", "ledger", "resolve"]
     assert words[words.index("--ledger") + 1] == str(ledger)
+    # and the batch's own hint on stderr, pasted into a shell, names the same ledger
+    line = next(x for x in r.stderr.splitlines() if "ledger resolve JOB" in x)
+    words = shlex.split(line)
+    assert words[words.index("--ledger") + 1] == str(ledger)
     assert len(root.findall(".//skipped")) == 1
     assert len(sandbox_orders(cart_sandbox)) == 2  # no placed order sent again

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -368,7 +369,7 @@ def _report(env, summary, json_out: bool, err, ledger: Path, spool=None, outs=No
             )
         if len(unknown) > UNKNOWN_LISTED:
             more = len(unknown) - UNKNOWN_LISTED
-            which = "" if str(ledger) == LEDGER_DEFAULT else f" {ledger}"
+            which = "" if str(ledger) == LEDGER_DEFAULT else f" {shlex.quote(str(ledger))}"
             err.print(f"  ... and {more} more: cart-cli ledger{which}", markup=False)
         say_how_to_resolve(err, ledger)
 

@@ -102,7 +102,9 @@ def list_(
 
 def say_how_to_resolve(err, ledger: Path) -> None:
     """What to do with unknown outcomes, with the commands to copy."""
-    where = "" if str(ledger) == LEDGER_DEFAULT else f" --ledger {ledger}"
+    import shlex
+
+    where = "" if str(ledger) == LEDGER_DEFAULT else f" --ledger {shlex.quote(str(ledger))}"
     err.print(
         "Look each one up with the merchant, then record what you found, and --resume:",
         markup=False,
