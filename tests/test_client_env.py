@@ -11,9 +11,10 @@ import pytest
 import requests
 
 from cart_cli.core.checkout import place_order
-from cart_cli.core.client import Client, Endpoints, environ_proxies
+from cart_cli.core.client import Client, Endpoints
 from cart_cli.core.errors import CartError
 from cart_cli.core.order import load_order
+from cart_cli.core.urls import environ_proxies
 from tests.helpers import inputs, write_order
 
 

@@ -456,6 +456,6 @@ def test_debug_redacts_secret_headers_a_user_gives_in_any_case(cart_sandbox, ord
     for name, value in secrets.items():
         assert value not in r.stderr and value.split()[-1] not in r.stderr
         assert f"<{name} redacted, {len(value)} chars>" in r.stderr
-    from cart_cli.core.client import redact_headers
+    from cart_cli.core.transport import redact_headers
 
     assert redact_headers({"X-Firmly-App-Id": "app"}) == {"X-Firmly-App-Id": "app"}  # not secret

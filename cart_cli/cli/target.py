@@ -163,7 +163,7 @@ class Target:
                 config_dir=env.config_dir,
             )
             if not self.sandbox:  # a bad URL is said first, before any guard asks anything
-                from cart_cli.core.client import check_url
+                from cart_cli.core.urls import check_url
 
                 check_url(self.resolved.api_url, "--api-url", self.resolved.allow_http)
                 check_url(self.resolved.payment_url, "--payment-url", self.resolved.allow_http)

@@ -8,11 +8,14 @@ Safety rules it keeps (docs/api.md, "Errors" and "Sessions and renewal"):
 - after an order call may have left, a failure without an API error body is OutcomeUnknown;
 - a 200 is an order only with a platform_order_number: with a ``notice`` it is CartChanged (not
   placed), with neither OutcomeUnknown;
-- a renewal refused for any reason but InvalidAppId forgets the token and starts a new session."""
+- a renewal refused for any reason but InvalidAppId forgets the token and starts a new session.
+
+This module holds the API calls and what their answers mean; beneath it: ``transport`` (the HTTP
+session: limits, deadlines, no redirects), ``session`` (the device session and its token) and
+``urls`` (URL checks, the one ``redact_url``, proxies picked by requests' own rules)."""
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import os
@@ -28,8 +31,6 @@ from cart_cli.core import wirejson
 from cart_cli.core.crypto import PublicKey, jwk_problem
 from cart_cli.core.defaults import (
     CONNECT_TIMEOUT,
-    DEFAULT_API_URL,
-    DEFAULT_PAYMENT_URL,
     ORDER_READ_TIMEOUT,
     READ_TIMEOUT,
 )
@@ -44,8 +45,17 @@ from cart_cli.core.errors import (
 )
 from cart_cli.core.events import ErrorEvent, Event, Garbled, OrderPlaced, StreamTooLarge, decode
 from cart_cli.core.guard import is_loopback
-from cart_cli.core.tokencache import TokenCache, usable_token
-from cart_cli.core.transport import MAX_BODY, MAX_STREAM, Answer, Transport, host_port
+from cart_cli.core.session import Session, SessionCalls
+from cart_cli.core.tokencache import TokenCache
+from cart_cli.core.transport import (
+    MAX_BODY,
+    MAX_STREAM,
+    Answer,
+    Transport,
+    redact_body,
+    redact_headers,
+)
+from cart_cli.core.urls import Endpoints, environ_proxies, redact_url
 from cart_cli.wire import endpoints as ep
 from cart_cli.wire import names
 
@@ -66,137 +76,6 @@ def watch_order_requests(callback: Callable[[str], None]) -> Iterator[None]:
         _order_watch.callback = None
 
 
-RENEW_BEFORE = 120  # seconds of validity left below which the token is renewed
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    api_url: str = DEFAULT_API_URL
-    payment_url: str = DEFAULT_PAYMENT_URL
-    app_id: str = ""
-    allow_http: bool = False  # plain http to a non-loopback host (CI service containers)
-
-    def checked(self) -> Endpoints:
-        api = check_url(self.api_url, "--api-url", self.allow_http)
-        pay = check_url(self.payment_url, "--payment-url", self.allow_http)
-        if not self.app_id.strip():
-            raise UsageError("no application id: pass --app-id or set CART_CLI_APP_ID")
-        return Endpoints(api, pay, self.app_id.strip(), self.allow_http)
-
-
-def check_url(url: str, what: str, allow_http: bool = False) -> str:
-    """The URL given as ``what`` (a flag name), or a UsageError that says how to fix it."""
-    if not url.strip():
-        raise UsageError(
-            f"{what} is empty: give a base URL like https://api.example.com, or leave it out "
-            "for the default"
-        )
-    parts = urlsplit(url.strip())
-    shown = redact_url(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"{what} {shown!r} is not an http(s) URL (e.g. https://api.example.com)")
-    if parts.scheme == "http" and not (allow_http or is_loopback(parts.hostname)):
-        raise UsageError(
-            f"{what} {shown!r} uses plain http; only loopback hosts may (use https, or "
-            "--allow-http for a CI service container)",
-        )
-    return url.strip().rstrip("/")
-
-
-def redact_url(url: str) -> str:
-    """The URL without a user name or password in it (``https://***@host/``)."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
-
-
-def proxy_settings(environ: Mapping[str, str]) -> dict[str, str]:
-    """Scheme -> proxy URL (and ``no`` -> NO_PROXY) from ``environ``, as urllib reads the process
-    environment: ``<scheme>_proxy`` in either case, the lowercase one winning; HTTP_PROXY is
-    ignored when REQUEST_METHOD is set (a CGI request's ``Proxy:`` header, CVE-2016-1000110)."""
-    out: dict[str, str] = {}
-    for name, value in environ.items():
-        if value and name.lower().endswith("_proxy"):
-            out[name.lower()[:-6]] = value
-    if "REQUEST_METHOD" in environ:
-        out.pop("http", None)
-    for name, value in environ.items():
-        if name.endswith("_proxy"):  # lowercase wins, and an empty one unsets
-            if value:
-                out[name[:-6]] = value
-            else:
-                out.pop(name[:-6], None)
-    return out
-
-
-def bypasses_proxy(url: str, no_proxy: str) -> bool:
-    """NO_PROXY says ``url`` goes direct: ``*``, a host or domain suffix (with or without the
-    port), or for an IPv4 address the address or a CIDR network holding it."""
-    from urllib.request import proxy_bypass_environment
-
-    from requests.utils import address_in_network, is_ipv4_address, is_valid_cidr
-
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if is_ipv4_address(host):
-        for entry in no_proxy.replace(" ", "").split(","):
-            if is_valid_cidr(entry) and address_in_network(host, entry):
-                return True
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return proxy_bypass_environment(netloc, {"no": no_proxy})
-
-
-def environ_proxies(environ: Mapping[str, str], *urls: str) -> dict:
-    """The proxy ``environ`` (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY, either case) gives
-    each of ``urls``, keyed by scheme and host as requests' ``Session.proxies`` understands them.
-    Reads the mapping it is given, never the process environment."""
-    from requests.utils import select_proxy
-
-    settings = proxy_settings(environ)
-    no_proxy = settings.pop("no", "")
-    out = {}
-    for url in urls:
-        if no_proxy and bypasses_proxy(url, no_proxy):
-            continue
-        proxy = select_proxy(url, settings)
-        if proxy:
-            parts = urlsplit(url)
-            out[f"{parts.scheme}://{parts.hostname}"] = proxy
-    return out
-
-
-# Headers whose value is a secret, by lowercase name: never logged, whoever set them (the client
-# or a user's -H). The app id is not a secret.
-SECRET_HEADERS = frozenset(
-    {names.H_AUTH, "authorization", "proxy-authorization", "cookie", "set-cookie"}
-)
-
-
-def redact_headers(headers: dict) -> dict:
-    """``headers`` for a debug log: a secret's value replaced by its length, whatever the name's
-    case."""
-    return {
-        k: f"<{k} redacted, {len(str(v))} chars>" if k.lower() in SECRET_HEADERS else v
-        for k, v in headers.items()
-    }
-
-
-def redact_body(body: object) -> object:
-    if isinstance(body, dict):
-        return {
-            k: (
-                f"<{k} redacted>"
-                if k in ("encrypted_card", "access_token", "captcha_token")
-                else redact_body(v)
-            )
-            for k, v in body.items()
-        }
-    if isinstance(body, list):
-        return [redact_body(v) for v in body]
-    return body
-
-
 def _describe_body(resp, text: str, problem: str = "not JSON") -> str:
     ctype = resp.headers.get("content-type", "")
     if not text.strip():
@@ -208,31 +87,8 @@ def _describe_body(resp, text: str, problem: str = "not JSON") -> str:
     return "a body that is not an API error"
 
 
-MAX_LIFETIME = 366 * 86400.0  # a longer expires_in is read as a year
-
-
-def _seconds(value: object) -> bool:
-    """A finite JSON number (not a boolean)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e15
-
-
 @dataclass
-class Session:
-    access_token: str
-    expires: float
-    device_id: str | None = None
-    obtained: float | None = None  # when it was issued, if known
-
-    def fresh(self, now: float) -> bool:
-        """Renew when under two minutes remain (or half the lifetime, for short-lived tokens)."""
-        window = RENEW_BEFORE
-        if self.obtained is not None:
-            window = min(window, (self.expires - self.obtained) / 2)
-        return self.expires - now > window
-
-
-@dataclass
-class Client:
+class Client(SessionCalls):
     endpoints: Endpoints
     timeout: tuple[float, float] = (CONNECT_TIMEOUT, READ_TIMEOUT)
     ca_bundle: str | None = None
@@ -413,112 +269,6 @@ class Client:
             request_id=rid,
             hint="The server or a proxy in front of it failed; nothing was ordered.",
         )
-
-    # ---- session -------------------------------------------------------------------------------
-    def _browser_session(self, renew: str | None = None) -> Session:
-        body = {"access_token": renew} if renew else None
-        resp, rid = self._send("POST", self.session_url, body=body, app_id=True)
-        if resp.status_code != 200:
-            raise self._error(resp, rid, "browser session")
-        if not renew:
-            self.new_sessions += 1
-        data, body = self._read_json(resp, rid)
-        if not (isinstance(data, dict) and isinstance(data.get("access_token"), str)):
-            raise ServerError(
-                f"{host_port(self.session_url)} answered the session request with "
-                f"{body}, not a Simple Cart API session",
-                hint="Check --api-url: it must be the API's base URL, not a web page.",
-                request_id=rid,
-            )
-        if not usable_token(data["access_token"]):
-            raise ServerError(
-                f"{host_port(self.session_url)} answered the session request with an "
-                "access_token that cannot be sent back (empty, too long, or not printable "
-                "ASCII); nothing was ordered",
-                request_id=rid,
-            )
-        now = self.clock()
-        # The token's lifetime as measured by this client's clock: from expires_in when given
-        # (proof against a server clock that differs, or a run's fixed clock), else expires.
-        expires = data.get("expires")
-        lifetime = data.get("expires_in")
-        if _seconds(lifetime) and lifetime > 0:
-            expires = now + min(float(lifetime), MAX_LIFETIME)
-        elif not _seconds(expires):
-            expires = now + 3600.0
-        device = data.get("device_id")
-        device = device if isinstance(device, str) else None
-        session = Session(data["access_token"], float(expires), device, now)
-        if self.token_cache:
-            self.token_cache.save(
-                self.endpoints.api_url,
-                self.endpoints.app_id,
-                {**data, "expires": expires, "obtained": now},
-            )
-        return session
-
-    def _renew_or_new(self, old: str | None) -> Session:
-        """Renew ``old`` (same device); if the server refuses the renewal for any reason but a
-        bad app id (TokenExpired, some other Token... name, a 5xx), forget the token, memory and
-        cache, and start a new session, once. A renewal that got no answer at all (network) is
-        not a refusal: the token is kept for next time (docs/api.md, "Sessions and renewal")."""
-        if old:
-            try:
-                return self._browser_session(renew=old)
-            except NetworkError:
-                raise
-            except CartError as e:
-                if e.code == names.Err.INVALID_APP_ID:
-                    raise
-                log.debug("renewal refused (%s); starting a new session", e.code)
-                self._session = None
-                if self.token_cache:
-                    self.token_cache.drop(self.endpoints.api_url, self.endpoints.app_id)
-        return self._browser_session()
-
-    def token(self) -> str:
-        """A valid device token: from memory, else the cache, else a new session; renewed (same
-        device) when under two minutes, or half its lifetime, remain.
-
-        Callers that waited while another thread's session call failed to reach the server get
-        that failure, not a retry each (a batch of 16 against a dead target would otherwise
-        take 16 rounds of connection retries, one after the other)."""
-        asked = time.monotonic()
-        with self._lock:
-            failed = self._session_failed
-            if failed is not None and failed[0] >= asked:
-                raise copy.copy(failed[1])
-            try:
-                return self._token()
-            except NetworkError as e:
-                self._session_failed = (time.monotonic(), e)
-                raise
-
-    def _token(self) -> str:
-        """token(), under the lock."""
-        s = self._session
-        if s is None and self.token_cache:
-            cached = self.token_cache.load(self.endpoints.api_url, self.endpoints.app_id)
-            if cached:
-                s = Session(
-                    cached["access_token"],
-                    cached["expires"],
-                    cached.get("device_id"),
-                    cached.get("obtained"),
-                )
-        if s is None:
-            s = self._browser_session()
-        elif not s.fresh(self.clock()):
-            s = self._renew_or_new(s.access_token)
-        self._session = s
-        return s.access_token
-
-    def _refresh_after_401(self, rejected: str) -> str:
-        with self._lock:
-            if self._session and self._session.access_token != rejected:
-                return self._session.access_token  # another thread already renewed
-            self._session = self._renew_or_new(rejected)
-            return self._session.access_token
 
     def _authed(self, method: str, url: str, *, body=None, params=None, **send):
         """An authenticated request; a 401 auth error renews once and retries once."""

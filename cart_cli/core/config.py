@@ -13,6 +13,7 @@ from pathlib import Path
 from cart_cli.core import defaults
 from cart_cli.core.errors import UsageError
 from cart_cli.core.guard import is_production
+from cart_cli.core.urls import redact_url
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -72,20 +73,6 @@ BUILTIN = {
         production=False,
     )
 }
-
-
-def redact_url(url: str) -> str:
-    """A URL with any user:password@ and query string taken out."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(url)
-    if not (parts.username or parts.password or parts.query):
-        return url
-    host = parts.hostname or ""
-    netloc = f"***@{host}" if parts.username or parts.password else host
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", ""))
 
 
 def config_file(env: Mapping[str, str], config_dir: Path) -> Path:

@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 from urllib.parse import urlsplit
 
 from cart_cli.core.errors import CartError, NetworkError, OutcomeUnknown, ServerError
+from cart_cli.core.urls import host_port
 from cart_cli.wire import names
 
 log = logging.getLogger("cart_cli.http")
@@ -39,6 +40,37 @@ READ_SIZE = 65536
 # Permanently, 307 Temporary Redirect, 308 Permanent Redirect). Any other 3xx (302, 303 "see
 # other": the answer to a POST that was processed) may come after the order was placed.
 REDIRECT_NOT_ACTED = frozenset({301, 307, 308})
+
+
+# Headers whose value is a secret, by lowercase name: never logged, whoever set them (the client
+# or a user's -H). The app id is not a secret.
+SECRET_HEADERS = frozenset(
+    {names.H_AUTH, "authorization", "proxy-authorization", "cookie", "set-cookie"}
+)
+
+
+def redact_headers(headers: dict) -> dict:
+    """``headers`` for a debug log: a secret's value replaced by its length, whatever the name's
+    case."""
+    return {
+        k: f"<{k} redacted, {len(str(v))} chars>" if k.lower() in SECRET_HEADERS else v
+        for k, v in headers.items()
+    }
+
+
+def redact_body(body: object) -> object:
+    if isinstance(body, dict):
+        return {
+            k: (
+                f"<{k} redacted>"
+                if k in ("encrypted_card", "access_token", "captcha_token")
+                else redact_body(v)
+            )
+            for k, v in body.items()
+        }
+    if isinstance(body, list):
+        return [redact_body(v) for v in body]
+    return body
 
 
 class DeadlinePassed(Exception):
@@ -473,12 +505,6 @@ def redirected(resp, url: str, rid: str, placing: str | None) -> CartError:
 def printable(text: str) -> str:
     """``text`` with anything but printable ASCII shown as ``?`` (it came from the server)."""
     return "".join(c if " " < c < "\x7f" else "?" for c in text[:100])
-
-
-def host_port(url: str) -> str:
-    """``host:port`` of a URL, never its user name or password."""
-    parts = urlsplit(url)
-    return parts.netloc.rpartition("@")[2]
 
 
 def reason(exc: BaseException) -> str:
