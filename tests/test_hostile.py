@@ -350,14 +350,29 @@ def test_sigterm_while_orders_retry_a_dead_target_ends_the_run_within_two_second
     f = distinct_orders(tmp_path / "o.yaml", 40)
     url = f"http://127.0.0.1:{free_port()}"
     proc = subprocess.Popen(
-        [CLI, "batch", str(f), "--api-url", url, "--payment-url", url, "--app-id", "a"],
+        [
+            CLI,
+            "batch",
+            str(f),
+            "--api-url",
+            url,
+            "--payment-url",
+            url,
+            "--app-id",
+            "a",
+            "--concurrency=2",
+        ],
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
+    ledger = tmp_path / ".cart-cli-ledger.jsonl"
     try:
-        time.sleep(0.8)  # the first orders are in their connection retries
+        waited = time.monotonic()
+        while not (ledger.exists() and '"result"' in ledger.read_text()):  # one order failed:
+            assert time.monotonic() - waited < 15 and proc.poll() is None  # the next ones retry
+            time.sleep(0.02)
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=10)
