@@ -43,7 +43,12 @@ def stray_vars() -> list[str]:
 for _var in stray_vars():
     del os.environ[_var]
 
+import inspect  # noqa: E402
+import re  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 from tests.helpers import SECRET_CARD  # noqa: E402
 
@@ -105,3 +110,50 @@ def http_server():
     for s in servers:
         s.shutdown()
         s.server_close()
+
+
+# In CI, hypothesis draws the same examples every run: a red run can be reproduced from its log,
+# and a green one does not turn red on a draw. At a desk the examples vary, to find new ones.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
+
+
+# `make test-2031` runs again, with the clock at 2031, only the tests that write or read a date
+# themselves: those are the ones that can go stale. A test is marked `clock` without anyone
+# having to remember it when its own code, its parameters or a fixture of tests/ it uses says
+# anything about dates (a year, date, datetime, expiry, CART_CLI_NOW, the clock, now, since...);
+# `@pytest.mark.clock` marks one whose dates hide elsewhere.
+DATE_WORDS = re.compile(
+    r"\b(?:19|20)\d\d\b|\b(?:0?[1-9]|1[0-2])/\d\d\b|\b(?:dates?|datetime|today|now|utc|ttl)\b"
+    r"|timedelta|\bexp_(?:year|month)\b|expir|CART_CLI_NOW|clock|since|tzinfo|strftime|isoformat",
+    re.IGNORECASE,
+)
+TESTS = Path(__file__).resolve().parent
+
+
+def _source(obj) -> str:
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        return ""
+
+
+def reads_dates(item) -> bool:
+    """Whether a collected test's own code, parameters or tests/ fixtures speak of dates."""
+    texts = [_source(getattr(item, "function", None))]
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        texts.append(repr(callspec.params))
+    for defs in item._fixtureinfo.name2fixturedefs.values():
+        for fixturedef in defs:
+            where = inspect.getsourcefile(fixturedef.func) or ""
+            if Path(where).resolve().is_relative_to(TESTS):
+                texts.append(_source(fixturedef.func))
+    return any(DATE_WORDS.search(t) for t in texts)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("clock") is None and reads_dates(item):
+            item.add_marker(pytest.mark.clock)
