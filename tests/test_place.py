@@ -324,8 +324,10 @@ def test_token_near_expiry_is_renewed_keeping_the_device(order_file, cache_dir):
         first = json.loads(cached.read_text())
         device, first_token = first["device_id"], first["access_token"]
         assert cli(args).code == 0  # a fresh token is reused ...
-        # ... until under half its lifetime (or two minutes) is left: as if 2.1 s had passed
-        aged = {"obtained": first["obtained"] - 2.1, "expires": first["expires"] - 2.1}
+        # ... until under half its lifetime (or two minutes) is left: as if 2.9 s had passed
+        # (under CART_CLI_NOW every run's clock starts at the same instant, so no real time
+        # between the runs may be counted on)
+        aged = {"obtained": first["obtained"] - 2.9, "expires": first["expires"] - 2.9}
         cached.write_text(json.dumps({**first, **aged}))
         assert cli(args).code == 0
         renewed = json.loads(next(cache_dir.glob("session-*.json")).read_text())
