@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+NOCTTY = getattr(os, "O_NOCTTY", 0)  # a terminal opened never becomes ours (POSIX)
+
 
 def fsync_dir(folder: Path) -> None:
     """Make a file's creation or renaming in ``folder`` survive a crash (best effort)."""
@@ -57,7 +59,7 @@ def open_append(path: str | os.PathLike, mode: int = 0o600, *, read: bool = Fals
     """A descriptor appending to ``path`` (created with ``mode`` if new; a link followed), but
     only if it is a regular file: a device, a FIFO or a socket is never written, chmod-ed or
     waited on (OSError). ``read``: open it for reading too."""
-    flags = (os.O_RDWR if read else os.O_WRONLY) | os.O_CREAT | os.O_APPEND | os.O_NOCTTY
+    flags = (os.O_RDWR if read else os.O_WRONLY) | os.O_CREAT | os.O_APPEND | NOCTTY
     try:
         fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0), mode)  # a FIFO: no wait
     except OSError as e:
@@ -79,7 +81,7 @@ def read_regular(path: str | os.PathLike) -> bytes:
     """The whole of a file cart-cli keeps (the ledger, the history, the config), if it is a
     regular file (a link followed): a FIFO or a device is never read or waited on (OSError).
     FileNotFoundError when there is none."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOCTTY | getattr(os, "O_NONBLOCK", 0))
+    fd = os.open(path, os.O_RDONLY | NOCTTY | getattr(os, "O_NONBLOCK", 0))
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             if stat.S_ISDIR(os.fstat(fd).st_mode):

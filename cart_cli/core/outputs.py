@@ -25,7 +25,7 @@ from enum import Enum
 from typing import IO
 
 from cart_cli.core.errors import UsageError
-from cart_cli.core.files import atomic_write
+from cart_cli.core.files import NOCTTY, atomic_write
 
 STDOUT = "-"
 MODE = 0o600
@@ -210,7 +210,7 @@ def write(out: Output, data: bytes | Iterable[bytes], *, stdout: IO | None = Non
         if st is None or os.access(folder, os.W_OK | os.X_OK):
             atomic_write(real, data, mode=MODE)
             return
-        fd = os.open(real, os.O_WRONLY | os.O_TRUNC | os.O_NOCTTY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(real, os.O_WRONLY | os.O_TRUNC | NOCTTY | getattr(os, "O_NOFOLLOW", 0))
         try:
             _write_all(fd, data)
             os.fsync(fd)
@@ -219,7 +219,7 @@ def write(out: Output, data: bytes | Iterable[bytes], *, stdout: IO | None = Non
         return
     if stat.S_ISFIFO(st.st_mode) or stat.S_ISCHR(st.st_mode):
         # No O_CREAT, no O_TRUNC: a device or a pipe is written as it is.
-        fd = os.open(out.path, os.O_WRONLY | os.O_NOCTTY)
+        fd = os.open(out.path, os.O_WRONLY | NOCTTY)
         try:
             _write_all(fd, data)
         finally:
