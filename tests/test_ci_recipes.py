@@ -25,7 +25,8 @@ from cart_cli.core import scaffold
 from tests.helpers import ROOT
 from tests.test_init import check_schema
 
-pytestmark = pytest.mark.slow
+# One wheel and one venv for the whole file: its tests stay on one xdist worker (--dist loadgroup).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 XSD = Path(__file__).parent / "data" / "junit-10.xsd"
 
 
