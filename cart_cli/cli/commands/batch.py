@@ -103,6 +103,16 @@ def batch(
             rich_help_panel=REPORTS,
         ),
     ] = None,
+    report_html: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-html",
+            metavar="FILE",
+            help="A self-contained HTML report: totals, stage waterfalls, timeline, a sortable "
+            "table of orders (- for stdout).",
+            rich_help_panel=REPORTS,
+        ),
+    ] = None,
     no_history: Annotated[
         bool,
         typer.Option(
@@ -155,7 +165,7 @@ def batch(
     how = opt.flow_choice(env, flow, profile=info.flow)
     tg.batch_guard(env, info, [j.order for j in jobs], yes=yes, budget=budget)
     outs = outputs.plan_all(
-        {"--jsonl": jsonl, "--junit": junit},
+        {"--jsonl": jsonl, "--junit": junit, "--report-html": report_html},
         ledger=ledger,
         inputs=[s.file for s in sources],
         stdout_stat=env.stdout_stat(),
@@ -169,6 +179,11 @@ def batch(
     err = env.stderr_console
     listeners = [] if no_history else [tg.HistoryWriter(env, target)]
     spool = reports.Spool()  # full results wait on disk for the reports, not in memory
+    timeline = None
+    if report_html is not None:
+        from cart_cli.core.timing import Timeline
+
+        timeline = Timeline()
     with (
         book.held(),  # one run at a time on a ledger: refused here, before anything is sent
         TwoStageStop(say=lambda text: err.print(text, markup=False)) as signals,
@@ -198,7 +213,8 @@ def batch(
                 rate=rate,
                 stop=signals.stop,
                 abandon=signals.abandon,
-                listeners=[*listeners, spool],  # the spool last: displays see it all
+                # the spool last: displays see it all
+                listeners=[*listeners, *([timeline] if timeline else []), spool],
                 flow=how,
                 budget=budget if budget.active else None,
             )
@@ -207,7 +223,7 @@ def batch(
                 li.close()
         summary.target = info.summary()
         try:
-            _write_reports(env, summary, outs, spool)
+            _write_reports(env, summary, outs, spool, timeline)
             _report(env, summary, json_out, err, ledger, spool, outs)
         finally:
             spool.close()
@@ -252,12 +268,19 @@ def _check_prior(prior, jobs, book, other_target_ok: bool, err) -> None:
         )
 
 
-def _write_reports(env, summary, outs: dict, spool) -> None:
+def _write_reports(env, summary, outs: dict, spool, timeline=None) -> None:
     from cart_cli.core import reports
+
+    def html(out) -> None:
+        from cart_cli.core import htmlreport, outputs
+
+        doc = htmlreport.document(summary, timeline, command="batch", generated=env.now())
+        outputs.write(out, doc, stdout=env.stdout)
 
     writers = {
         "--jsonl": lambda out: reports.write_jsonl(out, summary, spool, stdout=env.stdout),
         "--junit": lambda out: reports.write_junit(out, summary, stdout=env.stdout),
+        "--report-html": html,
     }
     for flag, out in outs.items():
         try:

@@ -141,6 +141,16 @@ def place(
             rich_help_panel=opt.OUTPUT,
         ),
     ] = None,
+    report_html: Annotated[
+        Path | None,
+        typer.Option(
+            "--report-html",
+            metavar="FILE",
+            help="A self-contained HTML report of the order: its stage waterfall, request id, "
+            "error and hint (- for stdout).",
+            rich_help_panel=opt.OUTPUT,
+        ),
+    ] = None,
     yes: opt.YesOpt = False,
     quiet: opt.QuietOpt = False,
     debug: opt.DebugOpt = False,
@@ -189,6 +199,7 @@ def place(
             f"--json and --receipt {receipt_file} both write to standard output: "
             "give --receipt a file"
         )
+    html_out = _plan_html(env, report_html, json_out, saving) if report_html else None
     say_card_prompt(env, card)
     order = load_order(order_file, overrides, inputs=env.order_inputs(prompt_card))
     merchant = order.merchant
@@ -217,12 +228,15 @@ def place(
         )
         history = tg.HistoryWriter(env, target)
         source = str(order_file) if order_file else None
+        report = _HtmlReport(order, source) if html_out else None
         try:
             with display as progress:
 
                 def on_event(ev) -> None:
                     if isinstance(ev, Step) and ev.submits:
                         guard.submitted = True
+                    if report:
+                        report.event(ev)
                     progress(ev)
 
                 with watch_order_requests(guard.sending):
@@ -239,6 +253,11 @@ def place(
             raise
     history.record(result, source)
     verdict = judge(order.expect, result) if order.expect else None
+    if report and html_out:
+        try:
+            report.write(env, html_out, result, verdict, info)
+        except OSError as e:
+            env.say_error(f"cannot write --report-html {html_out.path}: {e.strerror or e}")
     if not result.ok and verdict is None:
         raise result.error
     shown = None
@@ -249,6 +268,8 @@ def place(
         if verdict:
             doc["expectation"] = verdict.to_json()
         env.print_json(doc)
+    elif shown is not None and html_out is not None and html_out.is_stdout:
+        env.stderr_console.print(shown)  # --report-html - has stdout
     elif shown is not None and not (saving and saving.is_stdout):  # --receipt -: once, as text
         env.print_result(shown)
     if saving is not None and shown is not None:
@@ -261,6 +282,61 @@ def place(
         msg.say_verdict(env, verdict, result)
         return int(verdict.exit_code)
     return 0
+
+
+def _plan_html(env, path: Path, json_out: bool, receipt):
+    """--report-html, checked before anything is sent."""
+    from cart_cli.core import outputs
+
+    out = outputs.plan("--report-html", path, stdout_stat=env.stdout_stat())
+    if out.is_stdout and (json_out or (receipt is not None and receipt.is_stdout)):
+        other = "--json" if json_out else f"--receipt {receipt.path}"
+        raise UsageError(
+            f"{other} and --report-html {path} both write to standard output: "
+            "give --report-html a file"
+        )
+    return out
+
+
+class _HtmlReport:
+    """The order as a one-order run, for core.htmlreport: its stages as they come."""
+
+    def __init__(self, order, source: str | None) -> None:
+        import os
+
+        from cart_cli.core.plan import Job
+        from cart_cli.core.timing import Timeline
+
+        file = source or "(flags)"
+        self.job = Job(file, os.path.realpath(source) if source else "", 0, 0, order, "")
+        self.timeline = Timeline()
+        self.timeline.started(self.job)
+
+    def event(self, ev) -> None:
+        self.timeline.event(self.job, ev)
+
+    def write(self, env, out, result, verdict, info) -> None:
+        import time
+
+        from cart_cli.core import htmlreport, outputs
+        from cart_cli.core.runner import FAILED, PLACED, JobOutcome, Summary
+
+        order = result.order or {}
+        err = result.error
+        outcome = JobOutcome(
+            self.job,
+            PLACED if result.ok else FAILED,
+            result,
+            seconds=time.monotonic() - self.timeline.t0,
+            request_id=result.request_id or (err.request_id if err else None),
+            cart_id=order.get("cart_id"),
+            order_number=order.get("platform_order_number"),
+            verdict=verdict,
+        )
+        self.timeline.finished(outcome)
+        summary = Summary([outcome], elapsed=outcome.seconds, target=info.summary())
+        doc = htmlreport.document(summary, self.timeline, command="place", generated=env.now())
+        outputs.write(out, doc, stdout=env.stdout)
 
 
 def register(app: typer.Typer) -> None:
