@@ -34,6 +34,7 @@ COMMANDS = (
     "place",
     "validate",
     "batch",
+    "monitor",
     "cart",
     "products",
     "ledger",

@@ -276,9 +276,10 @@ class HistoryWriter:
     """Appends every finished order to the local history; a failure to write is a warning, once:
     it must not change what the run reports about the orders."""
 
-    def __init__(self, env: Environment, target: Target) -> None:
+    def __init__(self, env: Environment, target: Target, via: str | None = None) -> None:
         from cart_cli.core.history import History
 
+        self.via = via  # "monitor": its records say so
         self.env = env
         self.history = History(env.data_dir)
         self.target = target
@@ -289,7 +290,9 @@ class HistoryWriter:
 
         summary = self.target.resolved.summary() if self.target.resolved else None
         try:
-            self.history.append(record_of(result, target=summary, at=self.env.now(), source=source))
+            self.history.append(
+                record_of(result, target=summary, at=self.env.now(), source=source, via=self.via)
+            )
         except OSError as e:
             if not self.warned:
                 self.warned = True

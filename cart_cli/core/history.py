@@ -40,7 +40,14 @@ def without_card_data(order: dict) -> dict:
     return out
 
 
-def record_of(result, *, target: dict | None, at: datetime, source: str | None = None) -> dict:
+def record_of(
+    result,
+    *,
+    target: dict | None,
+    at: datetime,
+    source: str | None = None,
+    via: str | None = None,
+) -> dict:
     """A history line for a checkout.OrderResult."""
     from cart_cli.wire.money import currency_of, to_cents
 
@@ -60,6 +67,7 @@ def record_of(result, *, target: dict | None, at: datetime, source: str | None =
         "request_id": result.request_id or (err.request_id if err else None),
         "source": source,
         "order": without_card_data(order) if result.ok else None,
+        **({"via": via} if via else {}),  # "monitor": a probe of cart-cli monitor
     }
 
 

@@ -196,6 +196,7 @@ class Ledger:
     ) -> None:
         self.path = Path(path)
         self.target = target
+        self.via: str | None = None  # "monitor": lines of cart-cli monitor's probes say so
         self.clock = clock
         self._lock = threading.Lock()
         started = f"{os.getpid()}{clock().isoformat()}{time.perf_counter_ns()}"
@@ -309,6 +310,7 @@ class Ledger:
             "merchant": job.order.merchant,
             "source": job.source(),
             "target": self.target,
+            **({"via": self.via} if self.via else {}),
         }
 
     def submitting(self, job) -> None:

@@ -186,10 +186,13 @@ def _write_all(fd: int, data: bytes | Iterable[bytes]) -> None:
             view = view[os.write(fd, view) :]
 
 
-def write(out: Output, data: bytes | Iterable[bytes], *, stdout: IO | None = None) -> None:
+def write(
+    out: Output, data: bytes | Iterable[bytes], *, stdout: IO | None = None, mode: int = MODE
+) -> None:
     """Write ``data`` (bytes, or chunks of them as they come) where ``out`` says. Raises OSError
     when it cannot; a path that is not a regular file is never replaced or chmod-ed (what it is
-    is looked at again now, not trusted from ``plan``)."""
+    is looked at again now, not trusted from ``plan``). ``mode``: a new or replaced file's
+    (0600 unless the data is for others to read, like monitor's metrics)."""
     if out.is_stdout:
         if stdout is None:
             raise OSError(errno.EBADF, "no standard output")
@@ -208,7 +211,7 @@ def write(out: Output, data: bytes | Iterable[bytes], *, stdout: IO | None = Non
     if st is None or stat.S_ISREG(st.st_mode):
         folder = os.path.dirname(real) or "."
         if st is None or os.access(folder, os.W_OK | os.X_OK):
-            atomic_write(real, data, mode=MODE)
+            atomic_write(real, data, mode=mode)
             return
         fd = os.open(real, os.O_WRONLY | os.O_TRUNC | NOCTTY | getattr(os, "O_NOFOLLOW", 0))
         try:
