@@ -6,6 +6,8 @@ runs against the sandbox:
 docs/img/place-live.svg   the live `place` display in the middle of an order
 docs/img/receipt.svg      the receipt of that order
 docs/img/batch.svg        a batch run: finished orders above, the overall bar and orders in flight
+docs/img/report-html.png  a batch's --report-html, opened in headless Chromium (skipped, with a
+                          message, when /usr/bin/chromium is missing: apt-get install chromium)
 """
 
 from __future__ import annotations
@@ -141,6 +143,63 @@ def batch(sandbox, folder: Path) -> None:
     client.close()
 
 
+REPORT_SUITE = """\
+defaults:
+  merchant: staging.luma.gift
+  card: test:visa
+  shipping_info: {first_name: Ada, last_name: Lovelace, email: ada@example.com,
+                  phone: "2065551212", address1: 1 Main St, city: Seattle,
+                  state_or_province: WA, country: US, postal_code: "98101"}
+orders:
+  - items: [{variant_id: WS12-XS-Orange, quantity: 1}]
+  - items: [{variant_id: MH07-XS-Gray, quantity: 1}, {variant_id: 24-WG085, quantity: 2}]
+  - items: [{variant_id: WJ06-S-Blue, quantity: 1}]
+  - items: [{variant_id: 24-MB01, quantity: 1}]
+    card: test:declined
+    expect: {outcome: declined}
+  - items: [{variant_id: MP05-32-Black, quantity: 1}]
+    card: test:declined
+  - items: [{variant_id: NO-SUCH-SKU, quantity: 1}]
+    expect: {outcome: placed}
+"""
+
+
+def report_html(sandbox, folder: Path) -> None:
+    """A sandbox batch's --report-html, in headless Chromium, the first failed order open."""
+    import subprocess
+
+    from tests import chromium
+
+    if not chromium.available():
+        print(f"skipped report-html.png: no {chromium.CHROMIUM} (apt-get install chromium)")
+        return
+    (folder / "smoke.yaml").write_text(REPORT_SUITE)
+    cli = Path(sys.executable).with_name("cart-cli")
+    where = ["--api-url", sandbox.url, "--payment-url", sandbox.url, "--app-id", "docs"]
+    run = ["batch", "smoke.yaml", "--repeat", "5", "--concurrency", "6", "--quiet"]
+    subprocess.run(
+        [cli, *run, "--report-html", "report.html", *where],
+        cwd=folder,
+        check=False,
+        timeout=120,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    with chromium.Browser() as b:
+        b.open((folder / "report.html").as_uri(), width=1100, height=1900)
+        # The orders not placed, the first one's waterfall open under it.
+        b.evaluate(
+            "var s=document.getElementById('f-outcome');s.value='not_placed';"
+            "s.dispatchEvent(new Event('change'))"
+        )
+        problems = b.problems()
+        if problems or b.requests() != [(folder / "report.html").as_uri()]:
+            raise SystemExit(f"the report made requests or errors: {problems}")
+        OUT.mkdir(parents=True, exist_ok=True)
+        b.screenshot(OUT / "report-html.png")
+    print(f"wrote {(OUT / 'report-html.png').relative_to(ROOT)}")
+
+
 def main() -> None:
     import tempfile
 
@@ -151,6 +210,8 @@ def main() -> None:
     with Sandbox(latency=0.15) as sandbox, tempfile.TemporaryDirectory() as d:
         os.chdir(d)  # job names as a user would see them: orders.yaml#1@2
         batch(sandbox, Path(d))
+    with Sandbox(latency=0.05) as sandbox, tempfile.TemporaryDirectory() as d:
+        report_html(sandbox, Path(d))
 
 
 if __name__ == "__main__":
