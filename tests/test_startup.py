@@ -75,6 +75,8 @@ def test_json_and_piped_place_import_no_rich(cart_sandbox, tmp_path):
         assert p.returncode == 0, p.stderr[-2000:]
         assert p.stdout.startswith("{") and (extra == ["--dry-run"] or "order placed" in p.stderr)
         assert "rich" not in top_level(modules), extra
+        # The order is read by core/shapes.py: pydantic stays the sandbox's.
+        assert not top_level(modules) & {"pydantic", "pydantic_core"}, extra
 
 
 def commands_loaded(args: list[str], **env) -> list[str]:

@@ -23,7 +23,7 @@ else:  # pragma: no cover - 3.10
 CONFIG_ENV = "CART_CLI_CONFIG"
 PROFILE_ENV = "CART_CLI_PROFILE"
 CONFIG_NAME = "config.toml"
-FLOWS = ("place-order", "cart", "auto")  # as core.order.FLOWS (not imported: no pydantic here)
+FLOWS = ("place-order", "cart", "auto")  # as core.order.FLOWS (not imported: config loads light)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SANDBOX_URL = "http://127.0.0.1:8787"  # what `cart-cli sandbox` serves by default
 

@@ -8,11 +8,11 @@ or may not have been placed) never meets any expectation."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
+from cart_cli.core import shapes
 from cart_cli.core.errors import UNKNOWN, Exit
+from cart_cli.core.shapes import Field, Shape
 from cart_cli.wire.money import parse_decimal, to_cents
 from cart_cli.wire.names import Err
 
@@ -33,33 +33,40 @@ OUTCOME_OF_ERROR = {
 ITEMS_REMOVED = "CART_ITEMS_REMOVED"
 
 
-class Expect(BaseModel):
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+def _total(v: Any) -> int | None:
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+        raise ValueError('must be an amount like "91.00"')
+    try:
+        return parse_decimal(str(v).strip().lstrip("$"))
+    except ValueError:
+        raise ValueError('must be an exact amount like "91.00"') from None
 
-    outcome: Literal["placed", "declined", "out-of-stock", "captcha", "not-placed"]
-    error: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{0,80}$")
-    total: int | None = None  # cents; written as "91.00"
-    items: int | None = Field(default=None, ge=0, le=10_000, strict=True)
 
-    @field_validator("total", mode="before")
-    @classmethod
-    def _total(cls, v: Any) -> int | None:
-        if v is None:
-            return None
-        if isinstance(v, bool) or not isinstance(v, (str, int, float)):
-            raise ValueError('must be an amount like "91.00"')
-        try:
-            return parse_decimal(str(v).strip().lstrip("$"))
-        except ValueError:
-            raise ValueError('must be an exact amount like "91.00"') from None
+class Expect(Shape):
+    FIELDS = (
+        Field("outcome", shapes.literal(*OUTCOMES)),
+        Field(
+            "error",
+            shapes.optional(shapes.text(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,80}$")),
+            required=False,
+        ),
+        # cents; written as "91.00"
+        Field("total", shapes.before(_total, shapes.optional(shapes.integer())), required=False),
+        Field(
+            "items",
+            shapes.optional(shapes.integer(ge=0, le=10_000, strict=True)),
+            required=False,
+        ),
+    )
+    __slots__ = tuple(f.name for f in FIELDS)
 
-    @model_validator(mode="after")
-    def _consistent(self) -> Expect:
+    def check(self, context) -> None:
         if self.outcome == PLACED and self.error:
             raise ValueError("error: is for outcomes other than placed")
         if self.outcome != PLACED and (self.total is not None or self.items is not None):
             raise ValueError("total: and items: are only checked when outcome is placed")
-        return self
 
     def to_json(self) -> dict:
         doc: dict = {"outcome": self.outcome}

@@ -1,8 +1,8 @@
 """The order: its model, and how it is assembled from a YAML file and/or flags and validated.
 
 Validation is complete before any network call, and every problem names file, field and line.
-Card values never appear in a message: pydantic is told to hide inputs, and our own messages
-say what is wrong, not what was given."""
+Card values never appear in a message: problems say what is wrong, never what was given (the
+shapes are checked by core/shapes.py, as pydantic did, without its import cost)."""
 
 from __future__ import annotations
 
@@ -12,22 +12,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    StringConstraints,
-    ValidationError,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
-
+from cart_cli.core import shapes
 from cart_cli.core.errors import OrderInvalid, Problem
 from cart_cli.core.expect import Expect
+from cart_cli.core.shapes import Field, Invalid, Shape
 from cart_cli.core.yamldoc import (
     CARD,
     CARD_FIELDS,
@@ -39,18 +29,53 @@ from cart_cli.core.yamldoc import (
     load_text,
 )
 from cart_cli.wire import cards
-from cart_cli.wire.models import Address, Item, Text
-from cart_cli.wire.text import is_digits
+from cart_cli.wire.text import has_foreign_digits, is_digits
 
-Domain = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True,
-        to_lower=True,
-        max_length=253,
-        pattern=r"(?i)^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$",
-    ),
-]
+# The shapes are the sandbox's (wire/models.py, pydantic), read here without pydantic: the same
+# rules and the same messages (tests/test_shapes.py compares them on generated input).
+DOMAIN_PATTERN = r"(?i)^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$"
+Domain = shapes.text(strip=True, lower=True, max_length=253, pattern=DOMAIN_PATTERN)
+Text = shapes.text(strip=True, min_length=1, max_length=200)
+Email = shapes.text(strip=True, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _ascii_digits(text: str) -> str:
+    if has_foreign_digits(text):
+        raise ValueError("digits must be 0-9 (not fullwidth or another script's)")
+    return text
+
+
+PostalCode = shapes.text(strip=True, min_length=1, max_length=200, after=_ascii_digits)
+OptionalText = shapes.optional(Text)
+
+
+class Address(Shape):
+    FIELDS = (
+        Field("first_name", Text),
+        Field("last_name", Text),
+        Field("email", Email),
+        Field("phone", Text),
+        Field("address1", Text),
+        Field("address2", OptionalText, required=False),
+        Field("company", OptionalText, required=False),
+        Field("city", Text),
+        Field("state_or_province", Text),
+        Field("country", Text),
+        Field("postal_code", PostalCode),
+    )
+    __slots__ = tuple(f.name for f in FIELDS)
+
+
+class Item(Shape):
+    """An order line: the merchant's variant id (``sku`` is read as it, as the sandbox does)."""
+
+    FIELDS = (
+        Field("variant_id", Text, keys=("variant_id", "sku")),
+        Field("quantity", shapes.integer(ge=1, le=10_000, strict=True)),
+    )
+    __slots__ = tuple(f.name for f in FIELDS)
+
+
 SAME_AS_SHIPPING = "same_as_shipping"
 FIELDS = (
     "merchant",
@@ -68,7 +93,6 @@ FIELDS = (
 # auto: place-order, and the cart flow once if the server has no place-order route.
 PLACE_ORDER_FLOW, CART_FLOW, AUTO_FLOW = "place-order", "cart", "auto"
 FLOWS = (PLACE_ORDER_FLOW, CART_FLOW, AUTO_FLOW)
-Flow = Literal["place-order", "cart", "auto"]
 CARD_EXPECTED = "expected fields " + ", ".join(CARD_FIELDS)
 
 
@@ -86,26 +110,20 @@ class Inputs:
     prompt_card: Callable[[date], dict] | None = None
 
 
-class Card(BaseModel):
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
-
-    number: SecretStr
-    name: Text
-    month: int
-    year: int
-    cvv: SecretStr
-
+class Card(Shape):
     # The rules are the card's own (wire/cards): the prompt and the sandbox read it the same way.
-    _number = field_validator("number", mode="before")(lambda v: cards.read_number(v))
-    _cvv = field_validator("cvv", mode="before")(lambda v: cards.read_cvv(v))
-    _month = field_validator("month", mode="before")(lambda v: cards.read_month(v))
-    _year = field_validator("year", mode="before")(lambda v: cards.read_year(v))
+    FIELDS = (
+        Field("number", shapes.secret(shapes.before(cards.read_number))),
+        Field("name", Text),
+        Field("month", shapes.before(cards.read_month, shapes.integer())),
+        Field("year", shapes.before(cards.read_year, shapes.integer())),
+        Field("cvv", shapes.secret(shapes.before(cards.read_cvv))),
+    )
+    __slots__ = tuple(f.name for f in FIELDS)
 
-    @model_validator(mode="after")
-    def _not_expired(self, info: ValidationInfo) -> Card:
-        today: date = (info.context or {})["today"]  # given by validate(): no process clock
+    def check(self, context) -> None:
+        today: date = (context or {})["today"]  # given by validate(): no process clock
         cards.check_expiry(self.month, self.year, today)
-        return self
 
     def payload(self) -> dict:
         """The JWE plaintext (docs/api.md, "The encrypted card"): every value a string."""
@@ -122,23 +140,29 @@ class Card(BaseModel):
         return self.number.get_secret_value()[-4:]
 
 
-class Order(BaseModel):
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+def _same_as_shipping(v: Any) -> Any:
+    return None if v == SAME_AS_SHIPPING else v
 
-    merchant: Domain
-    items: list[Item] = Field(min_length=1, max_length=200)
-    shipping_info: Address
-    billing_info: Address | None = None
-    card: Card
-    captcha_token: Text | None = None
-    flow: Flow | None = None  # None: --flow, else CART_CLI_FLOW, else place-order
-    shipping_method: Text | None = None  # cart flow: a method sku; None: the cheapest offered
-    expect: Expect | None = None  # for smoke suites: never sent
 
-    @field_validator("billing_info", mode="before")
-    @classmethod
-    def _same(cls, v: Any) -> Any:
-        return None if v == SAME_AS_SHIPPING else v
+class Order(Shape):
+    FIELDS = (
+        Field("merchant", Domain),
+        Field("items", shapes.list_of(Item.checker(), min_length=1, max_length=200)),
+        Field("shipping_info", Address.checker()),
+        Field(
+            "billing_info",
+            shapes.before(_same_as_shipping, shapes.optional(Address.checker())),
+            required=False,
+        ),
+        Field("card", Card.checker()),
+        Field("captcha_token", OptionalText, required=False),
+        # None: --flow, else CART_CLI_FLOW, else place-order
+        Field("flow", shapes.optional(shapes.literal(*FLOWS)), required=False),
+        # cart flow: a method sku; None: the cheapest offered
+        Field("shipping_method", OptionalText, required=False),
+        Field("expect", shapes.optional(Expect.checker()), required=False),  # never sent
+    )
+    __slots__ = tuple(f.name for f in FIELDS)
 
     @property
     def billing(self) -> Address:
@@ -157,7 +181,7 @@ class Order(BaseModel):
 
     def fingerprint(self) -> dict:
         """The order without its card secrets: for hashing, ledgers and reports."""
-        data = self.model_dump(mode="json", exclude={"card"})
+        data = self.model_dump(exclude={"card"})
         for name in ("flow", "shipping_method", "expect"):  # unset: fingerprints as they were
             if data[name] is None:
                 del data[name]
@@ -276,7 +300,7 @@ def validate(
         raise OrderInvalid(problems)
     try:
         order = Order.model_validate(data, context={"today": today})
-    except ValidationError as e:
+    except Invalid as e:
         seen = {p.path for p in problems if p.path} | set(explained)
         errors = e.errors(include_input=False, include_url=False)
         shape = any(_card_message(err) for err in errors)  # it lists the fields a card needs
@@ -457,7 +481,7 @@ def _assemble(
     return validate(data, sources, inputs.today, problems, explained)
 
 
-def _model_problems(e: ValidationError, sources: _Sources, prefix: tuple) -> list[Problem]:
+def _model_problems(e: Invalid, sources: _Sources, prefix: tuple) -> list[Problem]:
     return [
         sources.problem((*prefix, *err["loc"]), _message(err))
         for err in e.errors(include_input=False, include_url=False)
@@ -474,7 +498,7 @@ def load_address(path: str | Path, env: Mapping[str, str]) -> Address:
     problems = list(doc.problems)
     try:
         address = Address.model_validate(data)
-    except ValidationError as e:
+    except Invalid as e:
         raise OrderInvalid(problems + _model_problems(e, sources, prefix)) from None
     if problems:
         raise OrderInvalid(problems)
@@ -507,7 +531,7 @@ def load_card(value: str | None, *, inputs: Inputs, holder: str = "Test Tester")
 def validate_card(data: Any, sources: _Sources, today: date) -> Card:
     try:
         return Card.model_validate(data, context={"today": today})
-    except ValidationError as e:
+    except Invalid as e:
         errors = e.errors(include_input=False, include_url=False)
         problems = []
         for err in errors:

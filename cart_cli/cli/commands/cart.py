@@ -55,13 +55,12 @@ def _run(ctx: typer.Context, merchant: str, json_out: bool, step) -> int:
 
 def _checked(merchant: str, target: Target) -> str:
     """The merchant domain as order files have it (lower case), and no throwaway sandbox."""
-    from pydantic import TypeAdapter, ValidationError
-
     from cart_cli.core.order import Domain
+    from cart_cli.core.shapes import Invalid
 
     try:
-        merchant = TypeAdapter(Domain).validate_python(merchant)
-    except ValidationError:
+        merchant = Domain(merchant)
+    except Invalid:
         raise UsageError(
             f"--merchant {merchant!r} must be a domain like staging.luma.gift"
         ) from None
@@ -306,18 +305,17 @@ def checkout(
 def _billing_from(shipping: dict):
     """The cart's shipping address as a billing address: members the model does not know and
     blank values dropped (real answers carry state_name, and address2 " ")."""
-    from pydantic import ValidationError
-
-    from cart_cli.wire.models import Address
+    from cart_cli.core.order import Address
+    from cart_cli.core.shapes import Invalid
 
     known = {
         k: v
         for k, v in shipping.items()
-        if k in Address.model_fields and not (isinstance(v, str) and not v.strip())
+        if k in Address.__slots__ and not (isinstance(v, str) and not v.strip())
     }
     try:
         return Address.model_validate(known)
-    except ValidationError:
+    except Invalid:
         raise UsageError(
             "the cart's shipping address is not a complete billing address: pass --billing FILE"
         ) from None

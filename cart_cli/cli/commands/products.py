@@ -38,10 +38,9 @@ def show(
 ) -> int:
     """Show a product's variants: id (the variant_id of an order's items), title, price,
     availability and add_to_cart_ref."""
-    from pydantic import TypeAdapter, ValidationError
-
     from cart_cli.cli.ui.cart import product_view
     from cart_cli.core.order import Domain
+    from cart_cli.core.shapes import Invalid
 
     env = opt.environment(ctx)
     target = Target.of(ctx)
@@ -49,8 +48,8 @@ def show(
     if json_out:
         env.guard.json_doc = lambda e: {**doc, "ok": False, "error": e.to_dict()}
     try:
-        merchant = doc["merchant"] = TypeAdapter(Domain).validate_python(merchant)
-    except ValidationError:
+        merchant = doc["merchant"] = Domain(merchant)
+    except Invalid:
         raise UsageError(
             f"--merchant {merchant!r} must be a domain like staging.luma.gift"
         ) from None
