@@ -156,3 +156,61 @@ def test_commands_are_not_imported_by_the_layers_they_use():
         if not name.startswith("cart_cli.cli.commands") and name != "cart_cli.cli":
             commands = {m for m in _imports(name, path) if m.startswith("cart_cli.cli.commands")}
             assert not commands, (name, commands)
+
+
+def _thread_locals(tree: ast.AST) -> list[int]:
+    """Lines that make a thread-local: ``threading.local()``, ``local()`` imported from
+    threading (under any name), or a class deriving from either."""
+    names = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module in ("threading", "_threading_local")
+        for alias in node.names
+        if alias.name == "local"
+    }
+    modules = {"threading", "_threading_local"} | {
+        alias.asname
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+        if alias.name in ("threading", "_threading_local") and alias.asname
+    }
+
+    def is_local(expr: ast.AST) -> bool:
+        if isinstance(expr, ast.Attribute):
+            return (
+                expr.attr == "local"
+                and isinstance(expr.value, ast.Name)
+                and (expr.value.id in modules)
+            )
+        return isinstance(expr, ast.Name) and expr.id in names
+
+    lines = []
+    for node in ast.walk(tree):
+        calls = isinstance(node, ast.Call) and is_local(node.func)
+        if calls or (isinstance(node, ast.ClassDef) and any(is_local(b) for b in node.bases)):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_the_thread_local_finder_finds_each_spelling():
+    for text in (
+        "import threading\nw = threading.local()\n",
+        "import threading as t\nw = t.local()\n",
+        "from threading import local\nw = local()\n",
+        "from threading import local as L\nclass W(L):\n    pass\n",
+    ):
+        assert _thread_locals(ast.parse(text)) == [2], text
+    assert _thread_locals(ast.parse("import threading\nlock = threading.Lock()\n")) == []
+
+
+def test_no_thread_local_in_the_core():
+    """What an order call's request id is, and whether the order left, reach the runner and the
+    commands through explicit callbacks and objects (core.submit.Flight), never a thread-local."""
+    offenders = [
+        f"{name}:{line}"
+        for name, path in MODULES.items()
+        if name.startswith(("cart_cli.core", "cart_cli.wire"))
+        for line in _thread_locals(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert offenders == []

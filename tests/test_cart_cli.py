@@ -4,11 +4,14 @@ between runs (the token cache keeps the same device, and so the same cart)."""
 from __future__ import annotations
 
 import json
+import signal
+import time
 
 import pytest
 import yaml
 
 from tests.helpers import ADDRESS, cli, cli_subprocess, sandbox_orders, target
+from tests.test_ledger import Proc
 
 M = ["--merchant", "staging.luma.gift"]
 
@@ -107,6 +110,38 @@ def test_checkout_json_and_errors(cart_sandbox, ship_file, tmp_path):
     r = cart(cart_sandbox, "checkout", "--card", "test:visa", "--json", "--quiet")
     assert r.code == 0 and r.json()["order"]["platform_order_number"] == "000000001"
     assert r.stderr == ""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_after_checkout_has_sent_the_history_says_unknown(
+    cart_sandbox, ship_file, tmp_path, sig
+):
+    """As with place: Ctrl-C (or SIGTERM) once complete-order has left leaves a history entry
+    saying the order may have been placed, with the request id it was sent with."""
+    assert cart(cart_sandbox, "add", "24-MB01").code == 0
+    assert cart(cart_sandbox, "ship", ship_file).code == 0
+    args = ["cart", "checkout", "--card", "test:visa", "--json", *M, *target(cart_sandbox)]
+    proc = Proc([*args, "-H", "x-sandbox-fault: stall:3"], tmp_path)  # held on the server
+    proc.wait_for_stderr("completing the order on staging.luma.gift")
+    deadline = time.monotonic() + 30
+    while not cart_sandbox.busy():  # complete-order has reached the server
+        assert time.monotonic() < deadline, "complete-order never reached the sandbox"
+        time.sleep(0.005)
+    proc.p.send_signal(sig)
+    code, out, err = proc.finish()
+    assert code == 130 and "Traceback" not in err, err
+    assert "interrupted after the order was sent" in err and "may or may not" in err
+    error = json.loads(out)["error"]
+    assert error["code"] == "Interrupted" and error["outcome"] == "unknown"
+    assert len(error["request_id"]) == 32
+    (rec,) = cli(["orders", "list", "--json"]).json()["orders"]
+    assert rec["outcome"] == "unknown" and rec["source"] == "cart checkout"
+    assert rec["merchant"] == "staging.luma.gift" and rec["order_number"] is None
+    assert rec["request_id"] == error["request_id"]
+    assert rec["error"]["code"] == "Interrupted"
+    assert cart_sandbox.wait_idle(30)
+    assert len(sandbox_orders(cart_sandbox)) == 1  # it was placed after all: "unknown" was right
 
 
 def test_checkout_takes_the_card_from_stdin(cart_sandbox, ship_file, secret_card_file):

@@ -180,7 +180,7 @@ class StubCartClient(StubClient):
         self.calls.append(f"method {sku}")
         return {"shipping_method": {"sku": sku}}
 
-    def complete_order(self, domain, body):
+    def complete_order(self, domain, body, **kw):
         self.sent += 1
         assert set(body) == {"encrypted_card", "billing_info"}
         if self.sent == 1:

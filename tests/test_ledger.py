@@ -412,8 +412,11 @@ class Proc:
 def wait_for_ledger(path, event, n=1, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if path.exists() and sum(1 for x in lines(path) if x.get("event") == event) >= n:
-            return
+        try:
+            if sum(1 for x in lines(path) if x.get("event") == event) >= n:
+                return
+        except (FileNotFoundError, ValueError):  # not there yet, or its header not yet written
+            pass
         time.sleep(0.01)
     pytest.fail(f"no {event} line in the ledger")
 
@@ -448,6 +451,11 @@ def test_double_ctrl_c_with_sandbox_abandons_at_once_without_traceback(tmp_path)
     states = ledgers.read(ledger).by_state()
     assert len(states["unknown"]) == 3 and not states["placed"]
     assert {r["request_id"] for r in states["unknown"]} == {u["request_id"] for u in doc["unknown"]}
+    # the order history says so too, as place's does after an interrupt
+    history = cli(["orders", "list", "--json"]).json()["orders"]
+    assert sorted((r["outcome"], r["request_id"]) for r in history) == sorted(
+        ("unknown", u["request_id"]) for u in doc["unknown"]
+    )
 
 
 @pytest.mark.slow

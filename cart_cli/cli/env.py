@@ -89,15 +89,19 @@ class Guard:
     """What the error boundary needs to know about the run in progress."""
 
     debug: bool = False
-    submitted: bool = False  # an order may have left: an interruption must say so
-    request_id: str | None = None  # of the order call, once it is being sent
-
-    def sending(self, request_id: str) -> None:
-        """For client.watch_order_requests: the order call is about to leave."""
-        self.request_id = request_id
-
+    flight: Any = None  # core.submit.Flight: the order being placed (has it left? its request id)
     json_doc: Callable[[Any], dict] | None = None  # --json: the document for a failure
     json_done: bool = False  # the one JSON document has been written
+
+    @property
+    def submitted(self) -> bool:
+        """An order may have left: an interruption must say so."""
+        return bool(self.flight is not None and self.flight.sent)
+
+    @property
+    def request_id(self) -> str | None:
+        """The order call's, once it is about to leave."""
+        return self.flight.request_id if self.flight is not None else None
 
 
 @dataclass

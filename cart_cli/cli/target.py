@@ -298,16 +298,6 @@ class HistoryWriter:
                 self.warned = True
                 say_warning(self.env, f"cannot write the order history {self.history.path}: {e}")
 
-    # a batch listener
-    def started(self, job) -> None: ...
-    def event(self, job, ev) -> None: ...
-
-    def finished(self, outcome) -> None:
-        if outcome.result is not None:
-            self.record(outcome.result, source=outcome.job.name)
-
-    def close(self) -> None: ...
-
 
 def production_guard(
     env: Environment, info, merchant: str, card, *, yes: bool, what: str = "a real order"

@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from cart_cli.core.client import Client, tidy_order
 from cart_cli.core.crypto import PublicKey, describe_jwe, encrypt_card
 from cart_cli.core.errors import (
+    NOT_PLACED,
     UNKNOWN,
     ApiError,
     CartBusy,
     CartError,
     Exit,
+    Outcome,
     SessionReplaced,
     UsageError,
 )
@@ -111,14 +113,18 @@ class Placed:
 
 @dataclass
 class OrderResult:
+    """What became of one order: built once (submit.outcome_of), and written as it is as the
+    --json document or JSON line, the ledger's result line and the history's record."""
+
     merchant: str
     ok: bool
     order: dict | None = None
     error: CartError | None = None
     elapsed_ms: int = 0
     stage_ms: dict = field(default_factory=dict)
-    request_id: str | None = None
+    request_id: str | None = None  # the order call's: the answer's, the error's, or as sent
     fallback: dict | None = None
+    cart_id: str | None = None  # the cart it was built in (cart flow), when known
 
     @classmethod
     def of(cls, merchant: str, placed: Placed) -> OrderResult:
@@ -135,6 +141,30 @@ class OrderResult:
     @property
     def exit_code(self) -> Exit:
         return Exit.OK if self.ok else (self.error.exit_code if self.error else Exit.INTERNAL)
+
+    @property
+    def outcome(self) -> str:
+        """placed, not_placed or unknown (may have been placed)."""
+        if self.ok:
+            return Outcome.PLACED
+        return (self.error.outcome if self.error else None) or NOT_PLACED
+
+    @property
+    def order_number(self) -> str | None:
+        return (self.order or {}).get("platform_order_number") if self.ok else None
+
+    def ledger_fields(self) -> dict:
+        """The ledger's result line for this order (ledger.Ledger.result's arguments)."""
+        err = self.error
+        return {
+            "outcome": self.outcome,
+            "order_number": self.order_number,
+            "request_id": self.request_id,
+            "cart_id": self.cart_id,
+            "code": err.code if err else None,
+            "exit_code": int(self.exit_code),
+            "message": err.message if err else None,
+        }
 
     def to_json(self) -> dict:
         doc = {"schema": SCHEMA, "ok": self.ok, "merchant": self.merchant}
@@ -269,7 +299,10 @@ def place_order(
     sse: bool = True,
     flow: FlowChoice | str | None = None,
     on_event: Callable[[Event], None] = lambda e: None,
+    on_request: Callable[[str], None] | None = None,
 ) -> Placed:
+    """One order, by the flow chosen; events through ``on_event``, and the request id of each
+    order call through ``on_request`` before it leaves."""
     keys = keys or KeyProvider(client)
     how = flow if isinstance(flow, str) else (flow or FlowChoice()).of(order)
     if how != PLACE_ORDER_FLOW:  # the cart flow, maybe
@@ -278,14 +311,14 @@ def place_order(
     key = _session_and_key(client, keys, clock)
     if how != AUTO_FLOW:
         try:
-            placed, rid = _place(order, client, keys, key, how, clock, sse)
+            placed, rid = _place(order, client, keys, key, how, clock, sse, on_request)
         except ApiError as e:
             if how == PLACE_ORDER_FLOW and no_route(e):
                 e.hint = "This server has no place-order route: use --flow cart (or auto)."
             raise
         return Placed(placed, rid, clock.ms(), clock.stages)
     try:
-        placed, rid = _place(order, client, keys, key, PLACE_ORDER_FLOW, clock, sse)
+        placed, rid = _place(order, client, keys, key, PLACE_ORDER_FLOW, clock, sse, on_request)
         return Placed(placed, rid, clock.ms(), clock.stages)
     except ApiError as e:
         if not no_route(e):
@@ -294,7 +327,7 @@ def place_order(
     fallback = {"from": PLACE_ORDER_FLOW, "to": CART_FLOW, "reason": reason}
     clock(FlowFallback(reason))
     try:
-        placed, rid = _place(order, client, keys, keys.get(), CART_FLOW, clock, sse)
+        placed, rid = _place(order, client, keys, keys.get(), CART_FLOW, clock, sse, on_request)
     except CartError as e:
         e.fallback = fallback  # the result, --json included, says which flow failed
         raise
@@ -308,7 +341,7 @@ def no_route(e: ApiError) -> bool:
     return e.code in names.NO_ROUTE_ERRORS and e.status == 404 and not e.during_work
 
 
-def _place(order, client, keys, key, how, clock, sse) -> tuple[dict, str]:
+def _place(order, client, keys, key, how, clock, sse, on_request=None) -> tuple[dict, str]:
     """One flow's order call(s): the order answer and its request id."""
     body, key = prepare(order, keys, key, how)
 
@@ -328,7 +361,7 @@ def _place(order, client, keys, key, how, clock, sse) -> tuple[dict, str]:
                         "while the cart was being built; nothing was placed",
                         hint="Run the order again: the cart is built afresh.",
                     )
-                return client.complete_order(order.merchant, body)
+                return client.complete_order(order.merchant, body, on_request=on_request)
 
             try:
                 placed, rid = _submit(clock, keys, key, body, body_for, send)
@@ -338,7 +371,7 @@ def _place(order, client, keys, key, how, clock, sse) -> tuple[dict, str]:
                 raise
         clock(OrderPlaced(placed))  # place-order reports it itself (from the answer or stream)
         return _tidy(placed, clock), rid
-    opts = dict(sse=sse, on_event=clock, total_items=len(order.items))
+    opts = dict(sse=sse, on_event=clock, total_items=len(order.items), on_request=on_request)
     send = functools.partial(client.place_order, order.merchant, **opts)
     placed, rid = _submit(clock, keys, key, body, body_for, send)
     return _tidy(placed, clock), rid
@@ -446,6 +479,7 @@ def complete_cart(
     captcha_token: str | None = None,
     keys: KeyProvider | None = None,
     on_event: Callable[[Event], None] = lambda e: None,
+    on_request: Callable[[str], None] | None = None,
 ) -> Placed:
     """complete-order for the cart as it stands (``cart-cli cart checkout``): the same outcome
     rules and key-rotation rule as place_order."""
@@ -456,7 +490,7 @@ def complete_cart(
     def body_for(key: PublicKey) -> dict:
         return complete_order_body(encrypt_card(card.payload(), key), billing, captcha_token)
 
-    send = functools.partial(client.complete_order, merchant)
+    send = functools.partial(client.complete_order, merchant, on_request=on_request)
     placed, rid = _submit(clock, keys, key, body_for(key), body_for, send)
     clock(OrderPlaced(placed))
     return Placed(_tidy(placed, clock), rid, clock.ms(), clock.stages)

@@ -22,8 +22,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -60,20 +59,6 @@ from cart_cli.wire import endpoints as ep
 from cart_cli.wire import names
 
 log = logging.getLogger("cart_cli.http")
-
-# Per thread: who wants to know the request id of an order call the moment it is made (a batch,
-# so that an order abandoned in flight can still be looked up by its request id).
-_order_watch = threading.local()
-
-
-@contextmanager
-def watch_order_requests(callback: Callable[[str], None]) -> Iterator[None]:
-    """Call ``callback(request_id)`` for each order call this thread sends, before it is sent."""
-    _order_watch.callback = callback
-    try:
-        yield
-    finally:
-        _order_watch.callback = None
 
 
 def _describe_body(resp, text: str, problem: str = "not JSON") -> str:
@@ -189,14 +174,17 @@ class Client(SessionCalls):
         placing: str | None = None,
         stream: bool = False,
         long_read: bool = False,
+        on_request: Callable[[str], None] | None = None,
     ):
         """One HTTP exchange. Returns (response, request id); response is streamed.
 
         ``placing``: the name of the order call (place-order, complete-order) when this is one;
-        ``stream``: ask for server-sent events; ``long_read``: wait up to order_read_timeout."""
+        ``stream``: ask for server-sent events; ``long_read``: wait up to order_read_timeout;
+        ``on_request``: told the request id before the request is sent (an order call's, so
+        that an order interrupted in flight can still be looked up by it)."""
         rid = uuid.uuid4().hex
-        if placing and (watch := getattr(_order_watch, "callback", None)):
-            watch(rid)
+        if on_request is not None:
+            on_request(rid)
         # The request id is the client's own: the deadline of the call is found by it.
         headers = {k: v for k, v in self.extra_headers.items() if k.lower() != names.H_REQUEST_ID}
         headers[names.H_REQUEST_ID] = rid
@@ -320,21 +308,33 @@ class Client(SessionCalls):
         sse: bool = True,
         on_event: Callable[[Event], None] = lambda e: None,
         total_items: int | None = None,
+        on_request: Callable[[str], None] | None = None,
     ) -> tuple[dict, str]:
-        """Send place-order once. Returns (order, request id) or raises a CartError."""
-        resp, rid = self._order_call(ep.PLACE_ORDER, domain, body, sse=sse)
+        """Send place-order once. Returns (order, request id) or raises a CartError.
+        ``on_request(request_id)`` is called before each attempt leaves."""
+        resp, rid = self._order_call(ep.PLACE_ORDER, domain, body, sse=sse, on_request=on_request)
         if not resp.headers.get("content-type", "").startswith(names.SSE_MEDIA_TYPE):
             order = self._order_answer(resp, rid, ep.PLACE_ORDER.name)
             on_event(OrderPlaced(order))
             return order, rid
         return self._follow_stream(resp, rid, on_event, total_items), rid
 
-    def complete_order(self, domain: str, body: dict) -> tuple[dict, str]:
+    def complete_order(
+        self, domain: str, body: dict, *, on_request: Callable[[str], None] | None = None
+    ) -> tuple[dict, str]:
         """Send complete-order once (the cart flow's last call): (order, request id)."""
-        resp, rid = self._order_call(ep.COMPLETE_ORDER, domain, body)
+        resp, rid = self._order_call(ep.COMPLETE_ORDER, domain, body, on_request=on_request)
         return self._order_answer(resp, rid, ep.COMPLETE_ORDER.name), rid
 
-    def _order_call(self, route: ep.Route, domain: str, body: dict, *, sse: bool = False):
+    def _order_call(
+        self,
+        route: ep.Route,
+        domain: str,
+        body: dict,
+        *,
+        sse: bool = False,
+        on_request: Callable[[str], None] | None = None,
+    ):
         """Send an order call once: (a 200 response, request id), or the error it answered.
         Without a stream the answer comes only when all is done: hence the long read."""
         resp, rid = self._authed(
@@ -345,6 +345,7 @@ class Client(SessionCalls):
             placing=route.name,
             stream=sse,
             long_read=not sse,
+            on_request=on_request,
         )
         if resp.status_code != 200:
             raise self._error(resp, rid, route.name, placing=route.name)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from cart_cli.core.errors import NOT_PLACED, UsageError
+from cart_cli.core.errors import UsageError
 from cart_cli.core.files import open_append, parse_json_line, read_regular
 from cart_cli.wire.names import Schema
 
@@ -48,7 +48,7 @@ def record_of(
     source: str | None = None,
     via: str | None = None,
 ) -> dict:
-    """A history line for a checkout.OrderResult."""
+    """A history line for a checkout.OrderResult (as submit.submit_one built it)."""
     from cart_cli.wire.money import currency_of, to_cents
 
     order = result.order or {}
@@ -59,8 +59,8 @@ def record_of(
         "at": at.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "target": target,
         "merchant": result.merchant,
-        "outcome": "placed" if result.ok else (err.outcome if err else None) or NOT_PLACED,
-        "order_number": order.get("platform_order_number") if result.ok else None,
+        "outcome": str(result.outcome),
+        "order_number": result.order_number,
         "total_cents": cents,
         "currency": currency_of(order.get("total")) if result.ok else None,
         "error": {"code": err.code, "message": err.message} if err else None,

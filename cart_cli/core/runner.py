@@ -20,8 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cart_cli.core.checkout import KeyProvider, OrderResult, attempt
-from cart_cli.core.client import watch_order_requests
+from cart_cli.core.checkout import KeyProvider, OrderResult
 from cart_cli.core.errors import (
     NOT_PLACED,
     SEVERITY,
@@ -30,11 +29,11 @@ from cart_cli.core.errors import (
     Exit,
     Interrupted,
 )
-from cart_cli.core.events import ItemAdded, OrderPlaced, ShippingUpdated, Step
 from cart_cli.core.expect import Verdict, judge
 from cart_cli.core.ledger import PLACED as LEDGER_PLACED
 from cart_cli.core.ledger import Contents, Ledger, LedgerWriteError
 from cart_cli.core.plan import Job
+from cart_cli.core.submit import Flight, outcome_of, sending_order, submit_one
 from cart_cli.core.transport import unreachable
 from cart_cli.wire.names import JobStatus, Schema
 
@@ -66,6 +65,20 @@ class JobOutcome:
     spooled: tuple[int, int] | None = field(default=None, repr=False, compare=False)
     verdict: Verdict | None = None  # the order file's expect:, judged
 
+    @classmethod
+    def of(cls, job: Job, result: OrderResult, seconds: float = 0.0, note: str = "") -> JobOutcome:
+        """A job's outcome from its one OrderResult: its ids are the result's."""
+        return cls(
+            job,
+            PLACED if result.ok else FAILED,
+            result,
+            note=note,
+            seconds=seconds,
+            request_id=result.request_id,
+            cart_id=result.cart_id,
+            order_number=result.order_number,
+        )
+
     @property
     def passed(self) -> bool:
         """Placed (or placed earlier), or failed as the order file expected."""
@@ -80,7 +93,7 @@ class JobOutcome:
             return GROUP_PLACED
         if self.status == UNRESOLVED:
             return GROUP_UNKNOWN
-        if self.result and self.result.error and self.result.error.outcome == UNKNOWN:
+        if self.result and self.result.outcome == UNKNOWN:
             return GROUP_UNKNOWN
         return GROUP_NOT_PLACED
 
@@ -205,17 +218,15 @@ class _Rate:
 
 
 @dataclass
-class _Flight:
-    """An order in flight: whether it left, and what it is known by so far."""
+class _Flight(Flight):
+    """A job's order in flight: whether it left, and what it is known by so far (Flight), and
+    where the batch's bookkeeping of it stands."""
 
-    job: Job
-    started: float
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    sent: bool = False
+    job: Job | None = None
+    started: float = 0.0
     recorded: bool = False  # its result line is in the ledger
+    in_history: bool = False  # its outcome is in the order history
     abandoned: bool = False
-    cart_id: str | None = None
-    request_id: str | None = None  # of the order call, once it is being sent
     outcome: JobOutcome | None = None  # known, but maybe not yet in the summary
 
 
@@ -286,8 +297,10 @@ class _Run:
         sse: bool,
         flow,
         budget=None,
+        history=None,
     ) -> None:
         self.client, self.ledger, self.sse, self.flow = client, ledger, sse, flow
+        self.history = history  # (OrderResult, source) -> None: the order history's record
         self.budget = budget  # a guard.Budget: --max-orders / --max-spend
         self.keys = KeyProvider(client)
         self.listeners = list(listeners)
@@ -341,19 +354,8 @@ class _Run:
         job = flight.job
         try:
             self._tell("started", job)
-            result = self._attempt(flight)
-            self._record_result(flight, result)
-            outcome = JobOutcome(
-                job,
-                PLACED if result.ok else FAILED,
-                result,
-                seconds=time.monotonic() - flight.started,
-                request_id=result.request_id
-                or (result.error and result.error.request_id)
-                or flight.request_id,
-                cart_id=(result.order or {}).get("cart_id") or flight.cart_id,
-                order_number=(result.order or {}).get("platform_order_number"),
-            )
+            result = self._submit(flight)
+            outcome = JobOutcome.of(job, result, seconds=time.monotonic() - flight.started)
             if result.fallback or getattr(result.error, "fallback", None):  # --flow auto
                 outcome.note = "through the cart flow: the server has no place-order route"
             if job.order.expect is not None:
@@ -389,43 +391,46 @@ class _Run:
             else:
                 self.unreachable = 0
 
-    def _attempt(self, flight: _Flight) -> OrderResult:
+    def _submit(self, flight: _Flight) -> OrderResult:
+        """The job's order through the one submit path: its ledger's submitting line before the
+        order can leave, its result line, then its history record."""
         job = flight.job
 
-        def on_event(ev) -> None:
-            if isinstance(ev, Step) and ev.submits and not flight.sent:
-                with flight.lock:
-                    if flight.abandoned:  # never send an order the summary calls not placed
-                        raise Interrupted("interrupted before the order was sent")
-                    if self.ledger:
-                        self.ledger.submitting(job)  # fsynced before the order can leave
-                    flight.sent = True
-            elif isinstance(ev, (ItemAdded, ShippingUpdated)):
-                flight.cart_id = ev.cart.get("cart_id") or flight.cart_id
-            elif isinstance(ev, OrderPlaced):
-                flight.cart_id = ev.order.get("cart_id") or flight.cart_id
-            self._tell("event", job, ev)
+        def before_send() -> None:  # under flight.lock
+            if flight.abandoned:  # never send an order the summary calls not placed
+                raise Interrupted("interrupted before the order was sent")
+            if self.ledger:
+                self.ledger.submitting(job)  # fsynced before the order can leave
 
-        def sending(request_id: str) -> None:
-            flight.request_id = request_id
+        return submit_one(
+            sending_order(job.order, self.client, keys=self.keys, sse=self.sse, flow=self.flow),
+            job.order.merchant,
+            flight=flight,
+            before_send=before_send,
+            on_event=lambda ev: self._tell("event", job, ev),
+            record=lambda result: self._record_result(flight, result),
+            history=lambda result: self._history(flight, result),
+            contain_bugs=True,  # still recorded, and never as "not placed" if sent
+        )
 
+    def _history(self, flight: _Flight, result: OrderResult) -> None:
+        """The order history's record of the job (once: an abandoning may have written it)."""
+        if self.history is None:
+            return
+        with flight.lock:
+            if flight.in_history:
+                return
+            flight.in_history = True
         try:
-            with watch_order_requests(sending):
-                return attempt(
-                    job.order,
-                    self.client,
-                    keys=self.keys,
-                    sse=self.sse,
-                    flow=self.flow,
-                    on_event=on_event,
-                )
-        except Exception as e:  # a bug: still record it, and never as "not placed" if sent
-            log.debug("internal error in %s", job.name, exc_info=True)
-            err = CartError(
-                f"internal error: {type(e).__name__}",
-                outcome=UNKNOWN if flight.sent else NOT_PLACED,
-            )
-            return OrderResult(job.order.merchant, False, error=err)
+            self.history(result, flight.job.name)
+        except Exception as e:
+            log.debug("the history failed for %s", flight.job.name, exc_info=True)
+            with self.lock:
+                if "history" not in self.listener_failures:
+                    self.listener_failures.add("history")
+                    self.summary.problems.append(
+                        f"the order history failed: {type(e).__name__}: {e}"
+                    )
 
     def _record_result(self, flight: _Flight, result: OrderResult) -> None:
         job = flight.job
@@ -435,22 +440,9 @@ class _Run:
             return
         if not self.ledger:
             return  # a failure before sending is recorded too: --retry-not-placed retries it
-        err = result.error
-        order = result.order or {}
         try:
             with flight.lock:
-                self.ledger.result(
-                    job,
-                    LEDGER_PLACED if result.ok else (err.outcome if err else None) or NOT_PLACED,
-                    order_number=order.get("platform_order_number"),
-                    request_id=result.request_id
-                    or (err.request_id if err else None)
-                    or flight.request_id,
-                    cart_id=order.get("cart_id") or flight.cart_id,
-                    code=err.code if err else None,
-                    exit_code=int(result.exit_code),
-                    message=err.message if err else None,
-                )
+                self.ledger.result(job, **result.ledger_fields())
                 flight.recorded = True
         except OSError as e:
             self.broken.set()
@@ -473,33 +465,34 @@ class _Run:
                     self.summary.outcomes[job.position] = flight.outcome
                     continue
                 sent = flight.sent
+                err = Interrupted(
+                    "abandoned in flight: the order was sent"
+                    if sent
+                    else "abandoned before the order was sent",
+                    outcome=UNKNOWN if sent else NOT_PLACED,
+                )
+                result = outcome_of(job.order.merchant, flight, error=err)
+                if not sent:
+                    result.request_id = None
                 if sent and self.ledger and not flight.recorded:
                     # On failure, its submitting line still says "unknown".
                     with contextlib.suppress(OSError):
                         self.ledger.result(
                             job,
-                            UNKNOWN,
-                            request_id=flight.request_id,
-                            cart_id=flight.cart_id,
-                            code=Interrupted.code,
-                            exit_code=int(Exit.INTERRUPTED),
-                            message="abandoned in flight by a second interrupt",
+                            **{
+                                **result.ledger_fields(),
+                                "message": "abandoned in flight by a second interrupt",
+                            },
                         )
-            err = Interrupted(
-                "abandoned in flight: the order was sent"
-                if sent
-                else "abandoned before the order was sent",
-                outcome=UNKNOWN if sent else NOT_PLACED,
+                remember = sent and not flight.in_history and self.history is not None
+                flight.in_history = flight.in_history or remember
+            if remember:  # the history says it may have been placed, as place's does
+                with contextlib.suppress(Exception):
+                    self.history(result, job.name)
+            self.summary.outcomes[job.position] = JobOutcome.of(
+                job, result, seconds=time.monotonic() - flight.started, note=err.message
             )
-            self.summary.outcomes[job.position] = JobOutcome(
-                job,
-                INTERRUPTED,
-                OrderResult(job.order.merchant, False, error=err),
-                note=err.message,
-                seconds=time.monotonic() - flight.started,
-                request_id=flight.request_id if sent else None,
-                cart_id=flight.cart_id,
-            )
+            self.summary.outcomes[job.position].status = INTERRUPTED
 
     # ---- launching ----
     def launchable(self) -> bool:
@@ -532,6 +525,7 @@ def run(
     sse: bool = True,
     flow=None,  # a checkout.FlowChoice: --flow and CART_CLI_FLOW
     budget=None,  # a guard.Budget: launch nothing more once it is spent
+    history=None,  # (OrderResult, source) -> None: each order's record in the order history
 ) -> Summary:
     """Run the jobs. Returns when every launched one has finished, or at once when ``abandon``
     is set; the summary has an outcome for every job, in the jobs' order.
@@ -562,6 +556,7 @@ def run(
         sse=sse,
         flow=flow,
         budget=budget,
+        history=history,
     )
     started = time.monotonic()
     limiter = _Rate(rate)
@@ -603,7 +598,7 @@ def run(
         if not r.launchable():
             slots.release()
             continue
-        flight = _Flight(job, time.monotonic())
+        flight = _Flight(job=job, started=time.monotonic())
         with r.lock:
             r.flights[job.position] = flight
             if budget is not None:

@@ -177,7 +177,8 @@ def batch(
         )
     book = ledgers.Ledger(ledger, clock=env.clock)  # ours, or refused: before anything is sent
     err = env.stderr_console
-    listeners = [] if no_history else [tg.HistoryWriter(env, target)]
+    listeners = []
+    history = None if no_history else tg.HistoryWriter(env, target).record
     spool = reports.Spool()  # full results wait on disk for the reports, not in memory
     timeline = None
     if report_html is not None:
@@ -217,6 +218,7 @@ def batch(
                 listeners=[*listeners, *([timeline] if timeline else []), spool],
                 flow=how,
                 budget=budget if budget.active else None,
+                history=history,
             )
         finally:
             for li in listeners:

@@ -235,11 +235,10 @@ def checkout(
     """Place the order for the cart as it stands (complete-order), and show the receipt."""
     from cart_cli.cli.commands.place import prompt_card, say_card_prompt
     from cart_cli.cli.ui.receipt import receipt
-    from cart_cli.core.checkout import OrderResult, complete_cart
-    from cart_cli.core.client import watch_order_requests
-    from cart_cli.core.errors import CartError
+    from cart_cli.core.checkout import OrderResult
     from cart_cli.core.events import Step
     from cart_cli.core.order import SAME_AS_SHIPPING, load_address, load_card
+    from cart_cli.core.submit import Flight, sending_cart, submit_one
 
     env = opt.environment(ctx)
     target = Target.of(ctx)
@@ -266,38 +265,37 @@ def checkout(
             inputs=env.order_inputs(prompt_card),
             holder=f"{bill.first_name} {bill.last_name}",
         )
-        tg.production_guard(env, info, merchant, the_card, yes=yes)
         if not quiet:
             msg.say_target(env, info)
 
         def on_event(ev) -> None:
-            if isinstance(ev, Step) and ev.submits:
-                guard.submitted = True
-                if not quiet:
-                    env.stderr.write(safe(f"completing the order on {merchant}") + "\n")
-                    env.stderr.flush()
+            if isinstance(ev, Step) and ev.submits and not quiet:
+                env.stderr.write(safe(f"completing the order on {merchant}") + "\n")
+                env.stderr.flush()
 
         history = tg.HistoryWriter(env, target)
-        try:
-            with watch_order_requests(guard.sending):
-                placed = complete_cart(
-                    merchant,
-                    client,
-                    the_card,
-                    bill.model_dump(exclude_none=True),
-                    captcha_token=captcha_token,
-                    on_event=on_event,
-                )
-        except CartError as e:
-            history.record(OrderResult(merchant, False, error=e), source="cart checkout")
-            raise
-    result = OrderResult.of(merchant, placed)
-    history.record(result, source="cart checkout")
+        guard.flight = Flight()  # the boundary reads it: has the order left? its request id
+        result = submit_one(
+            sending_cart(
+                merchant,
+                client,
+                the_card,
+                bill.model_dump(exclude_none=True),
+                captcha_token=captcha_token,
+            ),
+            merchant,
+            flight=guard.flight,
+            guard=lambda: tg.production_guard(env, info, merchant, the_card, yes=yes),
+            on_event=on_event,
+            history=lambda result: history.record(result, source="cart checkout"),
+        )
+    if not result.ok:
+        raise result.error
     if json_out:
         env.print_json(target.tag(result.to_json()))
     else:
         env.print_result(
-            receipt(placed.order, merchant, target=info.describe(), request_id=placed.request_id)
+            receipt(result.order, merchant, target=info.describe(), request_id=result.request_id)
         )
     return 0
 

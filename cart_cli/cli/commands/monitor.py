@@ -148,7 +148,7 @@ def monitor(
     book = ledgers.Ledger(ledger, clock=env.clock)
     book.via = "monitor"
     err = env.stderr_console
-    listeners = [] if no_history else [tg.HistoryWriter(env, target, via="monitor")]
+    history = None if no_history else tg.HistoryWriter(env, target, via="monitor").record
     metrics = mon.Metrics()
 
     def say(text: str) -> None:
@@ -182,9 +182,10 @@ def monitor(
                 ledger=book,
                 stop=signals.stop,
                 abandon=signals.abandon,
-                listeners=[*listeners, *extra],
+                listeners=list(extra),
                 flow=how,
                 budget=budget if budget.active else None,
+                history=history,
             )
 
         out = outs.get("--textfile")
@@ -220,8 +221,6 @@ def monitor(
         try:
             last = loop.loop(once=once, budget=budget if budget.active else None)
         finally:
-            for li in listeners:
-                li.close()
             if server is not None:
                 server.shutdown()
                 server.server_close()

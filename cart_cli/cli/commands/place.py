@@ -158,13 +158,11 @@ def place(
     """Place one order and show its progress and receipt."""
     from cart_cli.cli.ui.progress import progress_for
     from cart_cli.cli.ui.receipt import check_receipt_path, receipt, save_receipt, title_of
-    from cart_cli.core.checkout import KeyProvider, OrderResult, place_order
+    from cart_cli.core.checkout import KeyProvider, OrderResult
     from cart_cli.core.checkout import dry_run as make_dry_run
-    from cart_cli.core.client import watch_order_requests
-    from cart_cli.core.errors import CartError, OutcomeUnknown
-    from cart_cli.core.events import Step
     from cart_cli.core.expect import judge
     from cart_cli.core.order import PLACE_ORDER_FLOW, Overrides, load_order
+    from cart_cli.core.submit import Flight, sending_order, submit_one
 
     env = opt.environment(ctx)
     target = Target.of(ctx)
@@ -205,8 +203,6 @@ def place(
     merchant = order.merchant
     info = target.resolve(env)
     how = opt.flow_choice(env, flow, profile=info.flow).of(order)
-    if not dry_run:
-        tg.production_guard(env, info, order.merchant, order.card, yes=yes)
     with target.open_client(env) as client:
         keys = KeyProvider(client)
         if dry_run:
@@ -229,29 +225,16 @@ def place(
         history = tg.HistoryWriter(env, target)
         source = str(order_file) if order_file else None
         report = _HtmlReport(order, source) if html_out else None
-        try:
-            with display as progress:
-
-                def on_event(ev) -> None:
-                    if isinstance(ev, Step) and ev.submits:
-                        guard.submitted = True
-                    if report:
-                        report.event(ev)
-                    progress(ev)
-
-                with watch_order_requests(guard.sending):
-                    placed = place_order(
-                        order, client, keys=keys, sse=not no_sse, flow=how, on_event=on_event
-                    )
-            result = OrderResult.of(order.merchant, placed)
-        except CartError as e:
-            result = OrderResult(order.merchant, False, error=e)
-        except BaseException:  # Ctrl-C, SIGTERM, a bug: once sent, it may have been placed
-            if guard.submitted:  # and the history must say so
-                unknown = OutcomeUnknown("interrupted after the order was sent")
-                history.record(OrderResult(order.merchant, False, error=unknown), source)
-            raise
-    history.record(result, source)
+        guard.flight = Flight()  # the boundary reads it: has the order left? its request id
+        result = submit_one(
+            sending_order(order, client, keys=keys, sse=not no_sse, flow=how),
+            order.merchant,
+            flight=guard.flight,
+            guard=lambda: tg.production_guard(env, info, order.merchant, order.card, yes=yes),
+            progress=display,
+            on_event=report.event if report else None,
+            history=lambda result: history.record(result, source),
+        )
     verdict = judge(order.expect, result) if order.expect else None
     if report and html_out:
         try:
@@ -319,20 +302,10 @@ class _HtmlReport:
         import time
 
         from cart_cli.core import htmlreport, outputs
-        from cart_cli.core.runner import FAILED, PLACED, JobOutcome, Summary
+        from cart_cli.core.runner import JobOutcome, Summary
 
-        order = result.order or {}
-        err = result.error
-        outcome = JobOutcome(
-            self.job,
-            PLACED if result.ok else FAILED,
-            result,
-            seconds=time.monotonic() - self.timeline.t0,
-            request_id=result.request_id or (err.request_id if err else None),
-            cart_id=order.get("cart_id"),
-            order_number=order.get("platform_order_number"),
-            verdict=verdict,
-        )
+        outcome = JobOutcome.of(self.job, result, seconds=time.monotonic() - self.timeline.t0)
+        outcome.verdict = verdict
         self.timeline.finished(outcome)
         summary = Summary([outcome], elapsed=outcome.seconds, target=info.summary())
         doc = htmlreport.document(summary, self.timeline, command="place", generated=env.now())
