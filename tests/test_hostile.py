@@ -383,3 +383,26 @@ def test_sigterm_while_orders_retry_a_dead_target_ends_the_run_within_two_second
         proc.kill()
     assert proc.returncode in (7, 130), err
     assert took < 2, took
+
+
+CART_GARBAGE = {
+    "line_items a number": {"line_items": 5},
+    "options a number": {"shipping_method_options": 7, "shipping_method": {"sku": "std"}},
+    "options of strings": {"shipping_method_options": ["a", 1], "shipping_method": "std"},
+    "total a string": {"total": "x", "line_items": [{"price": "x", "quantity": "2"}]},
+    "a list for a cart": [1, 2],
+}
+
+
+@pytest.mark.parametrize("case", CART_GARBAGE)
+def test_garbage_in_a_cart_answer_has_its_code(tmp_path, case):
+    """The cart flow's answers before complete-order: broken ones are exit 5 (nothing placed),
+    or taken as far as they can be read; never an internal error."""
+    cart = CART_GARBAGE[case]
+    routes = h.good_routes(**{k: h.answer(cart) for k in cart_routes()})
+    with h.Hostile(routes) as server:
+        run = place(tmp_path, server.url, flow="cart")
+    assert run.code in (0, 5), run.stderr
+    assert "Traceback" not in run.stderr and "a bug" not in run.stderr, run.stderr
+    if run.code == 5:
+        assert not any(p.endswith("/complete-order") for p in server.paths())

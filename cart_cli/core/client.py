@@ -45,6 +45,7 @@ from cart_cli.core.errors import (
 from cart_cli.core.events import ErrorEvent, Event, Garbled, OrderPlaced, StreamTooLarge, decode
 from cart_cli.core.guard import is_loopback
 from cart_cli.core.session import Session, SessionCalls
+from cart_cli.core.answers import tidy_cart
 from cart_cli.core.tokencache import TokenCache
 from cart_cli.core.transport import (
     MAX_BODY,
@@ -407,7 +408,7 @@ class Client(SessionCalls):
                 f"{route.name} answered 200 with {body}, not a cart",
                 request_id=rid,
             )
-        return data
+        return data if route in (ep.PRODUCT, ep.PRODUCT_BY_URL) else tidy_cart(data)
 
     def cart(self, domain: str) -> dict:
         """The device's cart on ``domain`` (empty if there is none)."""
@@ -462,47 +463,6 @@ def settle(data: dict, rid: str | None, what: str) -> dict | CartError:
         "order was placed",
         request_id=rid,
     )
-
-
-# A placed order's members that only decorate the receipt, with the JSON type each must have.
-DECORATIVE = {
-    "urls": dict,
-    "total": dict,
-    "sub_total": dict,
-    "shipping_total": dict,
-    "tax": dict,
-    "cart_discount": dict,
-    "shipping_method": dict,
-    "shipping_info": dict,
-    "billing_info": dict,
-    "payment_summary": dict,
-    "line_items": list,
-    "display_name": str,
-    "submitted_at": str,
-    "cart_id": str,
-    "shop_id": str,
-    "platform_id": str,
-}
-
-
-def tidy_order(order: dict) -> tuple[dict, list[str]]:
-    """A placed order with each decorative member of the wrong type dropped, and one note per
-    member dropped (the order is placed all the same: exit 0, with a warning)."""
-    notes = []
-    tidy = dict(order)
-    for key, kind in DECORATIVE.items():
-        value = tidy.get(key)
-        if value is not None and not isinstance(value, kind):
-            del tidy[key]
-            notes.append(
-                f"the placed order's {key} was left out: a {type(value).__name__} where the API "
-                f"gives {'an object' if kind is dict else 'a list' if kind is list else 'text'}"
-            )
-    urls = tidy.get("urls")
-    if isinstance(urls, dict) and any(not isinstance(v, str) for v in urls.values()):
-        tidy["urls"] = {k: v for k, v in urls.items() if isinstance(v, str)}
-        notes.append("the placed order's urls held something other than text: left out")
-    return tidy, notes
 
 
 def _terminal(ev: Event, rid: str, sandbox: bool = False) -> dict | CartError | None:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from cart_cli.core import wirejson
+from cart_cli.core.answers import tidy_cart
 from cart_cli.wire import names
 
 MAX_EVENT_BYTES = 2 << 20  # one event's data; more is not a cart
@@ -218,9 +219,9 @@ def _typed(raw_events: Iterable[tuple[str, bytes]], total_items: int | None) -> 
             yield CreatingCart(str(data.get("domain", "")))
         elif name == names.ITEM_ADDED:
             items += 1
-            yield ItemAdded(data, items, total_items)
+            yield ItemAdded(tidy_cart(data), items, total_items)
         elif name == names.SHIPPING_UPDATED:
-            yield ShippingUpdated(data)
+            yield ShippingUpdated(tidy_cart(data))
         elif name == names.ORDER_PLACED:
             yield OrderPlaced(data)
         else:
