@@ -406,3 +406,30 @@ def test_garbage_in_a_cart_answer_has_its_code(tmp_path, case):
     assert "Traceback" not in run.stderr and "a bug" not in run.stderr, run.stderr
     if run.code == 5:
         assert not any(p.endswith("/complete-order") for p in server.paths())
+
+
+def cut_short(req, conn) -> None:
+    conn.send(h.head(200, length=100) + b'{"platform_order_number": ')
+    conn.close()
+
+
+CUT = {
+    "session answer cut short": ("/browser-session", cut_short, 7, "broke off"),
+    "order answer cut short": ("/place-order", cut_short, 8, "broke off"),
+    "redirect to an unreadable place": (
+        "/payment/key",
+        h.redirect(307, "http://[::1/x"),
+        5,
+        "unreadable location",
+    ),
+    "unlisted encoding": ("/payment/key", h.raw_json(b"{}", content_encoding="br"), 5, "'br'"),
+}
+
+
+@pytest.mark.parametrize("case", CUT)
+def test_answers_cut_short_or_unreadable_have_their_code(tmp_path, case):
+    route, handler, code, words = CUT[case]
+    with h.Hostile(h.good_routes(**{route: handler})) as server:
+        run = place(tmp_path, server.url, "--no-sse")
+    assert run.code == code, run.stderr
+    assert words in error_line(run)

@@ -304,7 +304,14 @@ class Transport:
         self.timeout, self.total, self.order_total = timeout, total, order_total
         self.verify = verify
         self.watchdog = Watchdog()
-        self.http = requests.Session()
+
+        class Session(requests.Session):
+            def resolve_redirects(self, *args, **kwargs):
+                # Never: even with allow_redirects=False, requests prepares the next request
+                # from the Location (and a malformed one raised ValueError).
+                return iter(())
+
+        self.http = Session()
         # requests reads the environment (proxies, no_proxy, CA bundle, ~/.netrc) on every
         # request when trust_env is on; the client hands its own in instead.
         self.http.trust_env = False
