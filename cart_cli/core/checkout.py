@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cart_cli.core.answers import tidy_order
 from cart_cli.core.client import Client
 from cart_cli.core.crypto import PublicKey, describe_jwe, encrypt_card
 from cart_cli.core.errors import (
@@ -44,7 +45,6 @@ from cart_cli.core.events import (
     stage_of,
 )
 from cart_cli.core.order import AUTO_FLOW, CART_FLOW, FLOWS, PLACE_ORDER_FLOW, Order
-from cart_cli.core.answers import tidy_order
 from cart_cli.wire import endpoints as ep
 from cart_cli.wire import names
 from cart_cli.wire.money import to_cents

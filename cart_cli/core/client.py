@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from cart_cli.core import wirejson
+from cart_cli.core.answers import tidy_cart
 from cart_cli.core.crypto import PublicKey, jwk_problem
 from cart_cli.core.defaults import (
     CONNECT_TIMEOUT,
@@ -45,7 +46,6 @@ from cart_cli.core.errors import (
 from cart_cli.core.events import ErrorEvent, Event, Garbled, OrderPlaced, StreamTooLarge, decode
 from cart_cli.core.guard import is_loopback
 from cart_cli.core.session import Session, SessionCalls
-from cart_cli.core.answers import tidy_cart
 from cart_cli.core.tokencache import TokenCache
 from cart_cli.core.transport import (
     MAX_BODY,
