@@ -262,6 +262,9 @@ def test_ledger_resolve_then_resume_goes_on(cart_sandbox, tmp_path):
 
     r = cli(["ledger"])
     assert "1 unknown, 1 not placed, 1 placed" in r.stdout
+    # each group under a heading after a blank line (not a visible "\\n")
+    assert "\n\nNot placed (1):\n" in r.stdout and "\n\nPlaced (1):\n" in r.stdout
+    assert "\\n" not in r.stdout
     assert f"{jobs[0]}  {f}#0  staging.luma.gift  order {number} (resolved by hand)" in r.stdout
     r = batch(cart_sandbox, f, "--resume", "--json")
     doc = r.json()

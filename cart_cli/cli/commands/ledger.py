@@ -129,7 +129,8 @@ def _print_listing(out, file: Path, contents, groups: dict[str, list[dict]]) -> 
     for state, title in TITLES.items():
         if not groups[state]:
             continue
-        line(f"\n{title} ({len(groups[state])}):")
+        out.write("\n")  # a blank line: not through safe(), which would show it as \\n
+        line(f"{title} ({len(groups[state])}):")
         for r in groups[state]:
             what = f"order {r['order_number']}" if r.get("order_number") else r.get("code") or ""
             if r.get("event") == "resolved":
