@@ -214,3 +214,16 @@ def test_no_thread_local_in_the_core():
         for line in _thread_locals(ast.parse(path.read_text(encoding="utf-8")))
     ]
     assert offenders == []
+
+
+def test_the_environment_holds_no_run_state():
+    """The Environment is what a run takes from the process; what changes as the run goes (the
+    order in flight, --debug, the --json document) is the RunState, passed beside it."""
+    from dataclasses import fields
+
+    from cart_cli.cli.env import Environment
+    from cart_cli.cli.state import RunState
+
+    env_fields = {f.name for f in fields(Environment)}
+    assert not env_fields & {f.name for f in fields(RunState)}
+    assert not env_fields & {"guard", "state", "flight", "submitted", "request_id"}

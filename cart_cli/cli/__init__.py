@@ -18,6 +18,7 @@ import typer
 
 from cart_cli import __version__
 from cart_cli.cli.env import Environment
+from cart_cli.cli.state import Invocation, RunState
 from cart_cli.core.errors import (
     EXIT_MEANING,
     NOT_PLACED,
@@ -151,64 +152,66 @@ def _on_sigterm(signum, frame) -> None:
     raise Terminated
 
 
-def run(args: Sequence[str], env: Environment) -> int:
-    """Run the command line ``args`` in ``env``; returns the exit code. The one error boundary."""
-    guard = env.guard
+def run(args: Sequence[str], env: Environment, state: RunState | None = None) -> int:
+    """Run the command line ``args`` in ``env``; returns the exit code. The one error boundary:
+    what it says of a failure comes from the run's ``state`` (made here unless given)."""
+    state = state if state is not None else RunState()
     code = Exit.INTERNAL
     error: CartError | None = None
     try:
         tree = command(invoked(args, os.environ))  # click reads completion from os.environ
-        result = tree.main(list(args), prog_name="cart-cli", standalone_mode=False, obj=env)
+        obj = Invocation(env, state)
+        result = tree.main(list(args), prog_name="cart-cli", standalone_mode=False, obj=obj)
         code = result if isinstance(result, int) else Exit.OK
     except typer.Exit as e:  # --help, --version, typer.Exit(n)
         code = e.exit_code
     except typer.Abort:  # Ctrl-C or Ctrl-D at a prompt
-        error, code = _interrupted(env), Exit.INTERRUPTED
+        error, code = _interrupted(env, state), Exit.INTERRUPTED
     except typer.TyperException as e:  # a usage error found by the parser
         e.show(file=env.stderr)
         code = getattr(e, "exit_code", Exit.USAGE)
         if "--json" in args:
             error = UsageError(e.format_message())
     except CartError as e:
-        if guard.debug:
+        if state.debug:
             traceback.print_exc(file=env.stderr)
         env.say_error(e.describe())
         error, code = e, e.exit_code
     except (KeyboardInterrupt, Terminated):
-        error, code = _interrupted(env), Exit.INTERRUPTED
+        error, code = _interrupted(env, state), Exit.INTERRUPTED
     except Exception:
-        if guard.debug:
+        if state.debug:
             traceback.print_exc(file=env.stderr)
         error = CartError(
             "internal error (a bug in cart-cli)",
-            outcome=_outcome(guard),
-            request_id=guard.request_id if guard.submitted else None,
+            outcome=_outcome(state),
+            request_id=state.request_id if state.submitted else None,
         )
         # After the order left, "may have been placed" (and its request id) must be said too.
         env.say_error(
-            error.describe() if guard.submitted else "internal error (a bug in cart-cli)."
+            error.describe() if state.submitted else "internal error (a bug in cart-cli)."
         )
         env.say_error("Run again with --debug for a traceback, and report it.")
         code = Exit.INTERNAL
-    if error is not None and not guard.json_done and (guard.json_doc or "--json" in args):
+    if error is not None and not state.json_done and (state.json_doc or "--json" in args):
         with contextlib.suppress(Exception):  # never a second failure out of the boundary
-            env.print_json(guard.json_doc(error) if guard.json_doc else _error_doc(error))
+            env.write_json(state.json_doc(error) if state.json_doc else _error_doc(error))
     env.stdout.flush()
     env.stderr.flush()
     return int(code)
 
 
-def _outcome(guard) -> str:
-    return UNKNOWN if guard.submitted else NOT_PLACED
+def _outcome(state: RunState) -> str:
+    return UNKNOWN if state.submitted else NOT_PLACED
 
 
-def _interrupted(env: Environment) -> CartError:
+def _interrupted(env: Environment, state: RunState) -> CartError:
     """Ctrl-C or SIGTERM: said once, saying whether the order had been sent."""
-    sent = env.guard.submitted
+    sent = state.submitted
     error = Interrupted(
         "interrupted after the order was sent" if sent else "interrupted",
-        outcome=_outcome(env.guard),
-        request_id=env.guard.request_id if sent else None,
+        outcome=_outcome(state),
+        request_id=state.request_id if sent else None,
     )
     env.say_error(error.describe())
     return error

@@ -85,26 +85,6 @@ def _isatty(stream: Any) -> bool:
 
 
 @dataclass
-class Guard:
-    """What the error boundary needs to know about the run in progress."""
-
-    debug: bool = False
-    flight: Any = None  # core.submit.Flight: the order being placed (has it left? its request id)
-    json_doc: Callable[[Any], dict] | None = None  # --json: the document for a failure
-    json_done: bool = False  # the one JSON document has been written
-
-    @property
-    def submitted(self) -> bool:
-        """An order may have left: an interruption must say so."""
-        return bool(self.flight is not None and self.flight.sent)
-
-    @property
-    def request_id(self) -> str | None:
-        """The order call's, once it is about to leave."""
-        return self.flight.request_id if self.flight is not None else None
-
-
-@dataclass
 class Environment:
     stdin: IO[str] | None = None
     stdout: IO[str] = field(default_factory=io.StringIO)
@@ -114,7 +94,6 @@ class Environment:
     stderr_isatty: bool = False
     environ: Mapping[str, str] = field(default_factory=dict)
     clock: Callable[[], datetime] = system_clock
-    guard: Guard = field(default_factory=Guard)
 
     @classmethod
     def from_process(cls) -> Environment:
@@ -221,11 +200,11 @@ class Environment:
 
         self.stderr_console.print(f"[bold red]error:[/] {escape(safe(message, lines=True))}")
 
-    def print_json(self, doc: dict) -> None:
-        """The run's one JSON document on stdout."""
+    def write_json(self, doc: dict) -> None:
+        """A JSON document on stdout (a command's goes through state.Invocation.print_json,
+        which remembers that the run's one document is written)."""
         import json
 
-        self.guard.json_done = True
         self.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
         self.stdout.flush()
 

@@ -17,6 +17,7 @@ import typer.models
 from typer.core import TyperCommand
 
 from cart_cli.cli.env import Environment
+from cart_cli.cli.state import Invocation, RunState
 
 WHERE = "Where to send"
 OUTPUT = "Output"
@@ -78,19 +79,34 @@ def setup_logging(env: Environment, debug: bool) -> None:
     root.setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
+def invocation(ctx: typer.Context) -> Invocation:
+    """The run's Environment and RunState (made in run(); made here if a command runs without
+    it)."""
+    found = ctx.find_object(Invocation)
+    if found is None:
+        found = ctx.find_root().obj = Invocation(Environment.from_process())
+    return found
+
+
 def environment(ctx: typer.Context) -> Environment:
-    """The run's Environment (made once in main(); made here if a command runs without it)."""
-    env = ctx.find_object(Environment)
-    if env is None:
-        env = ctx.find_root().obj = Environment.from_process()
-    return env
+    """The run's Environment: what it takes from the process."""
+    return invocation(ctx).env
+
+
+def run_state(ctx: typer.Context) -> RunState:
+    """The run's state, as the error boundary reads it (--debug, the order in flight, --json)."""
+    return invocation(ctx).state
+
+
+def print_json(ctx: typer.Context, doc: dict) -> None:
+    """The run's one JSON document on stdout."""
+    invocation(ctx).print_json(doc)
 
 
 def _debug(ctx: typer.Context, value: bool) -> bool:
-    """--debug: the run's Environment takes it (logging, tracebacks) as soon as it is parsed."""
-    env = environment(ctx)
-    env.guard.debug = value
-    setup_logging(env, value)
+    """--debug: the run takes it (logging, tracebacks) as soon as it is parsed."""
+    run_state(ctx).debug = value
+    setup_logging(environment(ctx), value)
     return value
 
 

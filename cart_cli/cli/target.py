@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import typer
 
 from cart_cli.cli.env import Environment
-from cart_cli.cli.options import WHERE, complete_profiles, option
+from cart_cli.cli.options import WHERE, complete_profiles, option, run_state
 from cart_cli.cli.ui.messages import say_warning
 from cart_cli.core import defaults
 from cart_cli.core.errors import UsageError
@@ -132,6 +132,7 @@ class Target:
     header: list[str] | None = None
     profile: str | None = None
     allow_http: bool = False
+    debug: bool = False  # --debug: an embedded sandbox logs what it serves
     resolved: object = field(default=None, repr=False)  # config.Resolved, once resolved
 
     @staticmethod
@@ -144,7 +145,9 @@ class Target:
     @staticmethod
     def of(ctx: typer.Context) -> Target:
         """This run's Target (one per run, shared by the contexts of a command line)."""
-        return ctx.meta.setdefault(_META, Target())
+        target = ctx.meta.setdefault(_META, Target())
+        target.debug = run_state(ctx).debug  # --debug is parsed first (eager)
+        return target
 
     def resolve(self, env: Environment):
         """The target after flags, variables, profile and defaults (config.Resolved); once."""
@@ -194,7 +197,7 @@ class Target:
                 sandbox = Sandbox(
                     latency=self.sandbox_latency,
                     fault=self.sandbox_fault,
-                    quiet=not env.guard.debug,  # --debug shows what the sandbox logs
+                    quiet=not self.debug,  # --debug shows what the sandbox logs
                     clock=epoch_clock(env.clock),  # the run's: CART_CLI_NOW moves it too
                 )
             except ValueError as e:  # the only thing it can refuse here: the fault

@@ -226,7 +226,7 @@ def batch(
         summary.target = info.summary()
         try:
             _write_reports(env, summary, outs, spool, timeline)
-            _report(env, summary, json_out, err, ledger, spool, outs)
+            _report(env, opt.run_state(ctx), summary, json_out, err, ledger, spool, outs)
         finally:
             spool.close()
     return int(summary.exit_code)
@@ -324,7 +324,7 @@ def _unmet(o) -> bool:
     return o.verdict is not None and not o.verdict.met
 
 
-def _report(env, summary, json_out: bool, err, ledger: Path, spool=None, outs=None) -> None:
+def _report(env, state, summary, json_out: bool, err, ledger: Path, spool=None, outs=None) -> None:
     """The summary: on stdout, or on stderr when a report (``--jsonl -``) has stdout."""
     from cart_cli.cli.commands.ledger import say_how_to_resolve
     from cart_cli.cli.ui.batch import summary_table
@@ -339,7 +339,7 @@ def _report(env, summary, json_out: bool, err, ledger: Path, spool=None, outs=No
     )
 
     if json_out:
-        env.guard.json_done = True  # the run's one document, written piece by piece
+        state.json_done = True  # the run's one document, written piece by piece
         write_summary_json(env.stdout, summary, spool)
         env.stdout.flush()
     else:

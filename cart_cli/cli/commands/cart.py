@@ -42,12 +42,12 @@ def _run(ctx: typer.Context, merchant: str, json_out: bool, step) -> int:
     target = Target.of(ctx)
     doc = {"schema": CART_SCHEMA, "merchant": merchant}
     if json_out:
-        env.guard.json_doc = lambda e: {**doc, "ok": False, "error": e.to_dict()}
+        opt.run_state(ctx).json_doc = lambda e: {**doc, "ok": False, "error": e.to_dict()}
     merchant = doc["merchant"] = _checked(merchant, target)
     with target.open_client(env) as client:
         cart = step(client, merchant)
     if json_out:
-        env.print_json({**doc, "ok": True, "cart": cart})
+        opt.print_json(ctx, {**doc, "ok": True, "cart": cart})
     else:
         env.print_result(cart_view(cart, merchant))
     return 0
@@ -242,9 +242,9 @@ def checkout(
 
     env = opt.environment(ctx)
     target = Target.of(ctx)
-    guard = env.guard
+    state = opt.run_state(ctx)
     if json_out:
-        guard.json_doc = lambda e: target.tag(OrderResult(merchant, False, error=e).to_json())
+        state.json_doc = lambda e: target.tag(OrderResult(merchant, False, error=e).to_json())
     merchant = _checked(merchant, target)
     info = target.resolve(env)
     with target.open_client(env) as client:
@@ -274,7 +274,7 @@ def checkout(
                 env.stderr.flush()
 
         history = tg.HistoryWriter(env, target)
-        guard.flight = Flight()  # the boundary reads it: has the order left? its request id
+        state.flight = Flight()  # the boundary reads it: has the order left? its request id
         result = submit_one(
             sending_cart(
                 merchant,
@@ -284,7 +284,7 @@ def checkout(
                 captcha_token=captcha_token,
             ),
             merchant,
-            flight=guard.flight,
+            flight=state.flight,
             guard=lambda: tg.production_guard(env, info, merchant, the_card, yes=yes),
             on_event=on_event,
             history=lambda result: history.record(result, source="cart checkout"),
@@ -292,7 +292,7 @@ def checkout(
     if not result.ok:
         raise result.error
     if json_out:
-        env.print_json(target.tag(result.to_json()))
+        opt.print_json(ctx, target.tag(result.to_json()))
     else:
         env.print_result(
             receipt(result.order, merchant, target=info.describe(), request_id=result.request_id)

@@ -73,7 +73,8 @@ def doctor(
     failures = [x for x in checks if x.status == core.FAILED]
     code = failures[0].exit_code if failures else Exit.OK
     if json_out:
-        env.print_json(
+        opt.print_json(
+            ctx,
             target.tag(
                 {
                     "schema": Schema.DOCTOR,
@@ -81,7 +82,7 @@ def doctor(
                     "exit_code": int(code),
                     "checks": [x.to_json() for x in checks],
                 }
-            )
+            ),
         )
     elif not quiet:
         names = ", ".join(x.name for x in failures)

@@ -69,11 +69,16 @@ def list_(
     """List the ledger's orders by status: unknown first, then not placed, then placed."""
     env = opt.environment(ctx)
     if json_out:
-        env.guard.json_doc = lambda e: {"schema": Schema.LEDGER, "ok": False, "error": e.to_dict()}
+        opt.run_state(ctx).json_doc = lambda e: {
+            "schema": Schema.LEDGER,
+            "ok": False,
+            "error": e.to_dict(),
+        }
     contents = _read(file)
     groups = contents.by_state()
     if json_out:
-        env.print_json(
+        opt.print_json(
+            ctx,
             {
                 "schema": Schema.LEDGER,
                 "file": str(file),
@@ -82,7 +87,7 @@ def list_(
                 "bad_lines": contents.bad_lines,
                 "problems": [{"line": n, "problem": why} for n, why in contents.problems],
                 **{k: [_brief(r) for r in v] for k, v in groups.items()},
-            }
+            },
         )
         return 0
     err = env.stderr_console

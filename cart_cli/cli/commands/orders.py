@@ -73,13 +73,14 @@ def list_(
     records, matching = history.select(since=when, merchant=merchant, profile=profile, limit=limit)
     say_problems(env, history)
     if json_out:
-        env.print_json(
+        opt.print_json(
+            ctx,
             {
                 "schema": Schema.ORDERS,
                 "history": str(history.path),
                 "matching": matching,
                 "orders": records,
-            }
+            },
         )
         return 0
     from rich import box
@@ -162,7 +163,7 @@ def show(
         )
     rec = found[-1]
     if json_out:
-        env.print_json(rec)
+        opt.print_json(ctx, rec)
         return 0
     t = rec.get("target") or {}
     info = Resolved(

@@ -166,9 +166,9 @@ def place(
 
     env = opt.environment(ctx)
     target = Target.of(ctx)
-    guard = env.guard
+    state = opt.run_state(ctx)
     if json_out:
-        guard.json_doc = lambda e: target.tag(OrderResult(merchant, False, error=e).to_json())
+        state.json_doc = lambda e: target.tag(OrderResult(merchant, False, error=e).to_json())
     if order_file is None and not (merchant or item or shipping or card):
         if not target.sandbox:
             raise UsageError(
@@ -207,7 +207,7 @@ def place(
         keys = KeyProvider(client)
         if dry_run:
             doc = make_dry_run(order, keys, sse=not no_sse, flow=how)
-            env.print_json({**doc, "target": info.summary()})
+            opt.print_json(ctx, {**doc, "target": info.summary()})
             return 0
         where = info.describe()
         if not quiet and not env.stderr_live:  # the live display shows it in its header
@@ -225,11 +225,11 @@ def place(
         history = tg.HistoryWriter(env, target)
         source = str(order_file) if order_file else None
         report = _HtmlReport(order, source) if html_out else None
-        guard.flight = Flight()  # the boundary reads it: has the order left? its request id
+        state.flight = Flight()  # the boundary reads it: has the order left? its request id
         result = submit_one(
             sending_order(order, client, keys=keys, sse=not no_sse, flow=how),
             order.merchant,
-            flight=guard.flight,
+            flight=state.flight,
             guard=lambda: tg.production_guard(env, info, order.merchant, order.card, yes=yes),
             progress=display,
             on_event=report.event if report else None,
@@ -250,7 +250,7 @@ def place(
         doc = target.tag(result.to_json())
         if verdict:
             doc["expectation"] = verdict.to_json()
-        env.print_json(doc)
+        opt.print_json(ctx, doc)
     elif shown is not None and html_out is not None and html_out.is_stdout:
         env.stderr_console.print(shown)  # --report-html - has stdout
     elif shown is not None and not (saving and saving.is_stdout):  # --receipt -: once, as text

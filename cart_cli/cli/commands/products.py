@@ -46,7 +46,7 @@ def show(
     target = Target.of(ctx)
     doc = {"schema": Schema.PRODUCT, "merchant": merchant, "query": product}
     if json_out:
-        env.guard.json_doc = lambda e: {**doc, "ok": False, "error": e.to_dict()}
+        opt.run_state(ctx).json_doc = lambda e: {**doc, "ok": False, "error": e.to_dict()}
     try:
         merchant = doc["merchant"] = Domain(merchant)
     except Invalid:
@@ -65,7 +65,7 @@ def show(
             f"{query} is a product of {summary['merchant']}, not of --merchant {merchant}"
         )
     if json_out:
-        env.print_json({**doc, "ok": True, "product": summary})
+        opt.print_json(ctx, {**doc, "ok": True, "product": summary})
     else:
         env.print_result(product_view(summary))
     return 0

@@ -63,7 +63,7 @@ def list_(ctx: typer.Context, json_out: opt.JsonOpt = False, debug: opt.DebugOpt
         for p in sorted(cfg.profiles.values(), key=lambda p: p.name)
     ]
     if json_out:
-        env.print_json({"schema": Schema.PROFILES, "config": str(cfg.path), "profiles": rows})
+        opt.print_json(ctx, {"schema": Schema.PROFILES, "config": str(cfg.path), "profiles": rows})
         return 0
     from cart_cli.cli.ui.console import data_text
 
@@ -94,7 +94,7 @@ def show(
     p = _config(env).get(name)
     doc = {"name": p.name, "source": p.source, **p.settings(), "is_production": _production(p)}
     if json_out:
-        env.print_json({"schema": Schema.PROFILE, **doc})
+        opt.print_json(ctx, {"schema": Schema.PROFILE, **doc})
         return 0
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")

@@ -36,8 +36,14 @@ def validate(
 
     env = opt.environment(ctx)
     if json_out:
-        env.guard.json_doc = lambda e: {"schema": SCHEMA, "ok": False, "error": e.to_dict()}
-        return _validate_json(env, files)
+        opt.run_state(ctx).json_doc = lambda e: {
+            "schema": SCHEMA,
+            "ok": False,
+            "error": e.to_dict(),
+        }
+        doc = _validate_json(env, files)
+        opt.print_json(ctx, doc)
+        return 0 if doc["ok"] else 2
     for source in collect(files, env.order_inputs()):
         n = len(source.orders)
         env.stdout.write(safe(f"{source.file}: ok ({n} order{'s' if n != 1 else ''})") + "\n")
@@ -47,7 +53,7 @@ def validate(
 SCHEMA = Schema.VALIDATE
 
 
-def _validate_json(env, files: list[str]) -> int:
+def _validate_json(env, files: list[str]) -> dict:
     """Every file judged on its own, so one bad file does not hide another's result."""
     from dataclasses import asdict
 
@@ -65,9 +71,7 @@ def _validate_json(env, files: list[str]) -> int:
             results.append({"file": str(path), "ok": False, "orders": 0, "problems": problems})
         else:
             results.append({"file": str(path), "ok": True, "orders": len(orders), "problems": []})
-    ok = all(r["ok"] for r in results)
-    env.print_json({"schema": SCHEMA, "ok": ok, "files": results})
-    return 0 if ok else 2
+    return {"schema": SCHEMA, "ok": all(r["ok"] for r in results), "files": results}
 
 
 def register(app: typer.Typer) -> None:
