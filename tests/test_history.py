@@ -204,3 +204,24 @@ def test_orders_list_fits_a_narrow_terminal(placed_and_declined):
     assert "Target" not in r.stdout
     r = cli(["orders", "list"], env={"COLUMNS": "120"})
     assert "Target" in r.stdout
+
+
+def test_the_history_stays_open_between_lines_and_follows_a_rotation(tmp_path, monkeypatch):
+    import cart_cli.core.history as history_module
+
+    opened = []
+    real_open = history_module.open_append
+    monkeypatch.setattr(
+        history_module, "open_append", lambda p, *a, **k: opened.append(p) or real_open(p, *a, **k)
+    )
+    h = History(tmp_path)
+    for i in range(5):
+        h.append({"n": i})
+    assert len(opened) == 1  # one open for a batch's lines, not one each
+    os.replace(h.path, h.rotated)  # another cart-cli rotated it meanwhile
+    h.append({"n": 5})
+    assert len(opened) == 2
+    assert [json.loads(x)["n"] for x in h.path.read_text().splitlines()] == [5]
+    assert len(h.rotated.read_text().splitlines()) == 5
+    assert (h.path.stat().st_mode & 0o777) == 0o600
+    h.close()

@@ -630,3 +630,42 @@ def test_retry_not_placed_says_when_the_failed_order_was_edited(cart_sandbox, tm
     r = batch(cart_sandbox, f, "--retry-not-placed")
     assert "edited since the ledger" in r.stdout + r.stderr
     assert sandbox_orders(cart_sandbox) == []
+
+
+def test_lines_written_at_once_share_one_fsync_and_each_is_on_disk_before_its_append_returns(
+    tmp_path, monkeypatch
+):
+    import threading
+
+    path = tmp_path / "l.jsonl"
+    book = ledgers.Ledger(path)
+    synced = []  # how many lines the file had when each fsync began
+    real_fsync = os.fsync
+
+    def slow_fsync(fd):
+        began = len(path.read_bytes().splitlines())
+        time.sleep(0.02)
+        real_fsync(fd)
+        synced.append(began)
+
+    monkeypatch.setattr(ledgers.os, "fsync", slow_fsync)
+    start = threading.Barrier(16)
+    late = []
+
+    def append(i: int) -> None:
+        start.wait(timeout=10)
+        book._append({"event": "submitting", "job": f"j{i}"})
+        mine = next(n for n, x in enumerate(path.read_text().splitlines(), 1) if f'"j{i}"' in x)
+        if not synced or max(synced) < mine:
+            late.append(i)  # returned before an fsync covered its line
+
+    threads = [threading.Thread(target=append, args=(i,)) for i in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not late
+    assert len(lines(path)) == 16
+    assert len(synced) < 16  # shared: not one fsync per line
+    book.close()
+    assert not book._fd

@@ -78,23 +78,51 @@ class History:
         self.rotated = self.dir / ROTATED
         self.max_bytes = MAX_BYTES if max_bytes is None else max_bytes
         self._lock = threading.Lock()
+        self._fd: int | None = None  # the file, kept open between appends
         self.problems: list[str] = []  # lines the last read skipped: "FILE:LINE: what"
 
     def append(self, record: dict) -> None:
         """One line, appended whole (O_APPEND); then the file is rotated if it has grown past
-        max_bytes. Raises OSError when it cannot be written."""
+        max_bytes. Raises OSError when it cannot be written. The file stays open between lines
+        (a batch writes one per order), and is opened again once it is no longer the file at
+        the path (rotated, by this process or another, or removed)."""
         line = (json.dumps(record, separators=(",", ":"), default=str) + "\n").encode()
         with self._lock:
-            self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = open_append(self.path)  # a regular file, or OSError: never a device
+            fd = self._open()
+            os.write(fd, line)
+            st = os.fstat(fd)
+            if st.st_size > self.max_bytes:
+                self._rotate(st)
+                self.close()
+
+    def _open(self) -> int:
+        if self._fd is not None:
             try:
-                os.fchmod(fd, 0o600)
-                os.write(fd, line)
-                st = os.fstat(fd)
-                if st.st_size > self.max_bytes:
-                    self._rotate(st)
-            finally:
-                os.close(fd)
+                now = os.stat(self.path)  # links followed, as open does
+                kept = os.fstat(self._fd)
+                if (now.st_dev, now.st_ino) == (kept.st_dev, kept.st_ino):
+                    return self._fd
+            except FileNotFoundError:
+                pass
+            self.close()
+        self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = open_append(self.path)  # a regular file, or OSError: never a device
+        try:
+            os.fchmod(fd, 0o600)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        return fd
+
+    def close(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)
+
+    def __del__(self) -> None:
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)
 
     def _rotate(self, written) -> None:
         """Rename the full file to history.1.jsonl, unless another process has already (the

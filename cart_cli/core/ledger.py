@@ -1,5 +1,7 @@
 """The batch ledger: append-only JSON Lines, each line fsynced, so that a crash tells "in flight"
-from "never sent" and a later run knows what not to send again.
+from "never sent" and a later run knows what not to send again. (Group commit: one fsync makes
+every line written before it began durable, so threads appending at once share one; each append
+returns only once its own line is on disk.)
 
 A job gets a ``submitting`` line before its order can leave, and a ``result`` line once the outcome
 is known; a person can add a ``resolved`` line (``cart-cli ledger resolve``) once they have found
@@ -185,7 +187,9 @@ def read(path: str | Path) -> Contents:
 
 
 class Ledger:
-    """Appends lines for one target; fsyncs each. ``clock``: the run's (cli.env.Environment)."""
+    """Appends lines for one target; each durable before ``_append`` returns. ``clock``: the
+    run's (cli.env.Environment). The file stays open while lines are written (``close()``, or
+    the end of ``held()``, closes it)."""
 
     def __init__(
         self,
@@ -198,7 +202,11 @@ class Ledger:
         self.target = target
         self.via: str | None = None  # "monitor": lines of cart-cli monitor's probes say so
         self.clock = clock
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # held while a line is written (not while it is synced)
+        self._sync_lock = threading.Lock()  # one fsync at a time
+        self._fd: int | None = None
+        self._written = 0  # lines written by this run so far
+        self._synced = 0  # of those, how many are known to be on disk
         started = f"{os.getpid()}{clock().isoformat()}{time.perf_counter_ns()}"
         self.run_id = hashlib.sha256(started.encode()).hexdigest()[:12]
         self._claim()
@@ -288,17 +296,43 @@ class Ledger:
                 ) from None
             yield self
         finally:
+            self.close()
             os.close(fd)  # releases the lock
 
+    def close(self) -> None:
+        """Close the file (every line written is on disk first); a later line reopens it."""
+        with self._lock, self._sync_lock:
+            if self._fd is not None:
+                try:
+                    if self._synced < self._written:
+                        os.fsync(self._fd)
+                        self._synced = self._written
+                finally:
+                    os.close(self._fd)
+                    self._fd = None
+
+    def __del__(self) -> None:
+        if getattr(self, "_fd", None) is not None:
+            os.close(self._fd)
+
     def _append(self, record: dict) -> None:
+        """Write one line and return once it is on disk: the fsync that makes it so may be
+        another thread's, begun after this line was written (one fsync for every line written
+        meanwhile, instead of one each under one lock)."""
         line = json.dumps({"v": VERSION, **record}, separators=(",", ":"), default=str) + "\n"
         with self._lock:
-            fd = open_append(self.real)
-            try:
-                os.write(fd, line.encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            if self._fd is None:
+                self._fd = open_append(self.real)
+            fd = self._fd
+            os.write(fd, line.encode())
+            self._written += 1
+            mine = self._written
+        with self._sync_lock:
+            if self._synced >= mine or self._fd != fd:
+                return  # an fsync begun after this line was written has ended (or close's)
+            upto = self._written  # every line counted here was written before the fsync
+            os.fsync(fd)
+            self._synced = upto
 
     def _base(self, event: str, job) -> dict:
         return {
