@@ -53,6 +53,14 @@ ADDRESS = {
     "postal_code": "98101",
 }
 ANSI = re.compile(r"\x1b\[")
+
+# A server stall the client gives up on (x-sandbox-fault: stall:STALL with --timeout
+# STALL_TIMEOUT): the timeout is generous for every call before the stalled one, which takes
+# far longer on a loaded machine than on an idle one (a 0.5 s timeout could hit the token call:
+# exit 7, not 8), and the stall is well beyond it.
+STALL_TIMEOUT = "2"
+STALL = 5
+
 ANSI_SEQUENCE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")  # a whole one, to strip
 CVV_LEAK = re.compile(rf"""["']{SECRET_CVV}["']|(?i:cvv|verification_value)\W{{0,8}}{SECRET_CVV}""")
 

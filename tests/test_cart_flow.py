@@ -10,7 +10,16 @@ import pytest
 import yaml
 
 from cart_cli.sandbox import Sandbox
-from tests.helpers import ADDRESS, SAMPLES, cli, sandbox_orders, target, write_order
+from tests.helpers import (
+    ADDRESS,
+    SAMPLES,
+    STALL,
+    STALL_TIMEOUT,
+    cli,
+    sandbox_orders,
+    target,
+    write_order,
+)
 from tests.test_batch import multi
 
 CART = ["--flow", "cart"]
@@ -164,7 +173,7 @@ def test_complete_order_gateway_answers_are_unknown(cart_sandbox, order_file, fa
 def test_complete_order_timeout_is_unknown_and_never_resent(cart_sandbox, order_file):
     lines: list[str] = []
     with Sandbox(log=lines.append) as sb:
-        fault = ["-H", "x-sandbox-fault: stall:3", "--timeout", "0.5"]
+        fault = ["-H", f"x-sandbox-fault: stall:{STALL}", "--timeout", STALL_TIMEOUT]
         r = cli(["place", order_file, *CART, *target(sb), *fault])
     assert r.code == 8
     assert "complete-order was sent but no answer came back (timed out" in error_line(r)

@@ -6,7 +6,15 @@ from __future__ import annotations
 import pytest
 
 from cart_cli.sandbox import Sandbox
-from tests.helpers import assert_no_secrets, cli, sandbox_orders, target, write_order
+from tests.helpers import (
+    STALL,
+    STALL_TIMEOUT,
+    assert_no_secrets,
+    cli,
+    sandbox_orders,
+    target,
+    write_order,
+)
 
 MAY = "may or may not have been placed"
 
@@ -66,7 +74,7 @@ def test_store_unavailable_with_an_api_body_is_not_placed_exit_5(cart_sandbox, t
 
 
 def test_stall_after_submission_times_out_as_unknown(cart_sandbox, order_file):
-    r = place_with_fault(cart_sandbox, order_file, "stall:3", "--timeout", "0.5")
+    r = place_with_fault(cart_sandbox, order_file, f"stall:{STALL}", "--timeout", STALL_TIMEOUT)
     assert r.code == 8
     line = one_error_line(r)
     assert "timed out" in line and MAY in line
@@ -74,7 +82,9 @@ def test_stall_after_submission_times_out_as_unknown(cart_sandbox, order_file):
 
 
 def test_stall_without_sse_is_unknown_too(cart_sandbox, order_file):
-    r = place_with_fault(cart_sandbox, order_file, "stall:3", "--timeout", "0.5", "--no-sse")
+    r = place_with_fault(
+        cart_sandbox, order_file, f"stall:{STALL}", "--timeout", STALL_TIMEOUT, "--no-sse"
+    )
     assert r.code == 8 and "timed out" in one_error_line(r)
 
 
@@ -235,8 +245,10 @@ def test_missing_ca_bundle_is_a_usage_error(cart_sandbox, order_file, tmp_path):
 
 def test_work_a_client_gave_up_on_lands_in_its_own_test(cart_sandbox, order_file):
     """The cart_sandbox fixture waits for such work before the next test starts."""
-    r = place_with_fault(cart_sandbox, order_file, "stall:1", "--timeout", "0.3", "--no-sse")
+    r = place_with_fault(
+        cart_sandbox, order_file, f"stall:{STALL}", "--timeout", STALL_TIMEOUT, "--no-sse"
+    )
     assert r.code == 8
     assert cart_sandbox.busy() == 1  # the server is still stalling on the order
-    assert cart_sandbox.wait_idle(10)
+    assert cart_sandbox.wait_idle(30)
     assert cart_sandbox.busy() == 0 and len(sandbox_orders(cart_sandbox)) == 1
