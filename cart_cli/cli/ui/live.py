@@ -119,7 +119,10 @@ class LiveDisplay(Progress):
                 Text(safe(t.detail[key]), style="red" if state == FAILED else "dim"),
                 seconds_text(t.seconds(key)),
             )
-        return one_under_another(head, Constrain(Group(bar, stages), width))
+        # the header too: a wrapped header widens the grid, which pads every line to its width
+        return Constrain(
+            one_under_another(head, Constrain(Group(bar, stages), width)), self.console.width - 2
+        )
 
     def summary(self) -> Text:
         t = self.tracker
