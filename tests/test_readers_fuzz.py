@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -137,3 +138,17 @@ def test_the_clients_answer_reading_ends_in_a_value_or_a_cart_error(body, status
             assert e.exit_code in (4, 5, 8) and e.message
         else:
             assert isinstance(result, (dict, CartError))
+
+
+def test_many_lines_in_one_event_cost_linear_time():
+    """sseclient-py copies its buffer once per line: the framer stops an event of many lines (or
+    a run of comment lines with no blank one) before it reaches that buffer."""
+    import time
+
+    comments = [b": keepalive\n" * 100_000]  # 1.2 MB of comments, no blank line
+    started = time.process_time()
+    assert list(sse_events([*comments, b"data: {}\n\n"])) == [("message", b"{}")]
+    many = [b"data: x\n" * 2_000]
+    with pytest.raises(StreamTooLarge, match="more than 1,000 lines"):
+        list(sse_events(many))
+    assert time.process_time() - started < 5  # quadratic: minutes

@@ -1,8 +1,9 @@
 """Typed progress events, and the decoding of place-order's SSE stream into them.
 
-The SSE framing is read here, in linear time with a limit on each line and each event checked
-as bytes arrive (sseclient-py's buffer grew quadratically on lines without a blank one, and had
-no limit): multi-line data, CRLF/LF/CR, comments, id/retry fields, chunks split anywhere."""
+Lines are framed here, in linear time with a limit on each line and each event checked as
+bytes arrive, and only then parsed by sseclient-py (whose own buffer grew quadratically on lines
+without a blank one, and had no limit): multi-line data, CRLF/LF/CR, comments, id/retry
+fields, chunks split anywhere."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from cart_cli.wire import names
 
 MAX_EVENT_BYTES = 2 << 20  # one event's data; more is not a cart
 MAX_LINE_BYTES = MAX_EVENT_BYTES + 64  # a data line may hold a whole event
+# sseclient-py copies its buffer once per line of an event: few lines keep that cheap. The
+# contract's events are one data line each.
+MAX_EVENT_LINES = 1_000
 
 
 # Local steps before the order is sent, in order. SUBMIT: the order may leave from here on.
@@ -138,16 +142,50 @@ def decode(chunks: Iterable[bytes], total_items: int | None = None) -> Iterator[
 def sse_events(
     chunks: Iterable[bytes], max_line: int = MAX_LINE_BYTES, max_event: int = MAX_EVENT_BYTES
 ) -> Iterator[tuple[str, bytes]]:
-    """(event name, data) of each event in an SSE stream, per the standard (lines end in CRLF,
-    LF or CR, split anywhere between chunks; ``data`` lines joined with LF; comments and
-    ``id``/``retry``/unknown fields ignored; an event with no data not dispatched; a last event
-    cut off by the end of the stream still dispatched). A UTF-8 BOM at the very start is
-    dropped. Linear in the bytes read: a line longer than ``max_line`` or an event's data
-    larger than ``max_event`` raises StreamTooLarge as soon as it is seen."""
+    """(event name, data) of each event in an SSE stream, parsed by sseclient-py (fields, ``data``
+    lines joined with LF, ``id``/``retry``/unknown fields ignored, an event with no data not
+    dispatched, a last event cut off by the end of the stream still dispatched).
+
+    What reaches sseclient-py is bounded first by :func:`bounded_lines`, in linear time: its own
+    buffer grows by copying, once per line, so a stream of comment lines with no blank line
+    between them cost it quadratic time, and nothing limited a line or an event."""
+    from sseclient import SSEClient
+
+    # latin-1 maps each byte to one character and back: the data reaches the JSON reader as
+    # the bytes that were sent, where invalid UTF-8 is a finding, not a crash mid-stream.
+    client = SSEClient(bounded_lines(chunks, max_line, max_event), char_enc="latin-1")
+    for event in client.events():
+        yield event.event, event.data.encode("latin-1")
+
+
+def bounded_lines(chunks: Iterable[bytes], max_line: int, max_event: int) -> Iterator[bytes]:
+    """The lines of an SSE stream, each ending in LF, for sseclient-py: lines end in CRLF, LF or
+    CR, split anywhere between chunks; a UTF-8 BOM at the very start is dropped; comments are
+    not passed on (a keepalive reaches no buffer), nor blank lines that end nothing. A line
+    longer than ``max_line``, an event larger than ``max_event`` or with more than
+    ``MAX_EVENT_LINES`` lines raises StreamTooLarge as soon as it is seen."""
     partial = bytearray()  # a line not yet ended
     skip_lf = False  # the last chunk ended in CR: a LF starting the next belongs to it
     start = True
-    name, data, size = b"", [], 0
+    size = lines_in_event = 0
+
+    def emit(line: bytes) -> Iterator[bytes]:
+        nonlocal size, lines_in_event
+        if len(line) > max_line:
+            raise StreamTooLarge(f"an event stream line is longer than {max_line:,} bytes")
+        if not line:
+            if lines_in_event:
+                yield b"\n"
+            size = lines_in_event = 0
+        elif line[:1] != b":":
+            size += len(line) + 1
+            lines_in_event += 1
+            if size > max_event:
+                raise StreamTooLarge(f"an event is larger than {max_event:,} bytes")
+            if lines_in_event > MAX_EVENT_LINES:
+                raise StreamTooLarge(f"an event has more than {MAX_EVENT_LINES:,} lines")
+            yield line + b"\n"
+
     for chunk in chunks:
         if start:
             partial += chunk
@@ -167,39 +205,15 @@ def sse_events(
                 partial += line
                 line = bytes(partial)
                 partial.clear()
-            line = line.rstrip(b"\r\n")
-            if len(line) > max_line:
-                raise StreamTooLarge(f"an event stream line is longer than {max_line:,} bytes")
-            if not line:
-                if data:
-                    yield name.decode("utf-8", "replace") or "message", b"\n".join(data)
-                name, data, size = b"", [], 0
-            elif line[:1] != b":":
-                field, _, value = line.partition(b":")
-                value = value[1:] if value[:1] == b" " else value
-                if field == b"data":
-                    size += len(value) + 1
-                    if size > max_event:
-                        raise StreamTooLarge(f"an event is larger than {max_event:,} bytes")
-                    data.append(value)
-                elif field == b"event":
-                    name = value
+            yield from emit(line.rstrip(b"\r\n"))
         if tail:
             partial += tail
             if len(partial) > max_line:
                 raise StreamTooLarge(f"an event stream line is longer than {max_line:,} bytes")
     if start and partial:  # the whole stream was shorter than a BOM
         partial = bytearray(bytes(partial).removeprefix(BOM))
-    line = bytes(partial)
-    if line and line[:1] != b":":
-        field, _, value = line.partition(b":")
-        value = value[1:] if value[:1] == b" " else value
-        if field == b"data":
-            data.append(value)
-        elif field == b"event":
-            name = value
-    if data:
-        yield name.decode("utf-8", "replace") or "message", b"\n".join(data)
+    if partial:
+        yield from emit(bytes(partial))
 
 
 def _typed(raw_events: Iterable[tuple[str, bytes]], total_items: int | None) -> Iterator[Event]:
