@@ -4,8 +4,8 @@ Two flows (docs/api.md, "Two flows"): ``place-order`` (one call, SSE or not) and
 the cart, add each item, set shipping info and method, then complete-order). Both report the same
 typed events and give the same results and errors.
 
-``place_order`` raises; ``attempt`` turns any outcome into an ``OrderResult`` (for --json and
-batch). Both are shared by ``cart-cli place`` and ``cart-cli batch``."""
+``place_order`` and ``complete_cart`` raise; core/submit.py, the one path every order takes
+(``place``, ``cart checkout``, each batch job), turns any outcome into the one ``OrderResult``."""
 
 from __future__ import annotations
 
@@ -458,17 +458,6 @@ def choose_method(cart: dict, wanted: str | None) -> str:
     priced = [(to_cents(o.get("price")), i) for i, o in enumerate(options) if o.get("sku")]
     cheapest = min(priced, key=lambda p: (p[0] is None, p[0] or 0, p[1]))
     return str(options[cheapest[1]]["sku"])
-
-
-def attempt(order: Order, client: Client, **kw) -> OrderResult:
-    """place_order, with any CartError captured into the result."""
-    started = time.perf_counter()
-    try:
-        placed = place_order(order, client, **kw)
-    except CartError as e:
-        ms = int((time.perf_counter() - started) * 1000)
-        return OrderResult(order.merchant, False, error=e, elapsed_ms=ms)
-    return OrderResult.of(order.merchant, placed)
 
 
 def complete_cart(
