@@ -26,8 +26,12 @@ from tests.helpers import ROOT
 from tests.test_init import check_schema
 
 # One wheel and one venv for the whole file: its tests stay on one xdist worker (--dist loadgroup).
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
+# The first test of the file builds them (~20 s idle, over 60 s on a loaded 2-core machine) and
+# each test then runs every CI shard's steps, pip install included: more than the suite's 120 s
+# per test allows under load, hence a timeout of its own.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel"), pytest.mark.timeout(600)]
 XSD = Path(__file__).parent / "data" / "junit-10.xsd"
+PIP = ["-m", "pip", "--quiet", "--disable-pip-version-check"]  # no look at PyPI for a newer pip
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +39,7 @@ def wheel(tmp_path_factory) -> Path:
     """The wheel this checkout builds (pip wheel: what `make dist` builds, without the sdist)."""
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", out, ROOT],
+        [sys.executable, *PIP, "wheel", "--no-deps", "-w", out, ROOT],
         check=True,
         capture_output=True,
         timeout=300,
@@ -50,7 +54,7 @@ def installed(wheel, tmp_path_factory) -> Path:
     where = tmp_path_factory.mktemp("venv") / "venv"
     venv.create(where, with_pip=True)
     subprocess.run(
-        [where / "bin" / "python", "-m", "pip", "install", "--quiet", wheel],
+        [where / "bin" / "python", *PIP, "install", wheel],
         check=True,
         capture_output=True,
         timeout=300,
