@@ -335,24 +335,28 @@ def test_a_body_over_the_cap_is_refused_as_it_arrives(cart_sandbox):
 
 
 def test_a_body_that_does_not_arrive_in_time_is_refused(cart_sandbox, monkeypatch):
+    default = inputs.BODY_TIMEOUT  # 10 s
     monkeypatch.setattr(inputs, "BODY_TIMEOUT", 0.3)
     head = b"POST /api/v1/browser-session HTTP/1.1\r\nHost: x\r\nx-firmly-app-id: t\r\n"
     start = time.monotonic()
     status, body = raw_request(cart_sandbox.port, head + b"Content-Length: 10\r\n\r\n{")
     assert status == 400 and "did not arrive" in body["description"]
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < default / 2  # the timeout set here, not the default
 
 
-def test_held_incomplete_connections_neither_delay_others_nor_stay(monkeypatch):
-    monkeypatch.setattr(protocol, "HEAD_TIMEOUT", 0.5)
+def test_held_incomplete_connections_neither_delay_others_nor_stay():
+    head_timeout = protocol.HEAD_TIMEOUT  # 5 s
     with Sandbox() as sb:
+        holding = time.monotonic()
         held = hold_incomplete(sb.port, 300)
         # and some that send nothing at all
         held += [socket.create_connection(("127.0.0.1", sb.port), timeout=T) for _ in range(20)]
         try:
-            took, status, _ = timed_get(sb.port, timeout=5)
-            assert status == 200 and took < 1.0
-            deadline = time.monotonic() + 10
+            _, status, _ = timed_get(sb.port, timeout=T)
+            # Answered while every held connection was still within its head timeout: it did
+            # not wait for them to be dropped.
+            assert status == 200 and time.monotonic() - holding < head_timeout
+            deadline = time.monotonic() + head_timeout + 10
             while closed_by_server(held) < len(held):  # counted as they close
                 assert time.monotonic() < deadline, "incomplete connections were not closed"
                 time.sleep(0.02)
@@ -378,7 +382,8 @@ def test_past_the_concurrency_limit_a_request_gets_a_json_503_at_once():
         try:
             start = time.monotonic()
             r = requests.get(f"{sb.url}/__sandbox/stock", timeout=T)
-            assert r.status_code == 503 and time.monotonic() - start < 1
+            # at once: not after the five in progress give up waiting for their bodies
+            assert r.status_code == 503 and time.monotonic() - start < inputs.BODY_TIMEOUT / 2
             assert r.json()["error"] == "ErrorStoreUnavailable"
         finally:
             release(idle)
@@ -408,7 +413,10 @@ def test_the_request_log_escapes_and_a_hang_up_is_one_quiet_line(caplog):
                 b"POST /api/v1/browser-session HTTP/1.1\r\nHost: x\r\nx-firmly-app-id: t\r\n"
                 b"Content-Length: 100\r\n\r\n{"
             )
-            time.sleep(0.05)  # let the handler start reading the body
+            deadline = time.monotonic() + 5
+            while not sb.busy():  # the handler has the request, and reads its body
+                assert time.monotonic() < deadline, "the request never reached its handler"
+                time.sleep(0.01)
         deadline = time.monotonic() + 5
         while len(lines) < 2:
             assert time.monotonic() < deadline, lines
@@ -455,14 +463,18 @@ def test_out_of_file_descriptors_it_logs_a_line_a_second_and_recovers(tmp_path):
     # deadline of 1 s instead of 5 keeps the test short.
     head_timeout = 1.0
     with SandboxProcess(tmp_path / "sandbox.log", nofile=256, head_timeout=head_timeout) as sb:
+        start = time.monotonic()
         held = hold_incomplete(sb.port, 300)
         try:
-            took, status, _ = timed_get(sb.port, timeout=head_timeout + 8)
-            # Within the deadline plus asyncio's 1 s pause in accepting, plus slack.
-            assert status == 200 and took < head_timeout + 3
+            # Answered once the held connections are dropped at their head deadline (without
+            # that, never: the timeout would fail the test).
+            _, status, _ = timed_get(sb.port, timeout=head_timeout + 30)
+            assert status == 200
         finally:
             release(held)
         log = sb.log()
+        span = time.monotonic() - start
     assert "Traceback" not in log
     lines = log.count("cannot accept connections")
-    assert 1 <= lines <= head_timeout + 3, log[-2000:]
+    # A line a second at most, for as long as it could not accept.
+    assert 1 <= lines <= span + 1, log[-2000:]
