@@ -71,3 +71,21 @@ def test_the_script_runs_as_make_runs_it():
         cwd=ROOT,
     )
     assert ran.returncode == 0, ran.stderr
+
+
+def test_each_command_s_summary_is_one_line_in_the_command_list():
+    """`cart-cli --help` lists each command with its help's first paragraph as written: a line
+    break inside it shows there as a break in mid-sentence."""
+    from cart_cli.cli import command
+
+    broken = []
+
+    def walk(cmd, path):
+        first = (cmd.help or "").strip().split("\n\n")[0]
+        if "\n" in first:
+            broken.append(path)
+        for name, sub in (getattr(cmd, "commands", None) or {}).items():
+            walk(sub, f"{path} {name}")
+
+    walk(command(), "cart-cli")
+    assert broken == []

@@ -59,8 +59,9 @@ def init(
     quiet: opt.QuietOpt = False,
     debug: opt.DebugOpt = False,
 ) -> int:
-    """Write a starter smoke suite (placed, declined, out of stock, each with expect:), a
-    commented config profile and, with --ci, a CI file. Existing files are left alone."""
+    """Write a starter smoke suite, a commented config profile and, with --ci, a CI file.
+
+    Its orders: placed, declined, out of stock, each with expect:. Existing files are kept."""
     from cart_cli.core import scaffold as sc
     from cart_cli.core.config import NAME
 

@@ -217,8 +217,9 @@ def resolve(
     ] = False,
     debug: opt.DebugOpt = False,
 ) -> int:
-    """Record what became of an order: placed (then --resume skips it) or not placed (then
-    --resume and --retry-not-placed send it again)."""
+    """Record what became of an order (say, one whose outcome was unknown): placed or not.
+
+    Placed: --resume skips it. Not placed: --resume and --retry-not-placed send it again."""
     from cart_cli.core import ledger as ledgers
 
     err = opt.environment(ctx).stderr_console

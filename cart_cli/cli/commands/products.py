@@ -36,8 +36,10 @@ def show(
     ] = False,
     debug: opt.DebugOpt = False,
 ) -> int:
-    """Show a product's variants: id (the variant_id of an order's items), title, price,
-    availability and add_to_cart_ref."""
+    """Show a product's variants: the ids an order's items use, with price and stock.
+
+    For each variant: id (the variant_id of an order's items), title, price, availability and
+    add_to_cart_ref."""
     from cart_cli.cli.ui.cart import product_view
     from cart_cli.core.order import Domain
     from cart_cli.core.shapes import Invalid

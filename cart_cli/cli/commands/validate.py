@@ -16,7 +16,7 @@ def validate(
     files: Annotated[
         list[str],
         typer.Argument(
-            metavar="FILE",
+            metavar="FILE...",
             help="Order files or directories (*.yaml, *.yml); multi-order files too.",
         ),
     ],
