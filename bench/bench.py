@@ -184,23 +184,33 @@ class Row:
         return "met" if self.ok(self.value) else "MISSED"
 
 
-def row_place(sb: SandboxProc, work: Path, n: int) -> Row:
+def rows_place(sb: SandboxProc, work: Path, n: int) -> list[Row]:
+    """`place` piped and `place --json` against the standalone script, same sandbox, warm token
+    caches: wall time, the median of the ratios of interleaved pairs."""
     env = sb.env(str(work / "cache-place"))
     token_file = str(work / "reference-token.json")
     place = [CLI, "place", ORDER]
     reference = [sys.executable, REFERENCE, ORDER, "--url", sb.url, "--token-file", token_file]
     run(place, env), run(reference, env)  # warm both token caches (and bytecode)
-    ref, ours = interleaved(reference, place, n, env)
-    _, as_json = interleaved(reference, [*place, "--json"], 3, env)
-    return Row(
-        "`place` vs the standalone script, same sandbox, warm token",
-        "<= 1.4x",
-        lambda r: r <= 1.4,
-        ratio(ref, ours),
-        detail=f"wall: place {ms(median(ours))}, bench/reference_client.py {ms(median(ref))} "
-        f"(piped); CPU ratio {ratio(ref, ours, 'cpu'):.2f}x; "
-        f"place --json {ms(median(as_json))}",
-    )
+    rows = []
+    for figure, target, cmd in (
+        ("`place` piped vs the reference client", 1.3, place),
+        ("`place --json` vs the reference client", 1.25, [*place, "--json"]),
+    ):
+        ref, ours = interleaved(reference, cmd, n, env)
+        rows.append(
+            Row(
+                figure,
+                f"<= {target:g}x",
+                lambda r, t=target: r <= t,
+                ratio(ref, ours),
+                detail=f"wall: cart-cli {ms(median(ours))}, bench/reference_client.py "
+                f"{ms(median(ref))} (medians of {n} interleaved pairs); CPU "
+                f"{ms(median(ours, 'cpu'))} vs {ms(median(ref, 'cpu'))} "
+                f"({ratio(ref, ours, 'cpu'):.2f}x)",
+            )
+        )
+    return rows
 
 
 def cpu_row(figure: str, target: float, a: list[str], b: list[str], n: int) -> Row:
@@ -222,14 +232,14 @@ def row_version(n: int) -> Row:
 
 
 def row_help(n: int) -> Row:
-    figure = "`--help` vs httpie's `http --help`"
+    figure = "`place --help` vs httpie's `http --help`"
     http = shutil.which("http", path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     if not http:
         why = "httpie is not installed (make bench installs it: pip install -e '.[bench]')"
-        return Row(figure, "<= 0.6x", None, detail=why)
-    row = cpu_row(figure, 0.6, [http, "--help"], [CLI, "--help"], n)
-    ra, rb = interleaved([http, "--help"], [CLI, "place", "--help"], 3)
-    row.detail += f"; place --help {ms(median(rb, 'cpu'))} ({ratio(ra, rb, 'cpu'):.2f}x)"
+        return Row(figure, "<= 0.55x", None, detail=why)
+    row = cpu_row(figure, 0.55, [http, "--help"], [CLI, "place", "--help"], n)
+    ra, rb = interleaved([http, "--help"], [CLI, "--help"], 5)
+    row.detail += f"; cart-cli --help {ms(median(rb, 'cpu'))} ({ratio(ra, rb, 'cpu'):.2f}x)"
     return row
 
 
@@ -451,8 +461,8 @@ def row_concurrency(work: Path, orders: int) -> Row:
         fast = batch(sb, work, "c32", orders, 32)
     return Row(
         f"batch {orders} @ 50 ms/step, concurrency 32 vs 1",
-        ">= 20x",
-        lambda r: r >= 20,
+        ">= 24x",
+        lambda r: r >= 24,
         slow.wall / fast.wall,
         detail=f"concurrency 1 {slow.wall:.1f} s, concurrency 32 {fast.wall:.2f} s "
         f"(whole processes; ideal 32x)",
@@ -465,9 +475,9 @@ def rows_batch_cost(sb: SandboxProc, work: Path, small: int, large: int) -> list
     per_order = (b.cpu - a.cpu) / (large - small)
     return [
         Row(
-            "client CPU per order, batch at latency 0",
-            "<= 4 ms",
-            lambda v: v <= 4,
+            "client CPU per order, latency 0",
+            "<= 1.5 ms",
+            lambda v: v <= 1.5,
             per_order * 1000,
             unit=" ms",
             detail=f"(CPU of {large} orders - CPU of {small}) / {large - small}: "
@@ -475,8 +485,8 @@ def rows_batch_cost(sb: SandboxProc, work: Path, small: int, large: int) -> list
         ),
         Row(
             f"batch peak RSS, {large:,} vs {small:,} orders",
-            "<= 1.3x",
-            lambda r: r <= 1.3,
+            "<= 1.15x",
+            lambda r: r <= 1.15,
             b.peak_rss / a.peak_rss,
             detail=f"{b.peak_rss / 1024:.1f} MiB vs {a.peak_rss / 1024:.1f} MiB",
         ),
@@ -587,7 +597,7 @@ def main() -> int:
         rows.append(row_help(5 if q else 15))
         with SandboxProc() as sb:
             step("place")
-            rows.append(row_place(sb, work, pairs))
+            rows += rows_place(sb, work, pairs)
             rows.append(row_embedded(sb, work, pairs))
         rows.append(row_decrypt())
         step("batch reports")
@@ -612,13 +622,15 @@ def main() -> int:
             rows += cost
             rows += rows_sandbox(sb, idle, placed, throughput, total)
     step("done")
+    rows = first_the_issues(rows)
     print(f"\ncart-cli benchmark, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    print(f"{'figure':<62} {'value':>9}  {'target':<8} verdict")
-    for r in rows:
-        value = "-" if r.ok is None else f"{r.value:.2f}{r.unit}"
-        print(f"{r.figure:<62} {value:>9}  {r.target:<8} {r.verdict}")
-        if r.detail:
-            print(f"{'':<4}{r.detail}")
+    for title, part in sections(rows):
+        print(f"\n{title}\n{'figure':<62} {'value':>9}  {'target':<8} verdict")
+        for r in part:
+            value = "-" if r.ok is None else f"{r.value:.2f}{r.unit}"
+            print(f"{r.figure:<62} {value:>9}  {r.target:<8} {r.verdict}")
+            if r.detail:
+                print(f"{'':<4}{r.detail}")
     missed = [r for r in rows if r.verdict == "MISSED"]
     print(f"\n{len(rows) - len(missed)} of {len(rows)} met or skipped; {len(missed)} missed.")
     if not q:  # the figures of record: bench/results.md, linked from bench/README.md
@@ -630,6 +642,31 @@ def main() -> int:
 
 
 RESULTS = Path(__file__).resolve().parent / "results.md"
+# The figures of issue 19 ("a lighter start"), in its order: printed first, as their own table.
+ISSUE = (
+    "`place` piped vs the reference client",
+    "`place --json` vs the reference client",
+    "`place --help` vs httpie's `http --help`",
+    "batch peak RSS, ",
+    "batch 200 @ 50 ms/step, concurrency 32 vs 1",
+    "client CPU per order, latency 0",
+)
+
+
+def _issue_rank(row: Row) -> int:
+    return next((i for i, f in enumerate(ISSUE) if row.figure.startswith(f)), len(ISSUE))
+
+
+def first_the_issues(rows: list[Row]) -> list[Row]:
+    return sorted(rows, key=_issue_rank)  # stable: the others keep their order
+
+
+def sections(rows: list[Row]) -> list[tuple[str, list[Row]]]:
+    issue = [r for r in rows if _issue_rank(r) < len(ISSUE)]
+    rest = [r for r in rows if _issue_rank(r) == len(ISSUE)]
+    return [
+        (t, p) for t, p in (("Issue 19 (start-up and batch)", issue), ("Other figures", rest)) if p
+    ]
 
 
 def results_markdown(rows: list[Row], elapsed: float, load: tuple[float, ...] = ()) -> str:
@@ -649,16 +686,15 @@ def results_markdown(rows: list[Row], elapsed: float, load: tuple[float, ...] = 
         f"{elapsed % 60:.0f} s. Each figure is a ratio unless a unit is given; how each is "
         "measured is in [README.md](README.md). Run `make bench` again to replace this page."
         + busy,
-        "",
-        "| figure | target | measured | |",
-        "|---|---|---|---|",
     ]
-    for r in rows:
-        value = "-" if r.ok is None else f"{r.value:.2f}{r.unit}"
-        lines.append(f"| {r.figure} | {r.target} | {value} | {r.verdict} |")
+    for title, part in sections(rows):
+        lines += ["", f"## {title}", "", "| figure | target | measured | |", "|---|---|---|---|"]
+        for r in part:
+            value = "-" if r.ok is None else f"{r.value:.2f}{r.unit}"
+            lines.append(f"| {r.figure} | {r.target} | {value} | {r.verdict} |")
     notes = [f"- {r.figure}: {r.detail}" for r in rows if r.detail]
     if notes:
-        lines += ["", *notes]
+        lines += ["", "## How each was measured in this run", "", *notes]
     return "\n".join(lines) + "\n"
 
 
