@@ -152,3 +152,35 @@ def test_many_lines_in_one_event_cost_linear_time():
     with pytest.raises(StreamTooLarge, match="more than 1,000 lines"):
         list(sse_events(many))
     assert time.process_time() - started < 5  # quadratic: minutes
+
+
+JSON_TEXT = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.text(alphabet=st.sampled_from(["a", "é", "😀", "\ud800", "\udc00", "[", "{"]), max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner, max_size=3)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(JSON_TEXT, st.integers(0, 70), st.booleans())
+def test_the_quick_look_at_the_text_refuses_what_the_walk_refuses(value, depth, ascii_only):
+    # wirejson.loads walks the value only when the text could hold what the walk refuses: the
+    # answer is the same as walking every value.
+    text = "[" * depth + json.dumps(value, ensure_ascii=ascii_only) + "]" * depth
+    try:
+        walked = json.loads(text)
+        wirejson.check_value(walked)
+        expected = None
+    except (wirejson.Unreadable, ValueError) as e:
+        expected = type(e).__name__
+    try:
+        wirejson.loads(text.encode("utf-8", "surrogatepass") if ascii_only else text)
+        got = None
+    except wirejson.Unreadable:
+        got = "Unreadable"
+    assert got == (expected and "Unreadable")
