@@ -31,9 +31,10 @@ def _where(name: str, annotation, *decls: str, default=None, **attrs):
 
 
 _TIMEOUT_HELP = (
-    f"Bound on connecting and on each read. Default: {defaults.CONNECT_TIMEOUT:g} connect, "
-    f"{defaults.READ_TIMEOUT:g} read ({defaults.ORDER_READ_TIMEOUT:g} for an order call that "
-    "answers only when done: --no-sse, complete-order)."
+    f"Bound on connecting, on each read and on each whole call. Default: "
+    f"{defaults.CONNECT_TIMEOUT:g} connect, {defaults.READ_TIMEOUT:g} read and call "
+    f"({defaults.ORDER_READ_TIMEOUT:g} for an order call that answers only when done: --no-sse, "
+    "complete-order; an order call keeps that whole-call bound)."
 )
 # In the order of --help.
 _OPTIONS = (
