@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import xmlschema
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.helpers import ADDRESS, ROOT, cli, sandbox_orders, target
 
@@ -120,3 +122,46 @@ def test_failures_errors_skips_and_unknowns_are_valid_and_their_hint_names_the_l
     assert words[words.index("--ledger") + 1] == str(ledger)
     assert len(root.findall(".//skipped")) == 1
     assert len(sandbox_orders(cart_sandbox)) == 2  # no placed order sent again
+
+
+def test_a_server_message_with_control_characters_still_makes_valid_xml(
+    schema, http_server, tmp_path
+):
+    """XML 1.0 has no place for most C0 controls, even as &#27;: the server's words in the
+    report show them as escapes, as the terminal does."""
+    from http.server import BaseHTTPRequestHandler
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.dumps(
+                {"code": 503, "error": "ErrorStoreUnavailable", "description": "down\x1b[2J\x00!"}
+            ).encode()
+            self.send_response(503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    url = http_server(Handler)
+    report = tmp_path / "junit.xml"
+    orders = suite(tmp_path / "s.yaml", [{"items": [{"variant_id": "24-MB01", "quantity": 1}]}])
+    args = ["--api-url", url, "--payment-url", url, "--app-id", "t", "--junit", report]
+    r = cli(["batch", orders, *args, "--ledger", tmp_path / "l"])
+    assert r.code != 0 and report.is_file(), r.stderr
+    root = assert_valid(schema, report)
+    (failed,) = [e for e in root.iter() if e.tag in ("failure", "error")]
+    assert "down\\x1b[2J\\x00!" in failed.get("message") + failed.text, report.read_text()
+
+
+@given(st.text())
+def test_any_text_made_xml_text_reads_back_as_xml(text):
+    from cart_cli.wire.text import xml_text
+
+    el = ET.Element("case", message=xml_text(text))
+    el.text = xml_text(text)
+    back = ET.fromstring(ET.tostring(el, encoding="utf-8"))
+    shown = xml_text(text).replace("\r\n", "\n").replace("\r", "\n")  # XML reads \r as \n
+    assert (back.text or "") == shown and back.get("message") == xml_text(text)

@@ -26,6 +26,7 @@ from cart_cli.core.runner import (
     Listener,
     Summary,
 )
+from cart_cli.wire.text import xml_text
 
 MODE = outputs.MODE
 # Business outcomes are test failures; infrastructure trouble is a test error.
@@ -199,8 +200,19 @@ def junit_document(summary: Summary, suite_name: str = "cart-cli batch") -> byte
     totals = {k: attrs[k] for k in ("tests", "failures", "errors", "time")}
     root = ET.Element("testsuites", name="cart-cli", **totals)
     root.append(suite)
+    _xml_safe(root)
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+
+
+def _xml_safe(root: ET.Element) -> None:
+    """Text from servers and order files may hold what XML 1.0 cannot (ESC, NUL): shown as
+    escapes, or no JUnit reader could read the report."""
+    for el in root.iter():
+        if el.text:
+            el.text = xml_text(el.text)
+        for k, v in el.attrib.items():
+            el.set(k, xml_text(v))
 
 
 def write_junit(

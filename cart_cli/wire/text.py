@@ -54,3 +54,17 @@ def safe(value: object, *, lines: bool = False) -> str:
     rich markup: renderers never interpret markup in data (they print it as Text)."""
     text = value if isinstance(value, str) else str(value)
     return (UNSAFE_BUT_NEWLINE if lines else UNSAFE).sub(_shown, text)
+
+
+# ---- text from data, written into XML ---
+
+# What XML 1.0 has no place for, not even as a character reference (&#27; is as invalid as the
+# character): C0 controls but tab, newline and carriage return; lone surrogates; U+FFFE, U+FFFF.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(value: object) -> str:
+    """``value`` as text an XML 1.0 document can hold: what it cannot is shown as a visible
+    escape (ESC as ``\\x1b``, NUL as ``\\x00``), as ``safe`` shows it on a terminal."""
+    text = value if isinstance(value, str) else str(value)
+    return NOT_XML.sub(_shown, text)
