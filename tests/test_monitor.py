@@ -11,6 +11,7 @@ import select
 import signal
 import stat
 import subprocess
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -190,3 +191,67 @@ def test_every_takes_a_duration(text, seconds):
 def test_every_refuses_what_is_not_a_duration(text):
     with pytest.raises(UsageError):
         parse_every(text)
+
+
+def test_monitor_stops_when_its_limit_is_reached(cart_sandbox, tmp_path):
+    f = smoke(tmp_path)
+    args = ["monitor", f, "--every", "10ms", "--textfile", "m.prom", "--max-orders", "3"]
+    r = cli([*args, *target(cart_sandbox)])
+    assert r.code == 0, r.stderr
+    assert "stopped: --max-orders 3 reached" in r.stderr
+    assert len(sandbox_orders(cart_sandbox)) == 2  # smoke.yaml#0 twice; the declines are none
+    got = samples((tmp_path / "m.prom").read_text())
+    assert value(got, "cart_cli_monitor_rounds_total") == 2
+    assert value(got, "cart_cli_probe_outcomes_total", **PLACED, outcome="placed", code="") == 2
+    declined = value(
+        got, "cart_cli_probe_outcomes_total", **DECLINED, outcome="not_placed", code=DECLINE
+    )
+    assert declined == 1  # not run in the second round: not counted
+
+
+DECLINE = "ErrorPaymentDeclined"
+
+
+class Stop(threading.Event):
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+
+    def wait(self, timeout=None):
+        self.waits.append(timeout)
+        return super().wait(0)
+
+
+def test_rounds_never_overlap_and_a_slow_one_delays_the_next():
+    from cart_cli.core.monitor import Monitor
+    from cart_cli.core.runner import Summary
+
+    now = [0.0]
+    took = iter([7, 1, 1])  # the first round takes longer than --every
+    inside = []
+    stop = Stop()
+
+    def run_round(jobs, listeners):
+        inside.append(1)
+        assert len(inside) == 1, "two rounds at once"
+        now[0] += next(took)
+        inside.pop()
+        return Summary(outcomes=[])
+
+    def on_round(r) -> None:
+        if r.number == 3:
+            stop.set()
+
+    m = Monitor(
+        [],
+        run_round,
+        every=5,
+        stop=stop,
+        now=lambda: __import__("datetime").datetime(2031, 9, 1),
+        on_round=on_round,
+        clock=lambda: now[0],
+    )
+    last = m.loop()
+    assert last.number == 3 and m.rounds == 3
+    # After the 7 s round: straight on (no wait); after the 1 s one: the 4 s left.
+    assert stop.waits == [4]
