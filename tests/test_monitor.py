@@ -130,7 +130,7 @@ def test_monitor_metrics_move_with_each_round_and_sigterm_stops_it(cart_sandbox,
             p.kill()
             p.communicate(timeout=10)
     assert p.returncode == 0, (err + rest).decode()
-    assert "stopped" in rest.decode()
+    assert "stopping: no new round" in rest.decode() and "stopped" in rest.decode()
     # Its orders are in the ledger and the history, marked as a monitor's.
     lines = [json.loads(x) for x in (tmp_path / ".cart-cli-monitor-ledger.jsonl").open()]
     assert {x.get("via") for x in lines[1:]} == {"monitor"}

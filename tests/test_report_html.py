@@ -173,6 +173,8 @@ def test_place_report_html_of_a_declined_order(cart_sandbox, tmp_path):
     assert row["o"] == "not_placed" and row["e"] == "ErrorPaymentDeclined" and row["r"]
     assert [s[0] for s in row["w"]][:4] == ["session", "key", "encrypt", "submit"]
     assert "cart-cli place: 1 order" in r.stdout
+    r = cli(["place", f, "--report-html", "r.html", "--dry-run", *target(cart_sandbox)])
+    assert r.code == 2 and "--dry-run sends none" in r.stderr and not os.path.exists("r.html")
 
 
 @pytest.mark.slow

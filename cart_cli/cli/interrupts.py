@@ -16,7 +16,12 @@ class TwoStageStop:
     """First signal: ``stop`` (launch nothing more, let orders in flight finish). Second:
     ``abandon`` (stop waiting for them). Later ones change nothing."""
 
-    def __init__(self, say=None) -> None:
+    STOPPING = (
+        "stopping: no new orders; waiting for the ones in flight (Ctrl-C again to abandon them)"
+    )
+
+    def __init__(self, say=None, stopping: str | None = None) -> None:
+        self.stopping = stopping or self.STOPPING  # what the first signal is answered with
         self.stop = threading.Event()
         self.abandon = threading.Event()
         self.done = threading.Event()
@@ -31,11 +36,7 @@ class TwoStageStop:
 
     def _announce(self) -> None:
         for event, text in (
-            (
-                self.stop,
-                "stopping: no new orders; waiting for the ones in flight "
-                "(Ctrl-C again to abandon them)",
-            ),
+            (self.stop, self.stopping),
             (self.abandon, "abandoning the orders in flight"),
         ):
             while not (event.is_set() or self.done.is_set()):

@@ -162,7 +162,11 @@ def monitor(
     )
     with (
         book.held(busy=busy),
-        TwoStageStop(say=say) as signals,
+        TwoStageStop(
+            say=say,
+            stopping="stopping: no new round; the orders in flight, if any, finish (Ctrl-C "
+            "again to abandon them)",
+        ) as signals,
         target.open_client(env, pool_size=concurrency) as client,
     ):
         e = client.endpoints

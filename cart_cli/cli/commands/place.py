@@ -197,6 +197,8 @@ def place(
             f"--json and --receipt {receipt_file} both write to standard output: "
             "give --receipt a file"
         )
+    if report_html and dry_run:
+        raise UsageError("--report-html reports an order sent; --dry-run sends none")
     html_out = _plan_html(env, report_html, json_out, saving) if report_html else None
     say_card_prompt(env, card)
     order = load_order(order_file, overrides, inputs=env.order_inputs(prompt_card))
