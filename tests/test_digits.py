@@ -246,3 +246,72 @@ def test_the_sandbox_refuses_a_fullwidth_quantity(cart_sandbox):
     assert err(r) == (400, "ErrorInvalidInputBody") and "quantity" in r.json()["description"]
     r = api.cart("POST", "/line-items/WS12-XS-Orange/quantity/2", json={})
     assert r.status_code == 200, r.text
+
+
+# ---- number options and the sandbox's catalog ---
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--repeat", "３"], "'３' is not a whole number in digits 0-9"),
+        (["--concurrency", "٣"], "'٣' is not a whole number in digits 0-9"),
+        (["--repeat", "1_0"], "'1_0' is not a whole number"),
+        (["--timeout", "１"], "'１' is not a number in digits 0-9"),
+        (["--timeout", "nan"], "'nan' is not a number"),
+        (["--rate", "1e3"], "'1e3' is not a number"),
+    ],
+)
+def test_number_options_in_another_scripts_digits_are_refused(tmp_path, args, said):
+    f = tmp_path / "o.yaml"
+    f.write_text(yaml.safe_dump(order_doc()))
+    r = cli(["batch", f, "--sandbox", "--ledger", tmp_path / "l.jsonl", *args])
+    assert r.code == 2 and args[0] in r.stderr and said in r.stderr, r.stderr
+    assert not (tmp_path / "l.jsonl").exists()  # refused before anything ran
+
+
+def test_ascii_numbers_are_still_read_with_their_ranges(tmp_path):
+    f = tmp_path / "o.yaml"
+    f.write_text(yaml.safe_dump(order_doc()))
+    args = ["batch", f, "--sandbox", "--ledger", tmp_path / "l.jsonl", "--json"]
+    r = cli([*args, "--repeat", "2", "--concurrency", "2", "--timeout", "10.5", "--rate", ".5"])
+    assert r.code == 0 and r.json()["total"] == 2, r.stderr
+    r = cli([*args, "--repeat", "0"])
+    assert r.code == 2 and "1<=x<=10000" in r.stderr, r.stderr
+
+
+def test_every_number_parameter_of_every_command_is_ascii_only():
+    from cart_cli.cli import command
+    from cart_cli.cli.options import _AsciiNumber
+
+    def numbers(cmd):
+        for p in cmd.params:
+            if getattr(p.type, "_number_class", None) in (int, float):
+                yield cmd.name, p.name, p.type
+        for sub in (getattr(cmd, "commands", None) or {}).values():
+            yield from numbers(sub)
+
+    found = list(numbers(command()))
+    assert len(found) > 10  # --repeat, --concurrency, --timeout, --port, ...
+    assert [f[:2] for f in found if not isinstance(f[2], _AsciiNumber)] == []
+
+
+@pytest.mark.parametrize("stock", ["３", "٣", 2.7, True, -1, "1_0", " 5"])
+def test_a_catalog_stock_that_is_not_ascii_digits_is_refused(tmp_path, stock):
+    from cart_cli.sandbox.catalog import CatalogError, load_catalog
+
+    doc = {"merchants": {"a.b": {"products": [{"sku": "X", "price": "1.00", "stock": stock}]}}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True))
+    with pytest.raises(CatalogError, match=r"c\.yaml: merchants\.a\.b\.products\[0\]: stock"):
+        load_catalog(tmp_path / "c.yaml")
+
+
+@pytest.mark.parametrize(("stock", "read"), [(5, 5), ("5", 5), (0, 0), (None, None)])
+def test_a_catalog_stock_in_ascii_digits_is_read(tmp_path, stock, read):
+    from cart_cli.sandbox.catalog import load_catalog
+
+    product = {"sku": "X", "price": "1.00"} | ({} if stock is None else {"stock": stock})
+    (tmp_path / "c.yaml").write_text(
+        yaml.safe_dump({"merchants": {"a.b": {"products": [product]}}})
+    )
+    assert load_catalog(tmp_path / "c.yaml")["a.b"].products["X"].stock == (read or 0)

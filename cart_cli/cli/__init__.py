@@ -18,6 +18,7 @@ import typer
 
 from cart_cli import __version__
 from cart_cli.cli.env import Environment
+from cart_cli.cli.options import ascii_number
 from cart_cli.cli.state import Invocation, RunState
 from cart_cli.core.errors import (
     EXIT_MEANING,
@@ -99,7 +100,8 @@ def invoked(args: Sequence[str], environ) -> str | None:
 
 def command(name: str | None = None):
     """The click command tree (only command ``name`` under the root, when given), with help that
-    shows no ``<bool>`` after a flag, and Ctrl-C inside a command passed to the boundary."""
+    shows no ``<bool>`` after a flag, numbers read in ASCII digits only, and Ctrl-C inside a
+    command passed to the boundary."""
     root = typer.main.get_command(make_app((name,) if name else COMMANDS))
 
     def tidy(cmd, parent: typer.Context | None = None) -> None:
@@ -107,6 +109,8 @@ def command(name: str | None = None):
         for param in [*cmd.params, cmd.get_help_option(ctx)]:
             if param is not None and getattr(param, "is_flag", False) and param.metavar is None:
                 param.metavar = ""
+        for param in cmd.params:
+            param.type = ascii_number(param.type)  # click's int() takes "３": refused
         subs = getattr(cmd, "commands", None)
         if subs is None and cmd.callback is not None:
             cmd.callback = _passing_interrupts(cmd.callback)

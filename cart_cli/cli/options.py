@@ -7,8 +7,11 @@ them to the command typer builds from the function's own signature."""
 
 from __future__ import annotations
 
+import copy
 import enum
+import functools
 import logging
+import re
 from typing import Annotated
 
 import typer
@@ -55,6 +58,49 @@ class Command(TyperCommand):
     def __init__(self, *, callback=None, params=None, **kwargs) -> None:
         stacked = [_stacked_param(*spec) for spec in getattr(callback, STACKED, ())]
         super().__init__(callback=callback, params=[*(params or []), *stacked], **kwargs)
+
+
+class _AsciiNumber:
+    """A number option's value in ASCII: click's int() and float() also take "３" (fullwidth),
+    "٣" (Arabic-Indic), "1_000", and floats "nan", "inf" or "1e3". Mixed into the number type
+    click made for the option, so its range, help and messages stay as they were."""
+
+    ascii: re.Pattern[str]
+    said: str
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not self.ascii.fullmatch(value):
+            self.fail(f"{value!r} is not {self.said} in digits 0-9.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class _Int(_AsciiNumber):
+    ascii = re.compile(r"-?[0-9]+")
+    said = "a whole number"
+
+
+class _Float(_AsciiNumber):
+    ascii = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+    said = "a number"
+
+
+@functools.cache
+def _ascii_kind(base: type) -> type:
+    rule = _Int if base._number_class is int else _Float
+    return type(f"Ascii{base.__name__}", (rule, base), {})
+
+
+def ascii_number(kind):
+    """The ASCII-only version of a number type click made for an option or argument (int or
+    float, with its range), or ``kind`` itself when it is no number. Every parameter of the
+    command tree goes through this (``cart_cli.cli.command``): a new number option is
+    ASCII-only without a word. (typer carries its own copy of click: the type is derived from
+    the one it made, not from click's classes.)"""
+    if isinstance(kind, _AsciiNumber) or getattr(kind, "_number_class", None) not in (int, float):
+        return kind
+    ascii = copy.copy(kind)
+    ascii.__class__ = _ascii_kind(type(kind))
+    return ascii
 
 
 class _SafeFormatter(logging.Formatter):

@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from cart_cli.wire.money import parse_decimal
+from cart_cli.wire.text import is_digits
 
 MODES = ("normal", "captcha", "down")
 
@@ -78,6 +79,15 @@ def load_catalog(path: str | Path | None = None) -> dict[str, Merchant]:
     return parse_catalog(doc, name)
 
 
+def _stock(value: object) -> int:
+    """A whole number 0 or more, written with ASCII digits (int() would take "３", 2.7 or true)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if is_digits(value):
+        return int(value)
+    raise ValueError(f"stock: must be a whole number, 0 or more, in digits 0-9; not {value!r}")
+
+
 def parse_catalog(doc: object, name: str) -> dict[str, Merchant]:
     if not isinstance(doc, dict) or not isinstance(doc.get("merchants"), dict):
         raise CatalogError(f"{name}: expected a mapping with 'merchants:'")
@@ -97,7 +107,7 @@ def parse_catalog(doc: object, name: str) -> dict[str, Merchant]:
                     sku=sku,
                     description=str(p.get("description", sku)),
                     price=parse_decimal(p["price"]),
-                    stock=int(p.get("stock", 0)),
+                    stock=_stock(p.get("stock", 0)),
                     handle=str(p.get("handle", "")),
                     title=str(p.get("title", "")),
                 )
