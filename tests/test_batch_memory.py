@@ -105,3 +105,19 @@ def test_a_large_run_lists_placed_orders_as_lines_and_the_rest_in_the_table(
     assert len(placed_lines) == 4 and all("staging.luma.gift" in x for x in placed_lines)
     assert "000000001" in head and "$" in head
     assert "ErrorPaymentDeclined" in table and "000000001" not in table  # failures in full
+
+
+def test_the_deadline_watchdog_keeps_no_entries_of_finished_calls():
+    # A batch starts, renews (on each chunk of the stream) and finishes a call per order: the
+    # watchdog's heap stays the size of the calls in flight, not of the run.
+    from cart_cli.core.transport import Watchdog
+
+    dog = Watchdog()
+    for i in range(2000):
+        call = dog.start(f"r{i}", 60)
+        for _ in range(5):
+            dog.renew(call)
+        dog.finish(call)
+    live = [dog.start(f"live{i}", 60) for i in range(8)]
+    assert len(dog._heap) <= 64 + 2 * len(live)
+    assert all(any(e[2] is c for e in dog._heap) for c in live)  # the live ones still watched

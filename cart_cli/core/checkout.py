@@ -103,7 +103,7 @@ class KeyProvider:
             return fresh
 
 
-@dataclass
+@dataclass(slots=True)
 class Placed:
     order: dict
     request_id: str
@@ -112,7 +112,7 @@ class Placed:
     fallback: dict | None = None  # --flow auto fell back to the cart flow: from, to, reason
 
 
-@dataclass
+@dataclass(slots=True)  # a batch keeps one per order
 class OrderResult:
     """What became of one order: built once (submit.outcome_of), and written as it is as the
     --json document or JSON line, the ledger's result line and the history's record."""

@@ -7,12 +7,11 @@ folder, however its path is typed, on any day."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +94,7 @@ def entry_hash(raw: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-@dataclass
+@dataclass(slots=True)  # a batch keeps one per order: no per-instance dict
 class Job:
     file: str  # as typed: for display
     path: str  # resolved real path: for identity
@@ -104,11 +103,11 @@ class Job:
     order: Order
     hash: str
     position: int = 0  # place in the plan (input order)
+    id: str = field(init=False, default="")
 
-    @functools.cached_property
-    def id(self) -> str:
+    def __post_init__(self) -> None:
         key = f"{self.path}\0{self.index}\0{self.repeat}\0{self.hash}"
-        return hashlib.sha256(key.encode()).hexdigest()[:12]
+        self.id = hashlib.sha256(key.encode()).hexdigest()[:12]
 
     @property
     def name(self) -> str:

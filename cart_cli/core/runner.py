@@ -51,7 +51,7 @@ GROUP_PLACED, GROUP_NOT_PLACED, GROUP_UNKNOWN = LEDGER_PLACED, NOT_PLACED, UNKNO
 GROUPS = (GROUP_PLACED, GROUP_NOT_PLACED, GROUP_UNKNOWN)
 
 
-@dataclass
+@dataclass(slots=True)  # one per order, kept to the end of the batch
 class JobOutcome:
     job: Job
     status: str

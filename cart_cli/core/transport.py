@@ -139,6 +139,14 @@ class Watchdog:
 
     def _push(self, call: Call) -> None:
         heapq.heappush(self._heap, (call.ends, next(self._seq), call))
+        if len(self._heap) > 64 + 2 * len(self._calls):
+            # Entries of finished calls, and deadlines a renewal moved, wait in the heap until
+            # their time comes (a batch renews a call about ten times an order): drop them now,
+            # or a long batch keeps a --timeout's worth of them.
+            self._heap = [
+                e for e in self._heap if not (e[2].done or e[2].expired) and e[0] >= e[2].ends
+            ]
+            heapq.heapify(self._heap)
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="cart-cli-deadlines")
             self._thread.daemon = True
