@@ -694,3 +694,22 @@ def test_dev_stdout_on_a_pipe_is_standard_output(tmp_path):
     assert "2 placed" in r.stderr and "problem" not in r.stderr
     r = cli_subprocess(["batch", "o.yaml", "--sandbox", "--junit", "/dev/stdout", "--json"])
     assert r.code == 2 and "--junit /dev/stdout both write to standard output" in r.stderr
+
+
+def test_place_never_writes_its_report_or_receipt_over_the_order_or_each_other(
+    cart_sandbox, tmp_path
+):
+    from tests.helpers import target, write_order
+
+    write_order(tmp_path / "o.yaml")
+    before = (tmp_path / "o.yaml").read_bytes()
+    (tmp_path / "link.html").symlink_to("o.yaml")
+    for flags in (
+        ["--report-html", "o.yaml"],
+        ["--report-html", "link.html"],
+        ["--receipt", "r.html", "--report-html", "r.html"],
+    ):
+        r = cli(["place", "o.yaml", *target(cart_sandbox), *flags])
+        assert r.code == 2 and "are the same file" in r.stderr, (flags, r.stderr)
+    assert (tmp_path / "o.yaml").read_bytes() == before and not (tmp_path / "r.html").exists()
+    assert sandbox_orders(cart_sandbox) == []

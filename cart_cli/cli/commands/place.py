@@ -200,6 +200,7 @@ def place(
     if report_html and dry_run:
         raise UsageError("--report-html reports an order sent; --dry-run sends none")
     html_out = _plan_html(env, report_html, json_out, saving) if report_html else None
+    _check_apart(order_file, receipt_file, report_html)
     say_card_prompt(env, card)
     order = load_order(order_file, overrides, inputs=env.order_inputs(prompt_card))
     merchant = order.merchant
@@ -281,6 +282,17 @@ def _plan_html(env, path: Path, json_out: bool, receipt):
             "give --report-html a file"
         )
     return out
+
+
+def _check_apart(order_file: Path | None, receipt_file: Path | None, report_html: Path | None):
+    """--receipt and --report-html: never the order file, never each other (through links
+    too), checked before anything is sent."""
+    from cart_cli.core import outputs
+
+    paths = {"--receipt": receipt_file, "--report-html": report_html}
+    files = {f: p for f, p in paths.items() if p is not None and str(p) != outputs.STDOUT}
+    if files:
+        outputs.plan_all(files, inputs=[order_file] if order_file is not None else [])
 
 
 class _HtmlReport:
