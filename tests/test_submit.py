@@ -131,7 +131,7 @@ def test_an_interrupt_after_sending_leaves_an_unknown_history_record_then_goes_o
         submit_one(send, M, flight=flight, record=book.record, history=book.history)
     ((where, result),) = book.lines
     assert where == "history" and result.outcome == "unknown"
-    assert result.error.code == "Interrupted" and result.request_id == "rid-1"
+    assert result.error.code == "OutcomeUnknown" and result.request_id == "rid-1"
     assert result.error.message == "interrupted after the order was sent"
 
 

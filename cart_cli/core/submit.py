@@ -29,7 +29,7 @@ from cart_cli.core.checkout import (
     complete_cart,
     place_order,
 )
-from cart_cli.core.errors import NOT_PLACED, UNKNOWN, CartError, Interrupted
+from cart_cli.core.errors import NOT_PLACED, UNKNOWN, CartError, OutcomeUnknown
 from cart_cli.core.events import Event, ItemAdded, OrderPlaced, ShippingUpdated, Step
 
 log = logging.getLogger("cart_cli.submit")
@@ -182,7 +182,7 @@ def _record_unfinished(merchant: str, flight: Flight, history, why: BaseExceptio
         if isinstance(why, Exception):
             err = CartError(f"internal error: {type(why).__name__}", outcome=UNKNOWN)
         else:
-            err = Interrupted(INTERRUPTED_AFTER_SENDING, outcome=UNKNOWN)
+            err = OutcomeUnknown(INTERRUPTED_AFTER_SENDING)
         with contextlib.suppress(Exception):  # the interruption goes on whatever happens here
             history(outcome_of(merchant, flight, error=err))
 
