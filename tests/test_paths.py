@@ -221,6 +221,8 @@ def test_batch_jsonl_dash_goes_to_stdout_and_the_summary_to_stderr(cart_sandbox,
     lines = records(r.stdout)  # only the report: every line JSON
     assert [x["status"] for x in lines] == ["placed", "placed"]
     assert "2 placed" in r.stderr and "placed" in r.stderr
+    assert "Batch summary" in r.stderr
+    assert all(line == line.rstrip() for line in r.stderr.splitlines())  # piped: no padding
     assert not (tmp_path / "-").exists()
 
 

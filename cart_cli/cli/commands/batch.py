@@ -328,7 +328,7 @@ def _report(env, state, summary, json_out: bool, err, ledger: Path, spool=None, 
     """The summary: on stdout, or on stderr when a report (``--jsonl -``) has stdout."""
     from cart_cli.cli.commands.ledger import say_how_to_resolve
     from cart_cli.cli.ui.batch import summary_table
-    from cart_cli.cli.ui.console import order_total
+    from cart_cli.cli.ui.console import order_total, strip_trailing
     from cart_cli.core.reports import write_summary_json
     from cart_cli.core.runner import (
         GROUP_NOT_PLACED,
@@ -353,8 +353,13 @@ def _report(env, state, summary, json_out: bool, err, ledger: Path, spool=None, 
             fine = [o for o in shown if o.status == PLACED and not _unmet(o)]
             (env.stderr if moved else env.stdout).write(_placed_lines(fine, order_total))
             shown = [o for o in shown if o.status != PLACED or _unmet(o)]
-        if shown and moved:
+        if shown and moved and env.stderr_isatty:
             err.print(summary_table(shown))
+        elif shown and moved:  # stderr piped or in a file: without rich's trailing padding
+            with err.capture() as captured:
+                err.print(summary_table(shown))
+            env.stderr.write(strip_trailing(captured.get()))
+            env.stderr.flush()
         elif shown:
             env.print_result(summary_table(shown))
     placed, not_placed, unknown = (
