@@ -6,6 +6,7 @@ import json
 import os
 import re
 import threading
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -82,6 +83,10 @@ def test_untrusted_certificate_is_a_tls_failure_exit_7_and_a_ca_bundle_fixes_it(
         assert r.code == 0, checks
         tls = checks["tls"]["detail"]
         assert "TLSv1." in tls and re.search(r"certificate expires in \d+ h", tls)
+        # Counted from the run's clock: 12 hours on, a day's certificate has 11 (or 10) left.
+        later = (datetime.now(timezone.utc) + timedelta(hours=12)).strftime("%Y-%m-%dT%H:%M:%S")
+        r, checks = doctor(*target(sb), "--ca-bundle", cert, env={"CART_CLI_NOW": later})
+        assert re.search(r"certificate expires in 1[01] h", checks["tls"]["detail"]), checks
 
 
 def test_refused_application_id_is_a_session_failure_exit_6():

@@ -11,9 +11,11 @@ import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from cart_cli.core.errors import CartError, Exit
+from cart_cli.wire.clock import system_clock
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 
@@ -84,9 +86,11 @@ def run(
     client: Callable[[], object],
     timeout: float = 10.0,
     resolve: Callable = socket.getaddrinfo,
+    now: Callable[[], datetime] = system_clock,
 ) -> Iterator[Check]:
     """The checks after config, in order, each yielded as soon as it is done. ``client`` makes the
-    API client (without a token cache: the session check must really ask for one)."""
+    API client (without a token cache: the session check must really ask for one). ``now``:
+    the run's clock (a certificate's time left is counted from it)."""
     origins = _hosts(urls)
 
     def dns() -> str:
@@ -129,7 +133,7 @@ def run(
                 ) from None
             expiry = ""
             if cert.get("notAfter"):
-                hours = (ssl.cert_time_to_seconds(cert["notAfter"]) - time.time()) / 3600
+                hours = (ssl.cert_time_to_seconds(cert["notAfter"]) - now().timestamp()) / 3600
                 left = f"{int(hours)} h" if hours < 48 else f"{int(hours / 24)} days"
                 expiry = f", certificate expires in {left}"
             parts.append(f"{host}: {version}{expiry}")

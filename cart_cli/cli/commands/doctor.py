@@ -68,6 +68,7 @@ def doctor(
                 merchant=merchant.strip().lower() if merchant else None,
                 client=lambda: client,
                 timeout=target.timeout or 10.0,
+                now=env.now,
             ):
                 show(check)
     failures = [x for x in checks if x.status == core.FAILED]
