@@ -492,7 +492,13 @@ def test_problems_in_a_multi_order_file_name_the_entry(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "value", ["4111111111111111:737", "4111 1111 1111 1111,08/30,737", "card=4111-1111-1111-1111"]
+    "value",
+    [
+        "4111111111111111:737",
+        "4111 1111 1111 1111,08/30,737",
+        "card=4111-1111-1111-1111",
+        "test:4111111111111111:737",  # was "unknown test card 'test:4111...'"
+    ],
 )
 def test_a_card_number_inside_a_card_flag_value_is_never_echoed(value):
     """Not only a bare number: "number:cvv" was echoed whole as "... : no such file"."""
@@ -506,3 +512,13 @@ def test_a_card_file_whose_name_has_a_long_number_is_still_read(tmp_path):
     path.write_text("number: '4111111111111111'\nname: A B\nmonth: 1\nyear: 2099\ncvv: '737'\n")
     got = problems(None, overrides=Overrides(merchant="a.b", items=["X:1"], card=str(path)))
     assert not any(p.startswith("--card") for p in got), got
+
+
+def test_an_unknown_test_card_alias_in_a_file_never_echoes_a_number(tmp_path):
+    f = tmp_path / "o.yaml"
+    doc = yaml.safe_load(ORDER_YAML)
+    doc["card"] = "test:4111 1111 1111 1111"
+    f.write_text(yaml.safe_dump(doc, sort_keys=False))
+    got = problems(f)
+    assert any("unknown test card that alias; known: test:visa" in p for p in got), got
+    assert not any("1111" in p for p in got), got

@@ -214,7 +214,8 @@ def test_card(alias: str, today: date, holder: str = "Test Tester") -> dict:
     card = cards.BY_ALIAS.get(name)
     if card is None:
         known = ", ".join(cards.ALIAS_PREFIX + a for a in cards.BY_ALIAS)
-        raise KeyError(f"unknown test card {alias!r}; known: {known}")
+        shown = "that alias" if CARD_DIGITS.search(alias) else repr(alias)  # never a number
+        raise KeyError(f"unknown test card {shown}; known: {known}")
     cvv = "1234" if card.brand == "American Express" else "123"
     return {
         "number": card.number,
@@ -561,11 +562,8 @@ CARD_DIGITS = re.compile(r"\d(?:[ -]?\d){11,}")  # 12 digits or more, maybe grou
 def _card_from_flag(
     value: str, inputs: Inputs, sources: _Sources, problems: list, explained: set[str]
 ) -> Any:
-    if value.startswith(cards.ALIAS_PREFIX):
-        sources.set("card", Doc("--card"))
-        return value
-    # A card number anywhere in the value ("NUMBER:CVV" too) is refused without echoing it,
-    # unless the value names an existing file (a file name may hold a long timestamp).
+    # A card number anywhere in the value ("NUMBER:CVV", "test:NUMBER" too) is refused without
+    # echoing it, unless the value names an existing file (a file name may hold a timestamp).
     if CARD_DIGITS.search(value) and not os.path.isfile(value):
         problems.append(
             Problem(
@@ -578,6 +576,9 @@ def _card_from_flag(
             )
         )
         return None
+    if value.startswith(cards.ALIAS_PREFIX):
+        sources.set("card", Doc("--card"))
+        return value
     if value == "-" and inputs.prompt_card is not None:
         # Standard input is a terminal: YAML typed there would leave the number and CVV on the
         # screen and in its scrollback. The prompt asks for them with echo off.
