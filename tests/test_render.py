@@ -662,3 +662,28 @@ def test_place_receipt_option_saves_the_receipt_and_refuses_a_bad_name_before_se
     number = r.json()["order"]["platform_order_number"]
     assert f"Order {number}" in saved and r.json()["request_id"] in saved
     assert "Sent to" in saved and "app id tests" in saved
+
+
+def test_live_batch_an_expected_failure_is_not_shouted_about(tmp_path):
+    """A decline the order file's expect: asks for is a pass: its line says so and its mark is
+    not red (as the plain lines and the summary have it); an unexpected one stays red."""
+    from cart_cli.core.expect import Expect, judge
+
+    js = jobs(tmp_path, 2)
+    console = Console(file=io.StringIO(), force_terminal=True, width=100, color_system="standard")
+    from cart_cli.cli.ui.batch import LiveBatch
+
+    live = LiveBatch(console, 2, clock=FakeClock(), start=False)
+    declined = ApiError("ErrorPaymentDeclined", "card declined")
+    met = outcome(js[0], "failed", declined)
+    met.verdict = judge(Expect.model_validate({"outcome": "declined"}), met.result)
+    live.finished(met)
+    live.finished(outcome(js[1], "failed", declined))
+    live.draw()
+    out = console.file.getvalue()
+    expected_line = next(line for line in out.splitlines() if "orders.yaml#0" in line)
+    other_line = next(line for line in out.splitlines() if "orders.yaml#1" in line)
+    assert "not placed (as expected)  ErrorPaymentDeclined" in expected_line
+    assert "expectation met: declined" in expected_line
+    assert "\x1b[31m" not in expected_line  # not red
+    assert "\x1b[31m✗" in other_line and "(as expected)" not in other_line
