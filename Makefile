@@ -29,13 +29,13 @@ demo: $(STAMP)
 # Coverage includes the cart-cli subprocesses the tests start; below 95 % the run fails. The
 # tests run on every core (pytest-xdist); each test has its own folders, sandbox and port.
 test: $(STAMP) lint
-	$(BIN)/python -m pytest -q -n auto --dist loadgroup --cov --cov-report=term --cov-fail-under=95
+	$(BIN)/python -m pytest -q -n auto --cov --cov-report=term --cov-fail-under=95
 
 # The tests that write or read a date (marked `clock` by tests/conftest.py), again with the
 # clock at 2031 (CART_CLI_NOW is read by the Environment, the sandbox and the tests): nothing
 # in them may depend on today's date.
 test-2031: $(STAMP)
-	CART_CLI_NOW=2031-09-01 $(BIN)/python -m pytest -q -n auto --dist loadgroup -m clock
+	CART_CLI_NOW=2031-09-01 $(BIN)/python -m pytest -q -n auto -m clock
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,7 +7,9 @@ The wheel and the venv are made once per test session (some 20 s); everything el
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -25,41 +27,62 @@ from cart_cli.core import scaffold
 from tests.helpers import ROOT
 from tests.test_init import check_schema
 
-# One wheel and one venv for the whole file: its tests stay on one xdist worker (--dist loadgroup).
-# The first test of the file builds them (~20 s idle, over 60 s on a loaded 2-core machine) and
-# each test then runs every CI shard's steps, pip install included: more than the suite's 120 s
-# per test allows under load, hence a timeout of its own.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel"), pytest.mark.timeout(600)]
+# One wheel and one venv for the whole test session, made by whichever xdist worker comes first
+# while the others wait (a lock in the session's shared temporary folder). The first test builds
+# them (~20 s idle, over 60 s on a loaded 2-core machine) and each test then runs every CI
+# shard's steps, pip install included: more than the suite's 120 s per test allows under load,
+# hence a timeout of its own.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 XSD = Path(__file__).parent / "data" / "junit-10.xsd"
 PIP = ["-m", "pip", "--quiet", "--disable-pip-version-check"]  # no look at PyPI for a newer pip
+
+
+def once_per_session(tmp_path_factory, name: str, make) -> Path:
+    """``make(folder)`` run once per test session, even across xdist workers; the folder."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # pytest-N/, above each worker's popen-gwN/
+    folder = shared / name
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        if not (folder / ".made").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            make(folder)
+            (folder / ".made").touch()
+    return folder
 
 
 @pytest.fixture(scope="session")
 def wheel(tmp_path_factory) -> Path:
     """The wheel this checkout builds (pip wheel: what `make dist` builds, without the sdist)."""
-    out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [sys.executable, *PIP, "wheel", "--no-deps", "-w", out, ROOT],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    (built,) = out.glob("cart_cli-*.whl")
+
+    def build(out: Path) -> None:
+        subprocess.run(
+            [sys.executable, *PIP, "wheel", "--no-deps", "-w", out, ROOT],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+
+    (built,) = once_per_session(tmp_path_factory, "wheel", build).glob("cart_cli-*.whl")
     return built
 
 
 @pytest.fixture(scope="session")
 def installed(wheel, tmp_path_factory) -> Path:
     """An empty venv with the wheel installed by pip, as a CI job or `pipx` does: its bin/."""
-    where = tmp_path_factory.mktemp("venv") / "venv"
-    venv.create(where, with_pip=True)
-    subprocess.run(
-        [where / "bin" / "python", *PIP, "install", wheel],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    return where / "bin"
+
+    def install(folder: Path) -> None:
+        venv.create(folder / "venv", with_pip=True)
+        subprocess.run(
+            [folder / "venv" / "bin" / "python", *PIP, "install", wheel],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+
+    return once_per_session(tmp_path_factory, "venv", install) / "venv" / "bin"
 
 
 def free_port() -> int:
