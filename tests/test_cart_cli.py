@@ -141,7 +141,9 @@ def test_interrupted_after_checkout_has_sent_the_history_says_unknown(
     assert rec["request_id"] == error["request_id"]
     assert rec["error"]["code"] == "OutcomeUnknown"  # as place's
     assert cart_sandbox.wait_idle(30)
-    assert len(sandbox_orders(cart_sandbox)) == 1  # it was placed after all: "unknown" was right
+    # Placed after all, as a rule ("unknown" was right); never twice. Zero when the signal beat
+    # the request's body to the server (the sandbox counts a request busy from its headers).
+    assert len(sandbox_orders(cart_sandbox)) <= 1
 
 
 def test_checkout_takes_the_card_from_stdin(cart_sandbox, ship_file, secret_card_file):
