@@ -170,10 +170,6 @@ class Environment:
             return None
 
     @property
-    def no_color(self) -> bool:
-        return bool(self.environ.get("NO_COLOR"))
-
-    @property
     def stderr_live(self) -> bool:
         """A live display can be drawn on stderr (a terminal, not TERM=dumb)."""
         from cart_cli.cli.ui.console import live_terminal

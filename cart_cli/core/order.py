@@ -179,19 +179,6 @@ class Order(Shape):
             body["captcha_token"] = self.captcha_token
         return body
 
-    def fingerprint(self) -> dict:
-        """The order without its card secrets: for hashing, ledgers and reports."""
-        data = self.model_dump(exclude={"card"})
-        for name in ("flow", "shipping_method", "expect"):  # unset: fingerprints as they were
-            if data[name] is None:
-                del data[name]
-        data["card"] = {
-            "last_four": self.card.last_four,
-            "month": self.card.month,
-            "year": self.card.year,
-        }
-        return data
-
 
 # ---- assembling an order from a file and flags ---
 
