@@ -24,19 +24,21 @@ import statistics
 from collections.abc import Iterator
 from datetime import datetime, timezone
 
+from cart_cli.core import events
 from cart_cli.core.runner import GROUPS, STATUSES, JobOutcome, Summary
 from cart_cli.core.timing import Span, Timeline
+from cart_cli.wire import names
 from cart_cli.wire.text import safe
 
 STAGE_COLOURS = {
-    "session": "#8da0cb",
-    "key": "#a6d854",
-    "encrypt": "#ffd92f",
-    "submit": "#fc8d62",
-    "creating-cart": "#66c2a5",
-    "item-added": "#e78ac3",
-    "shipping-updated": "#e5c494",
-    "order-placed": "#b3b3b3",
+    events.SESSION: "#8da0cb",
+    events.KEY: "#a6d854",
+    events.ENCRYPT: "#ffd92f",
+    events.SUBMIT: "#fc8d62",
+    names.CREATING_CART: "#66c2a5",
+    names.ITEM_ADDED: "#e78ac3",
+    names.SHIPPING_UPDATED: "#e5c494",
+    names.ORDER_PLACED: "#b3b3b3",
 }
 OTHER_COLOUR = "#bbbbbb"
 OUTCOME_COLOURS = {"placed": "#2e7d32", "not_placed": "#c62828", "unknown": "#ef6c00"}
