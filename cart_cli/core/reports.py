@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import threading
 import xml.etree.ElementTree as ET
@@ -26,6 +27,7 @@ from cart_cli.core.runner import (
     Listener,
     Summary,
 )
+from cart_cli.wire.money import currency_of, to_cents
 from cart_cli.wire.text import xml_text
 
 MODE = outputs.MODE
@@ -56,7 +58,11 @@ class Spool(Listener):
             at = self.file.seek(0, os.SEEK_END)
             self.file.write(line)
             outcome.spooled = (at, len(line))
-        r.order = {k: r.order[k] for k in self.KEEP if k in r.order}
+        r.order = kept = {k: r.order[k] for k in self.KEEP if k in r.order}
+        total = kept.get("total")
+        cents = to_cents(total)
+        if cents is not None:  # the amount, not the four members the answer wrote it with
+            kept["total"] = {"currency": sys.intern(currency_of(total)), "number": cents}
 
     def json_line(self, outcome: JobOutcome) -> bytes:
         """The outcome's full result as one JSON line (no newline)."""
