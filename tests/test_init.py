@@ -221,3 +221,13 @@ def test_docs_ci_recipes_are_what_init_writes():
     `make ci-recipes`."""
     for rel, text in scaffold.docs_recipes(__version__).items():
         assert (ROOT / "docs" / "ci" / rel).read_text() == text, f"docs/ci/{rel}: make ci-recipes"
+
+
+def test_init_takes_a_merchant_as_the_other_commands_do(tmp_path):
+    """One rule for --merchant (cli.options.merchant_domain): upper case is the same domain."""
+    r = cli(["init", "out", "--merchant", "Shop.Example.COM", "--quiet"])
+    assert r.code == 0, r.stderr
+    suite = "".join(p.read_text() for p in (tmp_path / "out").rglob("*.yaml"))
+    assert "merchant: shop.example.com" in suite and "Shop.Example" not in suite
+    r = cli(["init", "out2", "--merchant", "not a domain"])
+    assert r.code == 2 and "--merchant 'not a domain' must be a domain like" in r.stderr

@@ -144,6 +144,18 @@ def run_state(ctx: typer.Context) -> RunState:
     return invocation(ctx).state
 
 
+def merchant_domain(value: str) -> str:
+    """--merchant: the domain as order files have it (lower case), or exit 2 saying so."""
+    from cart_cli.core.errors import UsageError
+    from cart_cli.core.order import Domain
+    from cart_cli.core.shapes import Invalid
+
+    try:
+        return Domain(value)
+    except Invalid:
+        raise UsageError(f"--merchant {value!r} must be a domain like staging.luma.gift") from None
+
+
 def print_json(ctx: typer.Context, doc: dict) -> None:
     """The run's one JSON document on stdout."""
     invocation(ctx).print_json(doc)

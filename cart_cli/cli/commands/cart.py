@@ -55,15 +55,7 @@ def _run(ctx: typer.Context, merchant: str, json_out: bool, step) -> int:
 
 def _checked(merchant: str, target: Target) -> str:
     """The merchant domain as order files have it (lower case), and no throwaway sandbox."""
-    from cart_cli.core.order import Domain
-    from cart_cli.core.shapes import Invalid
-
-    try:
-        merchant = Domain(merchant)
-    except Invalid:
-        raise UsageError(
-            f"--merchant {merchant!r} must be a domain like staging.luma.gift"
-        ) from None
+    merchant = opt.merchant_domain(merchant)
     if target.sandbox:
         raise UsageError(
             "--sandbox starts a new, empty sandbox for each run, so a cart cannot live between "

@@ -73,7 +73,7 @@ def init(
             f"--profile {profile!r}: a profile name is letters, digits, '-', '_' or '.' "
             "(and not 'sandbox', the built-in one: leave --profile out for the sandbox)"
         )
-    _check_merchant(merchant)
+    merchant = opt.merchant_domain(merchant)
     install = None
     if ci is not None:
         install = sc.install_from_spec(install_spec) if install_spec else _this_install()
@@ -105,15 +105,6 @@ def init(
     if not quiet:
         _next_steps(env, directory, plan, profile, ci)
     return 0
-
-
-def _check_merchant(merchant: str) -> None:
-    import re
-
-    if not re.fullmatch(
-        r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", merchant
-    ):
-        raise UsageError(f"--merchant {merchant!r}: a domain like staging.luma.gift")
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -41,20 +41,13 @@ def show(
     For each variant: id (the variant_id of an order's items), title, price, availability and
     add_to_cart_ref."""
     from cart_cli.cli.ui.cart import product_view
-    from cart_cli.core.order import Domain
-    from cart_cli.core.shapes import Invalid
 
     env = opt.environment(ctx)
     target = Target.of(ctx)
     doc = {"schema": Schema.PRODUCT, "merchant": merchant, "query": product}
     if json_out:
         opt.run_state(ctx).json_doc = lambda e: {**doc, "ok": False, "error": e.to_dict()}
-    try:
-        merchant = doc["merchant"] = Domain(merchant)
-    except Invalid:
-        raise UsageError(
-            f"--merchant {merchant!r} must be a domain like staging.luma.gift"
-        ) from None
+    merchant = doc["merchant"] = opt.merchant_domain(merchant)
     query = product.strip()
     if not query:
         raise UsageError("give a product handle, a variant's sku or a product page URL")
