@@ -7,7 +7,7 @@ import yaml
 
 from cart_cli.core.errors import OrderInvalid
 from cart_cli.core.order import Overrides, load_order, load_orders
-from tests.helpers import ADDRESS, GOOD_YEAR, TODAY, inputs, order_doc, write_order
+from tests.helpers import ADDRESS, GOOD_YEAR, TODAY, cli, inputs, order_doc, write_order
 
 ORDER_YAML = f"""\
 merchant: staging.luma.gift
@@ -522,3 +522,24 @@ def test_an_unknown_test_card_alias_in_a_file_never_echoes_a_number(tmp_path):
     got = problems(f)
     assert any("unknown test card that alias; known: test:visa" in p for p in got), got
     assert not any("1111" in p for p in got), got
+
+
+def test_a_missing_card_says_how_to_give_one(tmp_path):
+
+    doc = order_doc()
+    del doc["card"]
+    f = tmp_path / "nc.yaml"
+    f.write_text(yaml.safe_dump(doc, sort_keys=False))
+    ways = "--card test:ALIAS, a card file, or - (stdin), or run on a terminal to be asked"
+    r = cli(["place", f])  # no terminal: nobody to ask
+    assert r.code == 2 and f"nc.yaml:1: card: is required: pass {ways}" in r.stderr
+    r = cli(["place", "--merchant", "staging.luma.gift", "--item", "SKU"])
+    assert r.code == 2 and f"flags: card: is required: pass {ways}" in r.stderr
+    # batch takes no --card (and asks nobody): the card goes in the file
+    f.write_text(yaml.safe_dump({"defaults": {}, "orders": [doc]}, sort_keys=False))
+    r = cli(["batch", f])
+    assert (
+        r.code == 2
+        and "card: is required: batch takes no --card: write card: test:ALIAS" in r.stderr
+    )
+    assert "--card test:ALIAS" not in r.stderr

@@ -271,17 +271,26 @@ class _Sources:
         return Problem(self.main.file, fmt_path(full), self.main.line(full), message)
 
 
+# How to give a card, as each command takes one: said with "card: is required".
+CARD_WAYS = "pass --card test:ALIAS, a card file, or - (stdin), or run on a terminal to be asked"
+BATCH_CARD_WAYS = (
+    "batch takes no --card: write card: test:ALIAS (or a card mapping) in the order or in defaults:"
+)
+
+
 def validate(
     data: Any,
     sources: _Sources,
     today: date,
     earlier: list[Problem] = (),
     explained: set[str] = frozenset(),
+    card_ways: str = CARD_WAYS,
 ) -> Order:
     """Build the Order or raise OrderInvalid with every problem; cards expire relative to
     ``today``.
 
-    ``explained``: field paths whose problems were already reported (a missing file or ${VAR})."""
+    ``explained``: field paths whose problems were already reported (a missing file or ${VAR});
+    ``card_ways``: how to give a card, when there is none."""
     problems = list(earlier)
     if not isinstance(data, dict):
         problems.append(sources.problem((), "an order must be a mapping of fields"))
@@ -305,6 +314,8 @@ def validate(
                 for s in seen
             ):
                 continue  # already explained (e.g. a missing ${VAR})
+            if not message and loc == (CARD,) and err["type"] == "missing":
+                message = f"is required: {card_ways}"
             problem = sources.problem(loc, message or _message(err))
             if problem not in problems:
                 problems.append(problem)
@@ -332,13 +343,13 @@ def load_order(
     if isinstance(main.data, dict) and "orders" in main.data:
         problem = main.problem(("orders",), "a multi-order file: use `cart-cli batch`")
         raise OrderInvalid([problem])
-    return _assemble_doc(main, overrides or Overrides(), inputs)
+    return _assemble_doc(main, overrides or Overrides(), inputs, CARD_WAYS)
 
 
-def _assemble_doc(doc: Doc, ov: Overrides, inputs: Inputs) -> Order:
+def _assemble_doc(doc: Doc, ov: Overrides, inputs: Inputs, card_ways: str) -> Order:
     """One order from a whole document (its own problems count as already explained)."""
     explained = {fmt_path(p) for p in doc.bad_paths}
-    return _assemble(doc.data, _Sources(doc), list(doc.problems), explained, ov, inputs)
+    return _assemble(doc.data, _Sources(doc), list(doc.problems), explained, ov, inputs, card_ways)
 
 
 BATCH_KEYS = {"defaults", "orders"}
@@ -358,7 +369,7 @@ def load_entries(path: str | Path, *, inputs: Inputs) -> list[tuple[int, Order, 
     doc = load_file(path, inputs.env)
     data = doc.data
     if not (isinstance(data, dict) and "orders" in data):
-        return [(0, _assemble_doc(doc, Overrides(), inputs), data)]
+        return [(0, _assemble_doc(doc, Overrides(), inputs, BATCH_CARD_WAYS), data)]
     problems = list(doc.problems)
     for key in data:
         if key not in BATCH_KEYS:
@@ -389,7 +400,8 @@ def load_entries(path: str | Path, *, inputs: Inputs) -> list[tuple[int, Order, 
         explained = {fmt_path(p[2:]) for p in doc.bad_paths if p[:2] == ("orders", i)}
         explained |= {fmt_path(p[1:]) for p in doc.bad_paths if p[:1] == ("defaults",)}
         try:
-            out.append((i, _assemble(merged, sources, [], explained, Overrides(), inputs), merged))
+            order = _assemble(merged, sources, [], explained, Overrides(), inputs, BATCH_CARD_WAYS)
+            out.append((i, order, merged))
         except OrderInvalid as e:
             problems.extend(p for p in e.problems if p not in problems)
     if problems:
@@ -404,8 +416,10 @@ def _assemble(
     explained: set[str],
     ov: Overrides,
     inputs: Inputs,
+    card_ways: str,
 ) -> Order:
-    """Apply flag overrides and test-card aliases to raw order data, then validate it."""
+    """Apply flag overrides and test-card aliases to raw order data, then validate it;
+    ``card_ways``: how this command takes a card, said when there is none."""
     if not isinstance(data, dict):
         raise OrderInvalid([*problems, sources.problem((), "an order must be a mapping of fields")])
     data = dict(data)
@@ -466,7 +480,7 @@ def _assemble(
         except KeyError as e:
             problems.append(sources.problem(("card",), e.args[0]))
             explained.add("card")
-    return validate(data, sources, inputs.today, problems, explained)
+    return validate(data, sources, inputs.today, problems, explained, card_ways)
 
 
 def _model_problems(e: Invalid, sources: _Sources, prefix: tuple) -> list[Problem]:
@@ -503,9 +517,7 @@ def load_card(value: str | None, *, inputs: Inputs, holder: str = "Test Tester")
         data = inputs.prompt_card(inputs.today)
         sources.set("card", Doc("the card prompt"))
     else:
-        raise OrderInvalid(
-            [Problem("--card", "", None, "no card: pass test:ALIAS, a card file, or - (stdin)")]
-        )
+        raise OrderInvalid([Problem("--card", "", None, f"no card: {CARD_WAYS}")])
     if isinstance(data, str) and data.startswith(cards.ALIAS_PREFIX):
         try:
             data = test_card(data, inputs.today, holder)
