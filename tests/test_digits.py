@@ -315,3 +315,15 @@ def test_a_catalog_stock_in_ascii_digits_is_read(tmp_path, stock, read):
         yaml.safe_dump({"merchants": {"a.b": {"products": [product]}}})
     )
     assert load_catalog(tmp_path / "c.yaml")["a.b"].products["X"].stock == (read or 0)
+
+
+def test_the_prompt_says_what_an_empty_name_on_card_should_be():
+    from cart_cli.cli.commands.place import prompt_card
+
+    runner = CliRunner()
+    answers = [VISA, "", "  ", "Ada L", f"08/{GOOD_YEAR}", "123"]
+    with runner.isolation(input="".join(a + "\n" for a in answers)) as (_, err, _both):
+        card = prompt_card(TODAY)
+        said = err.getvalue().decode()
+    assert card["name"] == "Ada L"
+    assert said.count("the name on the card is required, as printed on it") == 2, said

@@ -35,7 +35,7 @@ from cart_cli.wire.text import has_foreign_digits, is_digits
 # rules and the same messages (tests/test_shapes.py compares them on generated input).
 DOMAIN_PATTERN = r"(?i)^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$"
 Domain = shapes.text(strip=True, lower=True, max_length=253, pattern=DOMAIN_PATTERN)
-Text = shapes.text(strip=True, min_length=1, max_length=200)
+Text = shapes.text(strip=True, min_length=1, max_length=cards.NAME_MAX)
 Email = shapes.text(strip=True, max_length=200, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 

@@ -91,6 +91,20 @@ def read_number(value: object) -> str:
     return digits
 
 
+NAME_MAX = 200  # as an order's other names (core/order.py Text)
+
+
+def read_name(value: object) -> str:
+    """The name on the card, spaces around it dropped: 1 to NAME_MAX characters; else
+    ValueError."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not text:
+        raise ValueError("the name on the card is required, as printed on it (e.g. Ada Lovelace)")
+    if len(text) > NAME_MAX:
+        raise ValueError(f"the name on the card is at most {NAME_MAX} characters")
+    return text
+
+
 def read_cvv(value: object) -> str:
     value = _text(value)
     text = value.strip() if isinstance(value, str) else ""

@@ -42,7 +42,15 @@ def prompt_card(today: date) -> dict:
         number = click.prompt(
             "Card number", hide_input=True, err=True, value_proc=rule(cards.read_number)
         )
-        name = click.prompt("Name on card", err=True)
+        # default="": an empty answer reaches the rule, which says what is expected (click
+        # would ask again without a word)
+        name = click.prompt(
+            "Name on card",
+            default="",
+            show_default=False,
+            err=True,
+            value_proc=rule(cards.read_name),
+        )
         month, year = click.prompt(
             "Expiry (MM/YYYY)", err=True, value_proc=rule(lambda t: cards.read_expiry(t, today))
         )
