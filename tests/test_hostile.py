@@ -127,11 +127,25 @@ def test_a_dripping_server_cannot_stretch_a_call_past_the_timeout(tmp_path, case
 # ---- limits: memory stays bounded, whatever the server sends ------------------------------
 
 
+# Peak RSS is measured by a small launcher that forks and waits for cart-cli: on Linux a child's
+# ru_maxrss starts at the RSS of the process it was forked from, and a pytest worker measuring
+# coverage is over 300 MB before cart-cli has read a byte.
+LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+sys.stdout.write(f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
+sys.exit(os.waitstatus_to_exitcode(status) % 256)
+"""
+
+
 def run_measured(tmp_path, url: str, *extra: str, timeout: float = 20):
     """cart-cli place in a subprocess: (exit code, stderr, CPU seconds, peak RSS in MiB); its
     wall time is bounded by ``timeout``."""
-    import os
     import subprocess
+    import sys
     import time
 
     from tests.helpers import CLI
@@ -139,20 +153,16 @@ def run_measured(tmp_path, url: str, *extra: str, timeout: float = 20):
     f = write_order(tmp_path / "o.yaml")
     args = [CLI, "place", str(f), "--api-url", url, "--payment-url", url, "--app-id", "a", *extra]
     started = time.monotonic()
-    p = subprocess.Popen(
-        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+    p = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *args],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout + 10,
     )
-    try:
-        err = p.stderr.read().decode()
-        _, status, usage = os.wait4(p.pid, 0)  # this child's own peak RSS (KiB on Linux)
-    finally:
-        p.stderr.close()
-        if p.returncode is None:
-            p.returncode = 0  # reaped by wait4; keep Popen from waiting again
     took = time.monotonic() - started
     assert took < timeout
-    cpu = usage.ru_utime + usage.ru_stime  # the child's own work, whatever the machine's load
-    return os.waitstatus_to_exitcode(status), err, cpu, usage.ru_maxrss / 1024
+    maxrss, cpu = p.stdout.decode().split()  # the child's own peak (KiB on Linux) and CPU
+    return p.returncode, p.stderr.decode(), float(cpu), int(maxrss) / 1024
 
 
 ENDLESS = {
