@@ -136,3 +136,18 @@ def test_the_decline_hint_names_test_cards_only_against_a_local_sandbox(cart_san
     real.close()
     hint = ApiError(Err.PAYMENT_DECLINED, "card declined", sandbox=real.local).describe()
     assert "Use another card." in hint and "test:" not in hint
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("http://[::1", "is not an http(s) URL"),  # was "internal error": ValueError in the guard
+        ("http://127.0.0.1:99999", "the port must be a number from 1 to 65535"),
+    ],
+)
+def test_an_unreadable_url_is_a_usage_error_in_place_and_doctor(order_file, url, said):
+    urls = ["--api-url", url, "--payment-url", "http://127.0.0.1:9", "--app-id", "x"]
+    r = cli(["place", order_file, *urls])
+    assert r.code == 2 and said in error_line(r), r.stderr
+    r = cli(["doctor", *urls])  # doctor's config check, not an internal error in its dns check
+    assert r.code == 2 and said in r.stdout and "internal error" not in r.stderr, r.stderr

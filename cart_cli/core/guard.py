@@ -22,7 +22,10 @@ STAGING_HOSTS = frozenset(
 
 
 def host_of(url: str | None) -> str:
-    return (urlsplit((url or "").strip()).hostname or "").lower()
+    try:
+        return (urlsplit((url or "").strip()).hostname or "").lower()
+    except ValueError:  # an unreadable URL: no known host (check_url says what is wrong)
+        return ""
 
 
 def is_loopback(host: str) -> bool:

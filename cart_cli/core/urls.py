@@ -40,10 +40,14 @@ def check_url(url: str, what: str, allow_http: bool = False) -> str:
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname
-    except ValueError:
+    except ValueError:  # "http://[::1": an unclosed IPv6 address
         host = None
     if host is None or parts.scheme not in ("http", "https"):
         raise UsageError(f"{what} {shown!r} is not an http(s) URL (e.g. https://api.example.com)")
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number from 0 to 65535
+    except ValueError:
+        raise UsageError(f"{what} {shown!r}: the port must be a number from 1 to 65535") from None
     if parts.scheme == "http" and not (allow_http or is_loopback(host)):
         raise UsageError(
             f"{what} {shown!r} uses plain http; only loopback hosts may (use https, or "
