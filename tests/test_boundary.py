@@ -178,3 +178,9 @@ def test_an_interrupt_after_the_order_was_sent_gives_its_request_id(
     doc = one_json(r.stdout)
     assert doc["error"]["outcome"] == "unknown"
     assert doc["error"]["request_id"] and doc["error"]["request_id"] in r.stderr
+
+
+def test_a_run_clock_that_is_not_a_date_is_exit_2_without_a_traceback():
+    r = cli_subprocess(["profile", "list"], env={"CART_CLI_NOW": "garbage"})
+    assert r.code == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "CART_CLI_NOW='garbage' is not a date like 2031-09-01" in r.stderr

@@ -162,8 +162,9 @@ def test_profile_add_show_list(tmp_path):
     assert r.code == 0 and "PRODUCTION" in r.stderr
     r = cli(["profile", "add", "live", "--app-id", "y"])
     assert r.code == 2 and "already exists" in r.stderr
-    r = cli(["profile", "add", "broken", "--api-url", "nope"])
-    assert r.code == 2 and "must be an http(s) URL" in r.stderr
+    for bad in ("nope", "https://[::1", "https://api.example.com:99999"):  # was: a traceback
+        r = cli(["profile", "add", "broken", "--api-url", bad])
+        assert r.code == 2 and "must be an http(s) URL" in r.stderr, (bad, r.stderr)
     assert "broken" not in config_path().read_text()  # nothing half-written
     r = cli(["profile", "show", "stg"])
     assert r.code == 0 and "api.stg.example.com" in r.stdout and "app-1" in r.stdout

@@ -228,7 +228,13 @@ def _error_doc(error: CartError) -> dict:
 
 
 def main() -> None:
-    env = Environment.from_process()
+    try:
+        env = Environment.from_process()
+    except ValueError as e:  # CART_CLI_NOW that is not a date: no run can start
+        from cart_cli.wire.text import safe
+
+        sys.stderr.write(f"error: {safe(str(e))}.\n")
+        sys.exit(Exit.USAGE)
     # What click and typer print themselves (help, version, completion) goes through the same
     # streams as ours: a reader that has gone (`--help | head -1`) ends it quietly, where click
     # would exit 1.

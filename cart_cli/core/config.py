@@ -206,8 +206,12 @@ def _parse(text: str, config: Config) -> Config:
             if key.endswith("_url"):
                 from urllib.parse import urlsplit
 
-                parts = urlsplit(value.strip())
-                if parts.scheme not in ("http", "https") or not parts.hostname:
+                try:
+                    parts = urlsplit(value.strip())
+                    ok = parts.scheme in ("http", "https") and parts.hostname and parts.port != 0
+                except ValueError:  # "https://[::1", a port past 65535
+                    ok = False
+                if not ok:
                     raise bad(name, key, "must be an http(s) URL like https://api.example.com")
             if key == "flow" and value not in FLOWS:
                 raise bad(name, key, f"must be one of {', '.join(FLOWS)}")
