@@ -49,8 +49,8 @@ def test_products_show_on_a_terminal_shows_each_variant(cart_sandbox):
     ("args", "code", "text"),
     [
         (["no-such-product"], 4, "ErrorProductNotFound"),
-        (["https://nowhere.example/x.html"], 2, "ErrorStoreNotFound"),
-        (["https://captcha.luma.gift/radiant-tee.html"], 2, "not of --merchant"),
+        (["https://nowhere.example/x.html"], 2, "must be a product page of --merchant"),
+        (["https://captcha.luma.gift/radiant-tee.html"], 2, "must be a product page of --merchant"),
         (["  "], 2, "give a product handle"),
     ],
 )
@@ -58,6 +58,17 @@ def test_products_show_failures(cart_sandbox, args, code, text):
     r = cli(["products", "show", *M, *args, *target(cart_sandbox)])
     assert r.code == code and text in r.stderr, r.stderr
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["https://other.example/x.html", "https://luma.gift/x.html", "https://:80/x.html"]
+)
+def test_a_page_of_another_host_is_refused_before_anything_is_sent(url):
+    # Nothing listens at the target: a request sent would be exit 7, not 2.
+    unreachable = ["--api-url", "http://127.0.0.1:9", "--app-id", "test"]
+    r = cli(["products", "show", "--merchant", "staging.luma.gift", url, *unreachable])
+    assert r.code == 2, r.stderr
+    assert f"{url} must be a product page of --merchant staging.luma.gift" in r.stderr
 
 
 def test_products_show_failure_as_json(cart_sandbox):

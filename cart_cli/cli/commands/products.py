@@ -52,6 +52,8 @@ def show(
     if not query:
         raise UsageError("give a product handle, a variant's sku or a product page URL")
     by_url = query.lower().startswith(("http://", "https://"))
+    if by_url:
+        check_page_of(query, merchant)  # before anything is sent
     with target.open_client(env) as client:
         found = client.product_by_url(query) if by_url else client.product(merchant, query)
     summary = summarize(found, merchant)
@@ -64,6 +66,25 @@ def show(
     else:
         env.print_result(product_view(summary))
     return 0
+
+
+def check_page_of(url: str, merchant: str) -> None:
+    """A product page's URL must be on --merchant's host (or www. of it, or a subdomain): else
+    a UsageError, and nothing is sent (the server would only say ErrorStoreNotFound)."""
+    from urllib.parse import urlsplit
+
+    from cart_cli.core.urls import redact_url
+
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".")
+    except ValueError:
+        host = ""
+    site = merchant.removeprefix("www.")
+    if host.removeprefix("www.") != site and not host.endswith("." + site):
+        raise UsageError(
+            f"{redact_url(url)} must be a product page of --merchant {merchant} "
+            f"(its host is {host or 'missing'})"
+        )
 
 
 def summarize(product: dict, merchant: str) -> dict:
