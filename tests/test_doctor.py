@@ -155,3 +155,21 @@ def test_the_token_lifetime_is_read_by_the_runs_clock(cart_sandbox):
     assert r.code == 0 and re.search(r"token valid (59|60) min", checks["session"]["detail"]), (
         checks["session"]
     )
+
+
+def test_a_refused_connection_skips_the_checks_of_that_host_and_shows_no_request_id():
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    args = ["--api-url", url, "--payment-url", url, "--app-id", "x", "--timeout", "2"]
+    r, checks = doctor(*args, "--merchant", "staging.luma.gift")
+    assert r.code == 7 and checks["session"]["status"] == "failed"
+    assert "cannot reach" in checks["session"]["detail"]
+    assert "request id" not in checks["session"]["detail"]  # no server ever saw it
+    key = checks["public key"]
+    assert (
+        key["status"] == "skipped" and "could not be reached (the session check)" in key["detail"]
+    )
+    assert checks["merchant"]["status"] == "skipped"

@@ -56,9 +56,15 @@ def _timed(name: str, body: Callable[[], str]) -> Check:
     except CartError as e:
         status, code, hint = FAILED, e.exit_code, e.hint or ""
         detail = f"{e.code}: {e.message}" if e.code not in ("UsageError",) else e.message
-        if e.request_id:
+        if e.request_id and not _unreached(e):  # an id no server ever saw finds nothing
             detail += f" (request id {e.request_id})"
     return Check(name, status, int((time.perf_counter() - started) * 1000), detail, hint, code)
+
+
+def _unreached(e: BaseException) -> bool:
+    """A connection-level failure (refused, DNS, TLS, connect timeout): nothing reached a
+    server (the transport marks these ``unreachable``)."""
+    return bool(getattr(e, "unreachable", False))
 
 
 def _hosts(urls: tuple[str, ...]) -> list[tuple[str, str, int]]:
@@ -140,6 +146,20 @@ def run(
         return "; ".join(parts) + (f" (CA bundle {ca_bundle})" if ca_bundle else "")
 
     state: dict = {}
+    # The origin each check talks to; one that could not be reached is not tried again.
+    needs = {"session": _hosts(urls[:1])[0], "public key": _hosts(urls[1:])[0]}
+    dead: dict[tuple, str] = {}  # origin -> the check that could not reach it
+
+    def reaching(name: str, body: Callable[[], str]) -> Callable[[], str]:
+        def run_it() -> str:
+            try:
+                return body()
+            except CartError as e:
+                if _unreached(e):
+                    dead.setdefault(needs[name], name)
+                raise
+
+        return run_it
 
     def session() -> str:
         c = state["client"] = client()
@@ -171,7 +191,13 @@ def run(
             yield Check(name, SKIPPED, detail="skipped: the host cannot be reached")
             failed.add(name)
             continue
-        check = _timed(name, body)
+        if name in needs and needs[name] in dead:
+            _, host, port = needs[name]
+            why = f"skipped: {host}:{port} could not be reached (the {dead[needs[name]]} check)"
+            yield Check(name, SKIPPED, detail=why)
+            failed.add(name)
+            continue
+        check = _timed(name, reaching(name, body) if name in needs else body)
         if check.status == FAILED:
             failed.add(name)
         yield check
