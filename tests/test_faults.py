@@ -108,6 +108,15 @@ def test_garbage_event_is_skipped_with_a_warning(cart_sandbox, order_file):
     assert len(sandbox_orders(cart_sandbox)) == 1
 
 
+def test_quiet_hides_progress_not_the_garbage_event_warning(cart_sandbox, order_file):
+    r = place_with_fault(cart_sandbox, order_file, "garbage-event", "-q")
+    assert r.code == 0, r.stderr
+    said = r.stderr.splitlines()  # that one line, no progress
+    assert len(said) == 1 and said[0].startswith(
+        "warning: skipped an unreadable shipping-updated event"
+    ), r.stderr
+
+
 def test_token_expired_once_renews_and_places_exactly_one_order(
     cart_sandbox, order_file, cache_dir
 ):

@@ -53,6 +53,17 @@ def test_without_a_place_order_route_exactly_one_order_goes_through_the_cart_flo
     assert f"Order {orders[0]['order_number']}" in r.stdout
 
 
+def test_quiet_still_says_the_fallback(sb, tmp_path):
+    order = write_order(tmp_path / "o.yaml", merchant=CART_ONLY)
+    r = cli(["place", order, *AUTO, "-q", *target(sb)])
+    assert r.code == 0, r.stderr
+    said = r.stderr.splitlines()
+    assert len(said) == 1 and said[0].startswith("warning: the server has no place-order route"), (
+        r.stderr
+    )
+    assert "cart flow" in said[0]
+
+
 def test_the_fallback_is_in_the_json(sb, tmp_path):
     order = write_order(tmp_path / "o.yaml", merchant=CART_ONLY)
     r = cli(["place", order, *AUTO, "--json", *target(sb)])

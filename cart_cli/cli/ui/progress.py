@@ -1,5 +1,5 @@
 """Progress of one order on stderr: the live display on a terminal, plain lines elsewhere, or
-nothing (--quiet). ``progress_for`` picks one; rich is loaded only for the live display."""
+only warnings (--quiet). ``progress_for`` picks one; rich is loaded only for the live display."""
 
 from __future__ import annotations
 
@@ -10,10 +10,6 @@ from cart_cli.cli.ui.tracker import Progress
 from cart_cli.core import events as ev_
 from cart_cli.wire import names
 from cart_cli.wire.text import safe
-
-
-class Quiet(Progress):
-    pass
 
 
 class PlainLines(Progress):
@@ -43,6 +39,13 @@ class PlainLines(Progress):
         self._line(f"warning: {message}")
 
 
+class Quiet(PlainLines):
+    """--quiet: no progress, but warnings still (a --flow auto fallback, an unreadable event)."""
+
+    def draw(self, ev: ev_.Event) -> None:
+        pass
+
+
 def progress_for(
     merchant: str,
     *,
@@ -57,7 +60,7 @@ def progress_for(
     ``stream`` (a console is made only for a terminal: a piped run needs no rich)."""
     kw = dict(items=items, sse=sse, target=target)
     if quiet:
-        return Quiet(merchant, **kw)
+        return Quiet(merchant, stream or (console.file if console is not None else None), **kw)
     if console is not None and is_live(console):
         from cart_cli.cli.ui.live import LiveDisplay
 
