@@ -485,3 +485,14 @@ def test_the_target_line_never_shows_a_password_from_a_url(cart_sandbox, order_f
     r = cli(["place", order_file, "--api-url", url, "--payment-url", url, "--app-id", "x"])
     assert r.code == 0, r.stderr
     assert "hunter2" not in r.stdout + r.stderr and "ops:" not in r.stdout + r.stderr
+
+
+def test_profile_add_names_a_config_path_from_the_environment_without_its_controls(
+    tmp_path, monkeypatch
+):
+    odd = tmp_path / "conf\x1b]0;pwned\x07" / "config.toml"
+    monkeypatch.setenv("CART_CLI_CONFIG", str(odd))
+    r = cli(["profile", "add", "stg", "--app-id", "a", "--staging"])
+    assert r.code == 0, r.stderr
+    assert "\x1b" not in r.stderr and "\x07" not in r.stderr
+    assert "conf\\x1b]0;pwned\\x07" in r.stderr  # shown, visibly

@@ -167,7 +167,6 @@ def test_card_of(number: str) -> TestCard | None:
 
 # The JWE plaintext (docs/api.md, "The encrypted card"): every value a string. The client builds
 # it with ``payload``; the sandbox reads it back with ``check_payload``.
-PAYLOAD_FIELDS = ("number", "name", "verification_value", "month", "year")
 
 
 def payload(number: str, name: str, cvv: str, month: int, year: int) -> dict:

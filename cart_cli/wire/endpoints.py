@@ -73,4 +73,3 @@ BROWSER_CLIENTS = (GET_CONSENTS, SET_CONSENTS, V2_ADD_ITEM, V2_GET_CART, V2_SHIP
 SANDBOX_ORDERS = Route("sandbox-orders", "GET", API, "/__sandbox/orders")
 SANDBOX_STOCK = Route("sandbox-stock", "GET", API, "/__sandbox/stock")
 SANDBOX_RESET = Route("sandbox-reset", "POST", API, "/__sandbox/reset")
-SANDBOX_ONLY = (SANDBOX_ORDERS, SANDBOX_STOCK, SANDBOX_RESET)

@@ -8,6 +8,7 @@ import typer
 
 from cart_cli.cli import options as opt
 from cart_cli.wire.names import Schema
+from cart_cli.wire.text import safe
 
 app = typer.Typer(
     name="profile",
@@ -152,7 +153,7 @@ def add(
     path = _path(env)
     config.add_profile(path, profile)
     kind = "PRODUCTION" if _production(config.load(path).get(name)) else "staging"
-    env.stderr.write(f"added profile {name} ({kind}) to {path}\n")
+    env.stderr.write(f"added profile {safe(name)} ({kind}) to {safe(path)}\n")
     return 0
 
 
