@@ -478,3 +478,22 @@ def test_out_of_file_descriptors_it_logs_a_line_a_second_and_recovers(tmp_path):
     lines = log.count("cannot accept connections")
     # A line a second at most, for as long as it could not accept.
     assert 1 <= lines <= span + 1, log[-2000:]
+
+
+def test_a_quiet_sandbox_reports_no_loop_error_but_a_service_does(caplog):
+    """An embedded sandbox (--sandbox) says nothing of the order work an interrupt cancelled
+    ("Task was destroyed but it is pending!" at asyncio's shutdown); `cart-cli sandbox` does."""
+    import asyncio
+
+    from cart_cli.sandbox.protocol import AcceptErrors
+
+    loop = asyncio.new_event_loop()
+    try:
+        context = {"message": "Task was destroyed but it is pending!"}
+        with caplog.at_level("ERROR", logger="asyncio"):
+            AcceptErrors(quiet=True)(loop, context)
+            assert not caplog.records
+            AcceptErrors()(loop, context)
+            assert "Task was destroyed" in caplog.text
+    finally:
+        loop.close()

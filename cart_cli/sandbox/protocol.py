@@ -222,10 +222,13 @@ class Listener(socket.socket):
 
 class AcceptErrors:
     """An event loop exception handler: a failed ``accept()`` for lack of resources is one log
-    line (no traceback), at most once a second; anything else goes to the default handler."""
+    line (no traceback), at most once a second; anything else goes to the default handler,
+    unless ``quiet`` (an embedded sandbox says nothing: when its run is interrupted, asyncio's
+    shutdown can report the cancelled order work, "Task was destroyed but it is pending")."""
 
-    def __init__(self) -> None:
+    def __init__(self, quiet: bool = False) -> None:
         self.every = Every()
+        self.quiet = quiet
 
     def __call__(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
         exc = context.get("exception")
@@ -238,7 +241,8 @@ class AcceptErrors:
                     HEAD_TIMEOUT,
                 )
             return
-        loop.default_exception_handler(context)
+        if not self.quiet:
+            loop.default_exception_handler(context)
 
 
 DEFAULT_LIMIT = 256

@@ -121,7 +121,7 @@ class Sandbox:
 
         self._loop, self._task = asyncio.get_running_loop(), asyncio.current_task()
         # Out of file descriptors: one log line a second, not a traceback per accept().
-        self._loop.set_exception_handler(AcceptErrors())
+        self._loop.set_exception_handler(AcceptErrors(quiet=self.config.quiet))
         await self._server.serve(sockets=[self._sock])
 
     def serve_forever(self) -> None:
