@@ -68,3 +68,18 @@ def test_the_card_payload_the_client_builds_is_the_one_the_sandbox_reads():
     with pytest.raises(ValueError, match="lacks 'verification_value'") as e:
         cards.check_payload({"number": "4111111111111111", "month": "01", "year": "2031"})
     assert "4111" not in str(e.value)
+
+
+def test_a_plain_amount_is_written_as_an_order_file_writes_it():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from cart_cli.wire.money import parse_decimal, plain
+
+    assert [plain(c) for c in (2200, -5, 0, 123456)] == ["22.00", "-0.05", "0.00", "1234.56"]
+
+    @given(st.integers(-(10**12), 10**12))
+    def round_trips(cents):
+        assert parse_decimal(plain(cents)) == cents  # what expect: and order files read
+
+    round_trips()

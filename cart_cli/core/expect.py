@@ -13,7 +13,7 @@ from typing import Any
 from cart_cli.core import shapes
 from cart_cli.core.errors import UNKNOWN, Exit
 from cart_cli.core.shapes import Field, Shape
-from cart_cli.wire.money import parse_decimal, to_cents
+from cart_cli.wire.money import parse_decimal, plain, to_cents
 from cart_cli.wire.names import Err
 
 PLACED, DECLINED, OUT_OF_STOCK, CAPTCHA, NOT_PLACED = (
@@ -73,14 +73,10 @@ class Expect(Shape):
         if self.error:
             doc["error"] = self.error
         if self.total is not None:
-            doc["total"] = _amount(self.total)
+            doc["total"] = plain(self.total)
         if self.items is not None:
             doc["items"] = self.items
         return doc
-
-
-def _amount(cents: int) -> str:
-    return f"{cents // 100}.{cents % 100:02d}" if cents >= 0 else f"-{_amount(-cents)}"
 
 
 def actual_of(result) -> dict:
@@ -91,7 +87,7 @@ def actual_of(result) -> dict:
         lines = order.get("line_items")
         return {
             "outcome": PLACED,
-            "total": _amount(cents) if cents is not None else None,
+            "total": plain(cents) if cents is not None else None,
             "items": len(lines) if isinstance(lines, list) else None,
         }
     err = result.error
@@ -150,9 +146,9 @@ def judge(expected: Expect, result) -> Verdict:
     if expected.error and actual.get("error") != expected.error:
         diffs.append(f"error: expected {expected.error}, got {actual.get('error') or 'none'}")
     if got == PLACED:
-        if expected.total is not None and actual["total"] != _amount(expected.total):
+        if expected.total is not None and actual["total"] != plain(expected.total):
             diffs.append(
-                f"total: expected {_amount(expected.total)}, got {actual['total'] or 'none'}"
+                f"total: expected {plain(expected.total)}, got {actual['total'] or 'none'}"
             )
         if expected.items is not None and actual["items"] != expected.items:
             diffs.append(f"items: expected {expected.items}, got {actual['items']}")

@@ -76,16 +76,14 @@ def _ms(seconds: float | None) -> int | None:
 
 
 def _total(o: JobOutcome) -> str | None:
-    from decimal import Decimal
-
-    from cart_cli.wire.money import currency_of, to_cents
+    from cart_cli.wire.money import currency_of, plain, to_cents
 
     total = ((o.result.order if o.result else None) or {}).get("total")
     cents = to_cents(total) if total is not None else None
     if cents is None:
         return None
     currency = currency_of(total) or ""
-    return f"{Decimal(cents) / 100:.2f}" + (f" {currency}" if currency else "")
+    return plain(cents) + (f" {currency}" if currency else "")
 
 
 def row_of(o: JobOutcome, span: Span | None) -> dict:

@@ -76,6 +76,13 @@ def fmt(cents: int | None, currency: str = "USD") -> str:
     return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency}"
 
 
+def plain(cents: int) -> str:
+    """2200 -> '22.00', -5 -> '-0.05': the amount as written in order files and JSON."""
+    sign = "-" if cents < 0 else ""
+    major, minor = divmod(abs(cents), 100)
+    return f"{sign}{major}.{minor:02d}"
+
+
 def mul_rate_half_up(cents: int, rate: Decimal) -> int:
     """cents x rate, rounded half-up to the cent (tax)."""
     return int((Decimal(cents) * rate).quantize(Decimal(1), ROUND_HALF_UP))
