@@ -193,6 +193,12 @@ def test_every_refuses_what_is_not_a_duration(text):
         parse_every(text)
 
 
+@pytest.mark.parametrize("text", ["inf", "nan", "1e400", "1e400s"])
+def test_every_says_a_non_finite_number_is_not_a_duration(text):
+    with pytest.raises(UsageError, match="is not a duration"):
+        parse_every(text)
+
+
 def test_monitor_stops_when_its_limit_is_reached(cart_sandbox, tmp_path):
     f = smoke(tmp_path)
     args = ["monitor", f, "--every", "10ms", "--textfile", "m.prom", "--max-orders", "3"]

@@ -20,6 +20,7 @@ as it ends if it took longer. prometheus_client is imported here only: nothing e
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -47,9 +48,11 @@ def parse_every(text: str) -> float:
         if has_foreign_digits(number):
             raise ValueError
         seconds = float(number) * UNITS.get(unit, 1)
+        if not math.isfinite(seconds):  # inf, nan, 1e400
+            raise ValueError
     except ValueError:
         raise UsageError(f"--every {text!r} is not a duration like 30s, 5m or 1h") from None
-    if not seconds >= 0.01 or seconds != seconds or seconds == float("inf"):
+    if seconds < 0.01:
         raise UsageError(f"--every {text!r} must be at least 10ms")
     return seconds
 
