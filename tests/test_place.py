@@ -417,13 +417,20 @@ def test_no_order_at_all_says_what_to_give():
 
 
 def test_no_order_with_the_sandbox_places_the_example_that_ships_in_the_package():
-    from cart_cli import examples
+    from cart_cli.core.defaults import example_path
 
     r = cli(["place", "--sandbox", "--json"])
     assert r.code == 0, r.stderr
-    assert f"no order file: placing the example {examples.path()}" in r.stderr
+    assert f"no order file: placing the example {example_path()}" in r.stderr
     assert r.json()["order"]["platform_order_number"] == "000000001"
-    assert examples.path() == (SAMPLES / "one-item.yaml").resolve()  # sample_orders/ links there
+    assert example_path() == (SAMPLES / "one-item.yaml").resolve()  # sample_orders/ links there
+
+
+def test_sample_orders_shows_users_only_orders():
+    """sample_orders/ links to cart_cli/examples: a folder of package data, not a package (an
+    __init__.py there is noise to a user looking for an order to copy)."""
+    shown = {p.name for p in SAMPLES.iterdir() if p.name != "__pycache__"}
+    assert shown and all(name.endswith(".yaml") for name in shown), shown
 
 
 @pytest.mark.parametrize("json_out", [False, True])

@@ -184,9 +184,9 @@ def place(
                 "--shipping and --card (see cart-cli place --help); with --sandbox and no "
                 "order, cart-cli places its example order"
             )
-        from cart_cli import examples
+        from cart_cli.core.defaults import example_path
 
-        order_file = examples.path()  # a first try from an empty folder: the example order
+        order_file = example_path()  # a first try from an empty folder: the example order
         if not quiet:
             env.stderr_console.print(
                 f"no order file: placing the example {order_file}", markup=False
