@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "gen_reference.py"
 
@@ -89,3 +91,18 @@ def test_each_command_s_summary_is_one_line_in_the_command_list():
 
     walk(command(), "cart-cli")
     assert broken == []
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["place", "--help"], ["products", "show", "-h"], [], ["products"]]
+)
+def test_piped_help_is_not_padded_to_the_console_width(args):
+    """`cart-cli --help | head -1` printed a line of 80 spaces: rich pads help lines to the
+    console's width and opens with a blank line. Piped, the first line is the usage."""
+    from tests.helpers import cli
+
+    r = cli(args)
+    assert r.code in (0, 2)  # a group given no command shows its help, exit 2
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith(" Usage: cart-cli"), lines[:2]
+    assert [x for x in lines if x != x.rstrip()] == []

@@ -18,6 +18,7 @@ import typer
 
 from cart_cli import __version__
 from cart_cli.cli.env import Environment
+from cart_cli.cli.helptext import HELP, piped_help
 from cart_cli.cli.options import ascii_number
 from cart_cli.cli.state import Invocation, RunState
 from cart_cli.core.errors import (
@@ -156,6 +157,17 @@ def _on_sigterm(signum, frame) -> None:
     raise Terminated
 
 
+def _shows_help(tree, args: Sequence[str]) -> bool:
+    """Does this command line print help: -h/--help, or a group given no command (the root with
+    no arguments, `cart-cli products`)?"""
+    if any(a in HELP for a in args):
+        return True
+    if not args:
+        return True
+    sub = getattr(tree, "commands", {}).get(args[0]) if len(args) == 1 else None
+    return sub is not None and hasattr(sub, "commands")
+
+
 def run(args: Sequence[str], env: Environment, state: RunState | None = None) -> int:
     """Run the command line ``args`` in ``env``; returns the exit code. The one error boundary:
     what it says of a failure comes from the run's ``state`` (made here unless given)."""
@@ -165,7 +177,8 @@ def run(args: Sequence[str], env: Environment, state: RunState | None = None) ->
     try:
         tree = command(invoked(args, os.environ))  # click reads completion from os.environ
         obj = Invocation(env, state)
-        result = tree.main(list(args), prog_name="cart-cli", standalone_mode=False, obj=obj)
+        with piped_help(_shows_help(tree, args), env.stdout, env.stdout_isatty):
+            result = tree.main(list(args), prog_name="cart-cli", standalone_mode=False, obj=obj)
         code = result if isinstance(result, int) else Exit.OK
     except typer.Exit as e:  # --help, --version, typer.Exit(n)
         code = e.exit_code
