@@ -45,7 +45,7 @@ REFERENCE = str(HERE / "reference_client.py")
 class Ran:
     wall: float  # seconds
     cpu: float  # user + system seconds of the process (and its children)
-    peak_rss: int  # KiB
+    peak_rss: int  # KiB (wait4's: at least this process's own at the fork; see PEAK)
     code: int
     stdout: str
     stderr: str
@@ -400,10 +400,31 @@ def row_junit_batch(n: int = 100, rounds: int = 5) -> Row:
     )
 
 
+# Runs a console script and, at its exit, writes its own peak RSS (VmHWM, KiB) to the file
+# $BENCH_PEAK_FILE. wait4's ru_maxrss cannot be used for it: a child forked from this process
+# (which by then holds a sandbox, uvicorn and cryptography from the rows before) starts with
+# this process's pages, and the kernel carries that high-water mark across exec, so every child
+# would peak at no less than this process. VmHWM is the exec'd program's own.
+PEAK = """import atexit, os, runpy, sys
+def _peak():
+    with open("/proc/self/status") as f:
+        kib = next(line.split()[1] for line in f if line.startswith("VmHWM:"))
+    with open(os.environ["BENCH_PEAK_FILE"], "w") as out:
+        out.write(kib)
+atexit.register(_peak)
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
 def batch(sb: SandboxProc, work: Path, name: str, repeat: int, concurrency: int) -> Ran:
+    """A real batch run, with its own peak RSS (see PEAK) in ``peak_rss``."""
     cmd = [CLI, "batch", ORDER, "--repeat", str(repeat), "--concurrency", str(concurrency)]
     cmd += ["-q", "--ledger", str(work / f"ledger-{name}.jsonl")]
-    ran = run(cmd, sb.env(str(work / f"cache-{name}")))
+    peak = work / f"peak-{name}"
+    env = {**sb.env(str(work / f"cache-{name}")), "BENCH_PEAK_FILE": str(peak)}
+    ran = run([sys.executable, "-c", PEAK, *cmd], env)
+    ran.peak_rss = int(peak.read_text())
     return ran
 
 

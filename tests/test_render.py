@@ -687,3 +687,61 @@ def test_live_batch_an_expected_failure_is_not_shouted_about(tmp_path):
     assert "expectation met: declined" in expected_line
     assert "\x1b[31m" not in expected_line  # not red
     assert "\x1b[31m✗" in other_line and "(as expected)" not in other_line
+
+
+def rich_piped(order: dict, width: int, **facts) -> str:
+    """The receipt as rich draws it on a pipe ``width`` wide (what print_result writes)."""
+    from cart_cli.cli.ui.console import make_console, strip_trailing
+    from cart_cli.cli.ui.receipt import receipt
+
+    console = make_console(io.StringIO(), False, {"COLUMNS": str(width)}, piped_width=True)
+    with console.capture() as captured:
+        console.print(receipt(order, "staging.luma.gift", **facts))
+    return strip_trailing(captured.get())
+
+
+PIECES = st.text(
+    alphabet=st.sampled_from([*"aZ09 -._$/:", "·", "é", "ß", "€", "中", "\u0301", "\x1b", "→"]),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(PIECES, PIECES, st.integers(-3, 10**9)), max_size=3),
+    PIECES,
+    PIECES,
+    st.sampled_from([40, 80, 120, 200, 200, 200]),
+)
+def test_a_piped_receipt_without_rich_is_the_one_rich_draws(lines, name, rid, width):
+    from cart_cli.cli.ui.receipt import plain_receipt
+
+    order = real_order(
+        line_items=[
+            {"sku": sku, "description": desc, "quantity": 1, "price": money(c)}
+            for desc, sku, c in lines
+        ],
+        display_name=name,
+    )
+    facts = {"target": "staging · 127.0.0.1:8787 · app id bench", "request_id": rid or None}
+    text = plain_receipt(order, "staging.luma.gift", width=width, **facts)
+    if text is not None:  # else rich draws it
+        assert text == rich_piped(order, width, **facts)
+
+
+def test_the_usual_receipt_is_drawn_without_rich():
+    from cart_cli.cli.ui.receipt import plain_receipt
+
+    facts = {"target": "staging · 127.0.0.1:8787 · app id bench", "request_id": "9f1c-77"}
+    text = plain_receipt(real_order(), "staging.luma.gift", width=200, **facts)
+    assert text == rich_piped(real_order(), 200, **facts)
+
+
+def test_a_receipt_is_drawn_plain_only_where_rich_would_draw_plain_text():
+    from cart_cli.cli.ui.console import PIPED_WIDTH, plain_width
+
+    assert plain_width(False, {}) == PIPED_WIDTH
+    assert plain_width(False, {"COLUMNS": "80"}) == 80
+    assert plain_width(True, {}) is None  # a terminal: rich, with its styles
+    for forced in ({"FORCE_COLOR": "1"}, {"TTY_COMPATIBLE": "1"}, {"COLUMNS": "wide"}):
+        assert plain_width(False, forced) is None

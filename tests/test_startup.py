@@ -153,3 +153,12 @@ def test_a_command_collects_garbage_rarely_over_a_frozen_start():
     )
     assert p.returncode == 0, p.stderr
     assert p.stderr.splitlines()[-1] == "True (100000, 50, 100) True"
+
+
+def test_a_piped_receipt_loads_no_rich(cart_sandbox, tmp_path):
+    # The usual receipt, piped, is drawn without rich (ui/receipt.plain_receipt: what rich
+    # would draw, tests/test_render.py checks it), so a piped `place` loads no rich at all.
+    p, modules = imported(["place", SAMPLES / "one-item.yaml", *target(cart_sandbox)], cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout.startswith("Order ") and "┏" in p.stdout and "Request id" in p.stdout
+    assert "rich" not in top_level(modules)

@@ -164,8 +164,15 @@ def place(
     debug: opt.DebugOpt = False,
 ) -> int:
     """Place one order and show its progress and receipt."""
+    from cart_cli.cli.ui.console import plain_width
     from cart_cli.cli.ui.progress import progress_for
-    from cart_cli.cli.ui.receipt import check_receipt_path, receipt, save_receipt, title_of
+    from cart_cli.cli.ui.receipt import (
+        check_receipt_path,
+        plain_receipt,
+        receipt,
+        save_receipt,
+        title_of,
+    )
     from cart_cli.core.checkout import KeyProvider, OrderResult
     from cart_cli.core.checkout import dry_run as make_dry_run
     from cart_cli.core.expect import judge
@@ -265,7 +272,21 @@ def place(
     elif shown is not None and html_out is not None and html_out.is_stdout:
         env.stderr_console.print(shown)  # --report-html - has stdout
     elif shown is not None and not (saving and saving.is_stdout):  # --receipt -: once, as text
-        env.print_result(shown)
+        text = None
+        width = plain_width(env.stdout_isatty, env.environ)
+        if width is not None:  # piped: what rich would draw, without loading rich
+            text = plain_receipt(
+                result.order,
+                order.merchant,
+                target=where,
+                request_id=result.request_id,
+                width=width,
+            )
+        if text is None:
+            env.print_result(shown)
+        else:
+            env.stdout.write(text)
+            env.stdout.flush()
     if saving is not None and shown is not None:
         try:
             title = title_of(result.order, order.merchant)

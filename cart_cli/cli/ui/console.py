@@ -42,6 +42,28 @@ def make_console(file, is_terminal: bool, environ, *, piped_width: bool = False)
     )
 
 
+# What makes rich draw a piped table other than as plain text of its width: colour forced on,
+# or told it is a terminal, or a notebook.
+STYLED_WHEN = (
+    "FORCE_COLOR",
+    "TTY_COMPATIBLE",
+    "TTY_INTERACTIVE",
+    "JUPYTER_COLUMNS",
+    "JPY_PARENT_PID",
+)
+
+
+def plain_width(is_terminal: bool, environ) -> int | None:
+    """The width rich would draw a table at on this stream, when it would draw it as plain text
+    (piped, no colour forced: make_console with piped_width); None when only rich can say."""
+    if is_terminal or any(environ.get(name) for name in STYLED_WHEN):
+        return None
+    columns = environ.get("COLUMNS")
+    if columns is None:
+        return PIPED_WIDTH
+    return int(columns) if columns.isdigit() and int(columns) > 0 else None
+
+
 def is_live(console) -> bool:
     return console.is_terminal and not console.is_dumb_terminal
 

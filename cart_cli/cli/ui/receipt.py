@@ -117,9 +117,8 @@ class Lines:
 
 
 def receipt(order: dict, merchant: str, *, target: str = "", request_id: str | None = None):
-    """A rich renderable: a table on a wide console, stacked blocks on a narrow one."""
-    from rich.measure import Measurement
-
+    """A rich renderable: a table on a wide console, stacked blocks on a narrow one. (rich is
+    loaded when it is drawn, not here: a piped receipt may never be.)"""
     lines = Lines(order)
     facts = _facts(order, merchant, target, request_id)
 
@@ -133,9 +132,70 @@ def receipt(order: dict, merchant: str, *, target: str = "", request_id: str | N
             yield one_under_another(_title(order), items, _fact_table(facts, stacked=stacked))
 
         def __rich_measure__(self, console, options):
+            from rich.measure import Measurement
+
             return Measurement(1, options.max_width)
 
     return Receipt()
+
+
+def _one_column_each(text: str) -> bool:
+    """Every character of ``text`` takes one column, as rich counts them (Latin-1's printable
+    ones, and narrow characters that combine with nothing); else rich measures it."""
+    import unicodedata
+
+    return text.isprintable() and all(
+        ord(c) < 0x300
+        or (unicodedata.east_asian_width(c) in ("N", "Na", "H") and not unicodedata.combining(c))
+        for c in text
+        if not c.isascii()
+    )
+
+
+def plain_receipt(
+    order: dict, merchant: str, *, target: str = "", request_id: str | None = None, width: int
+) -> str | None:
+    """The receipt exactly as rich draws it on a pipe ``width`` columns wide (no styles, no
+    trailing spaces), without loading rich: for the usual receipt, every character one column
+    wide and the table and facts at their natural widths within ``width``. None otherwise:
+    rich draws it (tests/test_render.py compares the two)."""
+    lines = Lines(order)
+    facts = _facts(order, merchant, target, request_id)
+    title = "Order " + _text(order.get("platform_order_number") or "?")
+    texts = [title, *(c for row in lines.rows for c in row), lines.total]
+    texts += [x for pair in [*lines.totals, *facts] for x in pair]
+    if not all(map(_one_column_each, texts)) or len(title) > width:
+        return None
+    widths = [max(TABLE_MIN_ITEM, len("Item")), *(len(name) for name in COLUMNS)]
+    for row in [*lines.rows, *((label, "", "", "", m) for label, m in lines.totals)]:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    widths[0], widths[4] = max(widths[0], len("Total")), max(widths[4], len(lines.total))
+    if sum(widths) + 3 * len(widths) + 1 > width:
+        return None
+    longest = max((len(word) for _, value in facts for word in value.split()), default=0)
+    label_w = max((len(label) for label, _ in facts), default=0)
+    if width < FACT_LABEL + 2 + longest or any(label_w + 2 + len(v) > width for _, v in facts):
+        return None
+    right = (False, False, True, True, True)
+
+    def row(cells, bar: str) -> str:
+        shown = (
+            c.rjust(w) if r else c.ljust(w) for c, w, r in zip(cells, widths, right, strict=True)
+        )
+        return bar + bar.join(f" {c} " for c in shown) + bar
+
+    def rule(left: str, line: str, cross: str, end: str) -> str:
+        return left + cross.join(line * (w + 2) for w in widths) + end
+
+    out = [title, rule("┏", "━", "┳", "┓"), row(("Item", *COLUMNS), "┃")]
+    out.append(rule("┡", "━", "╇", "┩"))
+    out += [row(r, "│") for r in lines.rows]
+    if lines.rows:
+        out.append(rule("├", "─", "┼", "┤"))
+    out += [row((label, "", "", "", m), "│") for label, m in lines.totals]
+    out += [row(("Total", "", "", "", lines.total), "│"), rule("└", "─", "┴", "┘")]
+    out += [f"{label.ljust(label_w)}  {value}" for label, value in facts]
+    return "".join(line.rstrip() + "\n" for line in out)
 
 
 def _title(order: dict):
