@@ -261,3 +261,28 @@ def test_rounds_never_overlap_and_a_slow_one_delays_the_next():
     assert last.number == 3 and m.rounds == 3
     # After the 7 s round: straight on (no wait); after the 1 s one: the 4 s left.
     assert stop.waits == [4]
+
+
+def test_a_scrape_waits_for_the_round_being_observed_and_can_ask_for_some_names():
+    """A scrape never sees half a round (durations from before it, counters from after)."""
+    from prometheus_client import start_http_server
+
+    from cart_cli.core.monitor import Metrics
+
+    metrics = Metrics()
+    metrics.rounds.inc()
+    server, _thread = start_http_server(0, addr="127.0.0.1", registry=metrics)
+    url = f"http://127.0.0.1:{server.server_port}/metrics"
+    try:
+        got: list[str] = []
+        with metrics._lock:  # a round being observed
+            scraper = threading.Thread(target=lambda: got.append(scrape(url)))
+            scraper.start()
+            scraper.join(0.3)
+            assert scraper.is_alive() and not got  # it waits ...
+        scraper.join(10)
+        assert "cart_cli_monitor_rounds_total 1.0" in got[0]  # ... then reads the whole round
+        some = scrape(url + "?name[]=cart_cli_monitor_rounds_total")
+        assert "cart_cli_monitor_rounds_total 1.0" in some and "cart_cli_probe" not in some
+    finally:
+        server.shutdown()

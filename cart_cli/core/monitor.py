@@ -58,7 +58,12 @@ def parse_every(text: str) -> float:
 
 
 class Metrics:
+    """The monitor's metrics. A scrape sees whole rounds: a round is observed, and the registry
+    collected, under one lock (else a scrape could read the durations before a round and its
+    counters after it). Serve this object, not its ``registry``."""
+
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         from prometheus_client import (
             CollectorRegistry,
             Counter,
@@ -129,7 +134,19 @@ class Metrics:
             if job.order.expect is not None:
                 self.expectation.labels(*labels)
 
+    def collect(self, registry=None) -> list:
+        with self._lock:
+            return list((registry or self.registry).collect())
+
+    def restricted_registry(self, names):  # what prometheus_client's ?name[]= asks for
+        restricted = self.registry.restricted_registry(names)
+        return _Collected(lambda: self.collect(restricted))
+
     def observe(self, summary, timeline: Timeline, now: datetime, elapsed: float) -> None:
+        with self._lock:
+            self._observe(summary, timeline, now, elapsed)
+
+    def _observe(self, summary, timeline: Timeline, now: datetime, elapsed: float) -> None:
         stamp = now.timestamp()
         for o in summary.outcomes:
             if o is None or o.status in (runner.SKIPPED, runner.NOT_RUN):
@@ -154,7 +171,12 @@ class Metrics:
         """The Prometheus text format (what node_exporter's textfile collector reads)."""
         from prometheus_client import generate_latest
 
-        return generate_latest(self.registry)
+        return generate_latest(self)
+
+
+@dataclass
+class _Collected:
+    collect: Callable[[], list]
 
 
 @dataclass

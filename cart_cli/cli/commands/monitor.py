@@ -241,7 +241,7 @@ def _serve(metrics, addr: str, port: int):
     from prometheus_client import start_http_server
 
     try:
-        server, _thread = start_http_server(port, addr=addr, registry=metrics.registry)
+        server, _thread = start_http_server(port, addr=addr, registry=metrics)
     except OSError as e:
         raise UsageError(
             f"cannot serve metrics on {addr}:{port}: {e.strerror or e}",
